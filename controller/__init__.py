@@ -1,0 +1,1 @@
+"""Controller: decision engine, reconcile loop, coordination, API, notifier."""

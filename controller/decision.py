@@ -1,0 +1,316 @@
+"""The failover decision: one pure function, ``decide()``, that returns a route and its reason.
+
+No I/O and no clock: everything, ``now`` included, is an argument, so the same inputs always give
+the same ``Decision``. The reconcile loop carries the decision out; this module only judges.
+
+Rules, in the order they are applied (README.md shows them as a table for operators):
+
+1. A manual override wins until it expires, except that it is not applied to a route that is down
+   unless it is marked ``force`` (the automatic rules below decide instead, and say why).
+2. Pause (maintenance) freezes the automatic decision: hold, change nothing.
+3. Routes are tried in order of preference: primary, secondary, on-call mobile (off-hours: the
+   schedule's route first). The first route that is up is the target. The on-call mobile is a GSM
+   forward and is always reachable. Unknown health is not down: a route whose health is unknown is
+   never left for that reason alone, and with no route known at all the decision holds.
+4. Escaping a down route happens at once. Moving to a better route (failback, or a schedule change)
+   waits until that route has been up for the failback hold time.
+5. Flap guard: when the window already holds the maximum number of switches, no further move to a
+   better route is made (the ``flapping`` condition is raised). An escape from a down route is never
+   blocked: keeping calls on a dead route would break the hotline's promise. Escapes only ever go
+   down the preference order, so the guard still bounds switches in a window to the maximum plus two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from controller.config import HotlineConfig, Route
+from controller.schedule import Calendar
+from health.model import Aggregate, HealthSnapshot, Status, all_of, at_least
+
+DEFAULT_ORDER: tuple[Route, ...] = (Route.PRIMARY, Route.SECONDARY, Route.ONCALL)
+
+
+class Cause(StrEnum):
+    """Why the decision is what it is, in one word (for events and metrics)."""
+
+    STAY = "stay"  # the current route is the right one
+    ESCAPE = "escape"  # leaving a down route
+    FAILBACK = "failback"  # moving to a better route that has been up long enough
+    SCHEDULE = "schedule"  # business hours began or ended
+    OVERRIDE = "override"  # a manual override applies
+    HOLD = "hold"  # deliberately not moving (paused, flapping, waiting, unknown health)
+
+
+class Condition(StrEnum):
+    FLAPPING = "flapping"
+    HEALTH_UNKNOWN = "health_unknown"
+    PARTIAL_OUTAGE = "partial_outage"
+    TOTAL_OUTAGE = "total_outage"
+    OFF_HOURS = "off_hours"
+    PAUSED = "paused"
+    OVERRIDE = "override"
+    OVERRIDE_REFUSED = "override_refused"
+    OVERRIDE_EXPIRED = "override_expired"
+    FAILBACK_PENDING = "failback_pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    primary: tuple[str, ...]
+    secondary: tuple[str, ...]
+    cluster_name: str
+    cluster_nodes: tuple[str, ...]
+    cluster_quorum: int
+
+    @classmethod
+    def from_config(cls, cfg: HotlineConfig) -> Topology:
+        return cls(
+            primary=cfg.lines.primary.depends_on,
+            secondary=cfg.lines.secondary.depends_on,
+            cluster_name=cfg.pbx_cluster.name,
+            cluster_nodes=cfg.pbx_cluster.nodes,
+            cluster_quorum=cfg.pbx_cluster.quorum,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    topology: Topology
+    failback_hold: timedelta
+    flap_max_switches: int
+    flap_window: timedelta
+
+    @classmethod
+    def from_config(cls, cfg: HotlineConfig) -> Policy:
+        f = cfg.failover
+        return cls(
+            topology=Topology.from_config(cfg),
+            failback_hold=timedelta(seconds=f.failback_hold_s),
+            flap_max_switches=f.flap_max_switches,
+            flap_window=timedelta(seconds=f.flap_window_s),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RouteState:
+    """The route in force (None: not known yet) and when recent switches happened (UTC)."""
+
+    route: Route | None
+    since: datetime | None = None
+    switches: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    target: Route
+    reason: str
+    who: str
+    expires_at: datetime
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    reason: str
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """``route`` None means hold: change nothing."""
+
+    route: Route | None
+    reason: str
+    cause: Cause
+    conditions: frozenset[Condition] = frozenset()
+
+    @property
+    def hold(self) -> bool:
+        return self.route is None
+
+
+def route_health(snapshot: HealthSnapshot, topology: Topology) -> dict[Route, Aggregate]:
+    """Each route's health: a line is up when its own path and the PBX cluster are."""
+    cluster = at_least(snapshot, topology.cluster_nodes, topology.cluster_quorum)
+    cluster = Aggregate(cluster.status, cluster.since, f"PBX cluster {cluster.detail}")
+
+    def line(deps: tuple[str, ...]) -> Aggregate:
+        own = all_of(snapshot, [d for d in deps if d != topology.cluster_name])
+        return _combine(own, cluster)
+
+    return {
+        Route.PRIMARY: line(topology.primary),
+        Route.SECONDARY: line(topology.secondary),
+        Route.ONCALL: Aggregate(Status.UP, None, "GSM forward to the on-call mobile"),
+    }
+
+
+def _combine(a: Aggregate, b: Aggregate) -> Aggregate:
+    for status in (Status.DOWN, Status.UNKNOWN):
+        bad = [x for x in (a, b) if x.status is status]
+        if bad:
+            sinces = [x.since for x in bad if x.since is not None]
+            return Aggregate(status, max(sinces, default=None), "; ".join(x.detail for x in bad))
+    sinces = [x.since for x in (a, b) if x.since is not None]
+    return Aggregate(Status.UP, max(sinces, default=None), "all up")
+
+
+def _outage_conditions(health: Mapping[Route, Aggregate]) -> set[Condition]:
+    p, s = health[Route.PRIMARY].status, health[Route.SECONDARY].status
+    conds: set[Condition] = set()
+    if p is Status.DOWN and s is Status.DOWN:
+        conds.add(Condition.TOTAL_OUTAGE)
+    elif Status.DOWN in (p, s):
+        conds.add(Condition.PARTIAL_OUTAGE)
+    if Status.UNKNOWN in (p, s):
+        conds.add(Condition.HEALTH_UNKNOWN)
+    return conds
+
+
+def decide(
+    snapshot: HealthSnapshot,
+    current: RouteState,
+    override: Override | None,
+    paused: Pause | None,
+    calendar: Calendar,
+    policy: Policy,
+    now: datetime,
+) -> Decision:
+    """Which route the hotline should take now, and why. Pure; see the module docstring."""
+    health = route_health(snapshot, policy.topology)
+    conds = _outage_conditions(health)
+    note = ""
+    if override is not None and now >= override.expires_at:
+        conds.add(Condition.OVERRIDE_EXPIRED)
+        note = f"override to {override.target} by {override.who} expired; "
+        override = None
+    if override is not None:
+        h = health[override.target]
+        if h.status is not Status.DOWN or override.force:
+            forced = " (forced onto a down route)" if h.status is Status.DOWN else ""
+            return Decision(
+                override.target,
+                f"manual override by {override.who} until {override.expires_at:%Y-%m-%d %H:%M} "
+                f"UTC: {override.reason}{forced}",
+                Cause.OVERRIDE,
+                frozenset(conds | {Condition.OVERRIDE}),
+            )
+        conds.add(Condition.OVERRIDE_REFUSED)
+        note = (
+            f"override to {override.target} by {override.who} not applied: {override.target} is "
+            f"down ({h.detail}), set force to insist; "
+        )
+    if paused is not None:
+        down = ""
+        if current.route is not None and health[current.route].status is Status.DOWN:
+            down = f"; warning: {current.route} is down ({health[current.route].detail})"
+        return Decision(
+            None,
+            f"{note}paused by {paused.who}: {paused.reason}; automatic decisions frozen{down}",
+            Cause.HOLD,
+            frozenset(conds | {Condition.PAUSED}),
+        )
+    auto = _automatic(health, current, calendar, policy, now, conds)
+    return Decision(auto.route, note + auto.reason, auto.cause, auto.conditions)
+
+
+def _automatic(
+    health: Mapping[Route, Aggregate],
+    current: RouteState,
+    calendar: Calendar,
+    policy: Policy,
+    now: datetime,
+    conds: set[Condition],
+) -> Decision:
+    business = calendar.is_business_hours(now)
+    order = list(DEFAULT_ORDER)
+    if not business:
+        conds.add(Condition.OFF_HOURS)
+        order.remove(calendar.off_hours_route)
+        order.insert(0, calendar.off_hours_route)
+    skipped: dict[Route, str] = {}
+    target = Route.ONCALL
+    for r in order:
+        if health[r].status is Status.UP:
+            target = r
+            break
+        skipped[r] = f"{r} {health[r].status}: {health[r].detail}"
+    why_not = f" ({'; '.join(skipped.values())})" if skipped else ""
+    cur = current.route
+    recent = [t for t in current.switches if timedelta(0) <= now - t < policy.flap_window]
+    flapping = len(recent) >= policy.flap_max_switches
+    if flapping:
+        conds.add(Condition.FLAPPING)
+
+    def done(route: Route | None, reason: str, cause: Cause) -> Decision:
+        return Decision(route, reason, cause, frozenset(conds))
+
+    if cur is None:
+        unknown_before = [
+            r for r in order[: order.index(target)] if health[r].status is Status.UNKNOWN
+        ]
+        if unknown_before:
+            return done(
+                None,
+                f"current route not known and {unknown_before[0]} health unknown "
+                f"({health[unknown_before[0]].detail}); waiting for probes",
+                Cause.HOLD,
+            )
+        return done(target, f"taking {target}{why_not}", Cause.ESCAPE if skipped else Cause.STAY)
+    if target is cur:
+        if skipped:
+            return done(cur, f"staying on {cur}{why_not}", Cause.STAY)
+        return done(cur, f"{cur} healthy", Cause.STAY)
+    cur_health = health[cur]
+    if cur_health.status is Status.DOWN:
+        others = [text for r, text in skipped.items() if r is not cur]
+        return done(
+            target,
+            f"{cur} is down ({cur_health.detail}); switching to {target}"
+            + (f" ({'; '.join(others)})" if others else ""),
+            Cause.ESCAPE,
+        )
+    if order.index(target) > order.index(cur):
+        # The current route's health is unknown and nothing better is up: unknown is not down.
+        return done(
+            cur,
+            f"{cur} health unknown ({cur_health.detail}); not failing over on missing data",
+            Cause.HOLD,
+        )
+    # A better route than the current one is up: failback or a schedule change.
+    cause = Cause.FAILBACK
+    if (not business and target is calendar.off_hours_route) or (
+        business and cur is calendar.off_hours_route and cur is not Route.PRIMARY
+    ):
+        cause = Cause.SCHEDULE
+    since = health[target].since
+    up_for = None if since is None else now - since
+    if up_for is not None and up_for < policy.failback_hold:
+        conds.add(Condition.FAILBACK_PENDING)
+        return done(
+            cur,
+            f"{target} up for {_secs(up_for)}, moving after {_secs(policy.failback_hold)}; "
+            f"staying on {cur}",
+            Cause.HOLD,
+        )
+    if flapping:
+        return done(
+            cur,
+            f"flapping: {len(recent)} switches in the last {_secs(policy.flap_window)}; "
+            f"holding {cur} instead of moving to {target}",
+            Cause.HOLD,
+        )
+    if cause is Cause.SCHEDULE:
+        when = "off-hours" if not business else "business hours"
+        return done(target, f"{when}: schedule routes calls to {target}{why_not}", cause)
+    held = f" for {_secs(up_for)}" if up_for is not None else ""
+    return done(target, f"{target} healthy{held}; failing back from {cur}", cause)
+
+
+def _secs(delta: timedelta) -> str:
+    s = int(delta.total_seconds())
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

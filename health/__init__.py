@@ -1,0 +1,1 @@
+"""Health: probes → samples → component states (rise/fall hysteresis) → HealthSnapshot."""

@@ -1,0 +1,1 @@
+"""GSM modem: sans-I/O AT protocol, asyncio transport, operations, and an emulator."""
