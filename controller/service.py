@@ -1,0 +1,119 @@
+"""The contract between the HTTP API (controller/api/) and the running controller.
+
+The API records intent and reads state; the reconcile loop acts (STYLE lesson 10). The API only
+ever talks to a ``ControllerService``; the daemon provides the real one, API tests may use a fake.
+All times are UTC. Nothing here carries a secret.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.config import Route
+
+Mode = Literal["auto", "paused", "override"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ComponentView(_View):
+    name: str
+    kind: str
+    status: Literal["up", "down", "unknown"]
+    since: datetime | None
+    reason: str = ""
+    latency_ms: float | None = None
+
+
+class OverrideView(_View):
+    to: Route
+    reason: str
+    who: str
+    expires_at: datetime
+    force: bool
+
+
+class PauseView(_View):
+    reason: str
+    who: str
+    since: datetime
+
+
+class ActiveRoute(_View):
+    route: Route | None  # None: not known yet (e.g. just started, modem unreadable)
+    number: str | None  # the number the SIM forwards to
+    since: datetime | None
+    verified: bool  # read back from the world after the last change
+    failed: bool = False  # the last attempt to reach the desired route failed
+
+
+class StatusReport(_View):
+    node: str
+    leader: str | None
+    is_leader: bool
+    mode: Mode
+    active: ActiveRoute
+    desired: Route | None
+    reason: str  # the last decision's reason
+    conditions: list[str] = Field(default_factory=list)
+    components: list[ComponentView] = Field(default_factory=list)
+    override: OverrideView | None = None
+    pause: PauseView | None = None
+    flapping: bool = False
+    oncall: str | None = None  # the technician on call now (name)
+    epoch: int | None = None
+
+
+class EventRecord(_View):
+    id: int
+    at: datetime
+    kind: str  # decision | actuation | switch | manual | drift | alert | ...
+    route_from: Route | None = None
+    route_to: Route | None = None
+    reason: str = ""
+    who: str | None = None
+    epoch: int | None = None
+    outcome: str | None = None  # ok | failed | dry-run | ...
+    duration_ms: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActionResult(_View):
+    """What a manual action led to, reported once the loop has acted (or the wait timed out)."""
+
+    accepted: bool
+    verified: bool
+    route: Route | None
+    message: str
+    event_id: int | None = None
+
+
+class ControllerService(Protocol):
+    """What the API needs from the controller. ``who`` is the API token's name (for the audit)."""
+
+    def status(self) -> StatusReport: ...
+
+    def events(self, since: datetime | None, limit: int) -> list[EventRecord]: ...
+
+    def is_leader(self) -> bool: ...
+
+    def is_ready(self) -> bool: ...
+
+    def metrics_text(self) -> str:
+        """Prometheus text exposition of the controller's metrics."""
+        ...
+
+    async def failover(
+        self, to: Route, reason: str, ttl_s: float | None, force: bool, who: str
+    ) -> ActionResult: ...
+
+    async def failback(self, reason: str, who: str) -> ActionResult: ...
+
+    async def pause(self, reason: str, who: str) -> ActionResult: ...
+
+    async def resume(self, reason: str, who: str) -> ActionResult: ...
