@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from controller.actuators.settings import ActuatorSettings, ReconcileSettings, default_actuators
 from health.specs import ProbeSpec
 from modem.e164 import E164
 
@@ -264,6 +265,8 @@ class HotlineConfig(_Model):
     failover: Failover = Failover()
     coordination: Coordination = Coordination()
     api: Api = Api()
+    actuators: tuple[ActuatorSettings, ...] = Field(default_factory=default_actuators)
+    reconcile: ReconcileSettings = ReconcileSettings()
 
     @model_validator(mode="after")
     def _cross_check(self) -> HotlineConfig:
@@ -340,6 +343,18 @@ def cross_check(cfg: HotlineConfig) -> list[tuple[str, str]]:
     modems = [n for n, c in cfg.components.items() if c.kind is ComponentKind.MODEM]
     if len(modems) > 1:
         problems.append(("components", f"at most one modem component, found {modems}"))
+    problems.extend(_check_actuators(cfg))
+    return problems
+
+
+def _check_actuators(cfg: HotlineConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    labels = [a.label for a in cfg.actuators]
+    for i, label in enumerate(labels):
+        if labels.index(label) != i:
+            problems.append((f"actuators.{i}.name", f"duplicate actuator name {label!r}"))
+    if sum(a.type == "modem" for a in cfg.actuators) > 1:
+        problems.append(("actuators", "at most one modem actuator"))
     return problems
 
 
