@@ -27,6 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from controller.actuators.settings import ActuatorSettings, ReconcileSettings, default_actuators
 from health.specs import ProbeSpec
@@ -142,7 +143,7 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class Rotation(_Model):
-    """A weekly rotation: ``order[0]`` is on call from the handover at ``anchor``, then each next."""
+    """A weekly rotation: ``order[0]`` takes over at ``anchor``'s handover, then the next."""
 
     order: tuple[str, ...] = Field(min_length=1)
     anchor: date = Field(description="a date on which order[0] takes over at handover_time")
@@ -181,22 +182,17 @@ def _check_span(value: str) -> str:
     return value
 
 
+Span = Annotated[str, AfterValidator(_check_span)]
+
+
 class Schedule(_Model):
     timezone: TimeZone = "UTC"
-    business_hours: dict[Weekday, tuple[str, ...]] = Field(
+    business_hours: dict[Weekday, tuple[Span, ...]] = Field(
         default_factory=lambda: {d: ("00:00-24:00",) for d in _WEEKDAYS},
         description="per weekday, spans HH:MM-HH:MM; a day not listed is off-hours all day",
     )
     holidays: tuple[date, ...] = ()
     off_hours_route: Route = Route.PRIMARY
-
-    @field_validator("business_hours")
-    @classmethod
-    def _spans(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for spans in value.values():
-            for span in spans:
-                _check_span(span)
-        return value
 
 
 class Failover(_Model):
@@ -270,9 +266,13 @@ class HotlineConfig(_Model):
 
     @model_validator(mode="after")
     def _cross_check(self) -> HotlineConfig:
-        problems = list(cross_check(self))
+        problems = cross_check(self)
         if problems:
-            raise ValueError("\n".join(f"{path}: {msg}" for path, msg in problems))
+            raise PydanticCustomError(
+                "cross_check",
+                "{count} cross-field problem(s)",
+                {"count": len(problems), "problems": problems},
+            )
         return self
 
     def route_number(self, route: Route, oncall_mobile: str) -> str:
@@ -396,7 +396,7 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     parts = [
         str(p)
         for i, p in enumerate(loc)
-        if not (i >= 2 and loc[i - 2] == "probes" and isinstance(loc[i - 1], int) and i < len(loc) - 1)
+        if not (0 < i - 1 < len(loc) - 2 and loc[i - 2] == "probes" and isinstance(loc[i - 1], int))
     ]
     return ".".join(parts)
 
@@ -407,8 +407,8 @@ def problems_of(exc: ValidationError) -> list[tuple[str, str]]:
         msg = str(err["msg"])
         msg = msg.removeprefix("Value error, ")
         path = _format_loc(tuple(err["loc"]))
-        if not path and "\n" in msg:
-            out.extend(tuple(line.split(": ", 1)) for line in msg.splitlines())  # type: ignore[misc]
+        if err["type"] == "cross_check":
+            out.extend(err["ctx"]["problems"])
             continue
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
@@ -420,7 +420,7 @@ def problems_of(exc: ValidationError) -> list[tuple[str, str]]:
 
 def parse_config(text: str, source: str = "<config>") -> HotlineConfig:
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(source, [("", f"not valid YAML: {exc}")]) from exc
     if not isinstance(data, dict):

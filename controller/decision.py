@@ -16,8 +16,9 @@ Rules, in the order they are applied (README.md shows them as a table for operat
    waits until that route has been up for the failback hold time.
 5. Flap guard: when the window already holds the maximum number of switches, no further move to a
    better route is made (the ``flapping`` condition is raised). An escape from a down route is never
-   blocked: keeping calls on a dead route would break the hotline's promise. Escapes only ever go
-   down the preference order, so the guard still bounds switches in a window to the maximum plus two.
+   blocked, since keeping calls on a dead route would break the hotline's promise; while flapping
+   it goes straight to the on-call mobile, the one route that cannot flap. So a window holds at
+   most the maximum plus one switch.
 """
 
 from __future__ import annotations
@@ -267,6 +268,13 @@ def _automatic(
         return done(cur, f"{cur} healthy", Cause.STAY)
     cur_health = health[cur]
     if cur_health.status is Status.DOWN:
+        if flapping and target is not Route.ONCALL:
+            return done(
+                Route.ONCALL,
+                f"{cur} is down ({cur_health.detail}) while flapping ({len(recent)} switches in "
+                f"the last {_secs(policy.flap_window)}); switching to oncall, the stable route",
+                Cause.ESCAPE,
+            )
         others = [text for r, text in skipped.items() if r is not cur]
         return done(
             target,
