@@ -31,7 +31,8 @@ class Case:
 
 
 def _ov(target: Route, *, force: bool = False, expires_in: int = 600) -> Override:
-    return Override(target, "carrier maintenance", "ops", NOW + timedelta(seconds=expires_in), force)
+    expires = NOW + timedelta(seconds=expires_in)
+    return Override(target, "carrier maintenance", "ops", expires, force)
 
 
 CASES = [
@@ -53,7 +54,7 @@ CASES = [
          Cause.ESCAPE, "secondary is down", {Condition.TOTAL_OUTAGE}),
     Case("escape ignores the failback hold", snap(trunk_a="down", trunk_b=("up", 5)), at(P), S,
          Cause.ESCAPE, "switching to secondary", {Condition.PARTIAL_OUTAGE}),
-    # -- unknown is not down ------------------------------------------------------------------------
+    # -- unknown is not down ----------------------------------------------------------------------
     Case("unknown current route is held", snap(trunk_a="unknown"), at(P), P, Cause.HOLD,
          "primary health unknown (trunk-a unknown); not failing over on missing data",
          {Condition.HEALTH_UNKNOWN}),
@@ -67,7 +68,7 @@ CASES = [
     Case("unknown secondary while primary down: stay on secondary", snap(trunk_a="down",
          trunk_b="unknown"), at(S), S, Cause.HOLD, "secondary health unknown",
          {Condition.PARTIAL_OUTAGE, Condition.HEALTH_UNKNOWN}),
-    # -- failback hold --------------------------------------------------------------------------------
+    # -- failback hold ----------------------------------------------------------------------------
     Case("failback waits for the hold time", snap(trunk_a=("up", 30)), at(S), S, Cause.HOLD,
          "primary up for 30s, moving after 2m00s; staying on secondary",
          {Condition.FAILBACK_PENDING}),
@@ -78,8 +79,9 @@ CASES = [
     Case("oncall fails back to secondary when primary is down", snap(trunk_a="down"), at(C), S,
          Cause.FAILBACK, "failing back from oncall", {Condition.PARTIAL_OUTAGE}),
     Case("the PBX cluster's own recovery counts for the hold", snap(pbx_1=("up", 10),
-         pbx_2="down"), at(C), C, Cause.HOLD, "primary up for 10s", {Condition.FAILBACK_PENDING}),
-    # -- flap guard ------------------------------------------------------------------------------------
+         pbx_2="down"), at(C), C, Cause.HOLD, "primary up for 10s",
+         {Condition.FAILBACK_PENDING}),
+    # -- flap guard -------------------------------------------------------------------------------
     Case("flapping holds instead of failing back", snap(), at(S, 60, 120, 180), S, Cause.HOLD,
          "flapping: 3 switches in the last 10m00s; holding secondary instead of moving to primary",
          {Condition.FLAPPING}),
@@ -89,7 +91,7 @@ CASES = [
          snap(trunk_b="down"), at(S, 60, 120, 180), C, Cause.ESCAPE,
          "secondary is down (trunk-b down (timeout)) while flapping",
          {Condition.FLAPPING, Condition.PARTIAL_OUTAGE}),
-    # -- manual override -------------------------------------------------------------------------------
+    # -- manual override --------------------------------------------------------------------------
     Case("override to secondary", snap(), at(P), S, Cause.OVERRIDE,
          "manual override by ops until 2026-11-25 10:10 UTC: carrier maintenance",
          {Condition.OVERRIDE}, override=_ov(S)),
@@ -109,7 +111,7 @@ CASES = [
     Case("override onto an unknown route applies", snap(trunk_b="unknown"), at(P), S,
          Cause.OVERRIDE, "manual override", {Condition.OVERRIDE, Condition.HEALTH_UNKNOWN},
          override=_ov(S)),
-    # -- pause -------------------------------------------------------------------------------------------
+    # -- pause ------------------------------------------------------------------------------------
     Case("pause freezes", snap(), at(S), None, Cause.HOLD,
          "paused by ops: PBX upgrade; automatic decisions frozen", {Condition.PAUSED},
          pause=Pause("PBX upgrade", "ops")),
@@ -118,7 +120,7 @@ CASES = [
          {Condition.PAUSED, Condition.PARTIAL_OUTAGE}, pause=Pause("PBX upgrade", "ops")),
     Case("override applies while paused", snap(), at(P), C, Cause.OVERRIDE, "manual override",
          {Condition.OVERRIDE}, override=_ov(C), pause=Pause("PBX upgrade", "ops")),
-    # -- schedule ----------------------------------------------------------------------------------------
+    # -- schedule ---------------------------------------------------------------------------------
     Case("off-hours route oncall", snap(), at(P), C, Cause.SCHEDULE,
          "off-hours: schedule routes calls to oncall", {Condition.OFF_HOURS},
          cal=calendar(C, holidays=(date(2026, 11, 25),))),

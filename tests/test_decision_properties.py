@@ -31,7 +31,8 @@ def snapshots(draw: st.DrawFn) -> HealthSnapshot:
 def route_states(draw: st.DrawFn) -> RouteState:
     route = draw(st.none() | routes)
     switches = draw(st.lists(ages, max_size=6))
-    return RouteState(route, NOW - timedelta(hours=2), tuple(NOW - timedelta(seconds=s) for s in switches))
+    times = tuple(NOW - timedelta(seconds=s) for s in switches)
+    return RouteState(route, NOW - timedelta(hours=2), times)
 
 
 overrides = st.none() | st.builds(
