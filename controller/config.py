@@ -243,6 +243,9 @@ class ApiToken(_Model):
 class Api(_Model):
     listen: str = Field(default="127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):[0-9]+$")
     tokens: tuple[ApiToken, ...] = ()
+    metrics_public: bool = Field(
+        default=False, description="serve /metrics without a token (else a viewer token)"
+    )
 
 
 class NodeSettings(_Model):
