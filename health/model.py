@@ -34,6 +34,12 @@ class ComponentState:
     since: datetime | None = None
     reason: str = ""
     latency_ms: float | None = None
+    reasons: tuple[str, ...] = ()
+    """The last few samples' reasons, newest last (``ok``, ``timeout``, ``503 Service ...``)."""
+    latency_p50_ms: float | None = None
+    latency_max_ms: float | None = None
+    samples: int = 0
+    """How many samples this component has taken in all (0: never probed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,15 @@ class SipProbeSpec(_Spec):
     """Reply codes that count as alive (like Kamailio's ds_ping_reply_codes)."""
     from_uri: str = "sip:hotline-probe@invalid"
     tls_verify: bool = True
+    t1_ms: int = Field(default=500, ge=1, le=10000)
+    """RFC 3261 timer T1 (RTT estimate): UDP retransmits at T1, 2·T1, 4·T1… within the timeout."""
+
+    @model_validator(mode="after")
+    def _uri_parses(self) -> SipProbeSpec:
+        from health.sip.message import parse_target
+
+        parse_target(self.uri)
+        return self
 
 
 class SnmpCheck(_Spec):
@@ -91,11 +100,6 @@ class ModemProbeSpec(_Spec):
 
 
 ProbeSpec = Annotated[
-    SipProbeSpec
-    | SnmpProbeSpec
-    | HttpProbeSpec
-    | TcpProbeSpec
-    | CommandProbeSpec
-    | ModemProbeSpec,
+    SipProbeSpec | SnmpProbeSpec | HttpProbeSpec | TcpProbeSpec | CommandProbeSpec | ModemProbeSpec,
     Field(discriminator="type"),
 ]

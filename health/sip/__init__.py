@@ -1,0 +1,1 @@
+"""SIP OPTIONS keep-alive: pure message code (``message``) and thin asyncio transports."""
