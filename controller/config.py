@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from controller.actuators.settings import ActuatorSettings, ReconcileSettings, default_actuators
+from controller.notifier.settings import NotifierSettings
 from health.specs import ProbeSpec
 from modem.e164 import E164
 
@@ -266,6 +267,7 @@ class HotlineConfig(_Model):
     api: Api = Api()
     actuators: tuple[ActuatorSettings, ...] = Field(default_factory=default_actuators)
     reconcile: ReconcileSettings = ReconcileSettings()
+    notifier: NotifierSettings = NotifierSettings()
 
     @model_validator(mode="after")
     def _cross_check(self) -> HotlineConfig:
