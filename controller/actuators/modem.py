@@ -1,0 +1,103 @@
+"""The ``modem`` actuator: unconditional call forwarding in the GSM modem, read back by query.
+
+The number is E.164-validated here again, right before it can reach an AT command. Reading back
+(+CCFC query) is the only proof of what the network holds (GSM-NOTES), so ``verify`` always asks
+the modem rather than trusting the set command's OK.
+
+``ForwardingDevice`` is the little the loop needs from a modem; ``DriverDevice`` adapts
+``modem.driver.Modem`` (the modem package's driver) to it, and translates its errors.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Protocol
+
+from controller.actuators.base import ActuationError, RouteTarget, Verification
+from controller.actuators.settings import ModemActuatorSettings
+from modem.e164 import validate_e164
+
+UNCONDITIONAL = 0  # AT+CCFC reason 0
+
+
+class ForwardingDevice(Protocol):
+    async def read_forwarding(self) -> str | None:
+        """The number calls are unconditionally forwarded to, None when nothing is active."""
+        ...
+
+    async def write_forwarding(self, number: str) -> None: ...
+
+
+def _number_of(answer: Any) -> str | None:
+    """The forwarded number from whatever the driver returns for a query."""
+    if answer is None or isinstance(answer, str):
+        return answer or None
+    if isinstance(answer, list | tuple):  # one entry per class: take the active voice entry
+        for item in answer:
+            found = _number_of(item)
+            if found:
+                return found
+        return None
+    if getattr(answer, "active", True) is False:
+        return None
+    number = getattr(answer, "number", None)
+    return str(number) if number else None
+
+
+class DriverDevice:
+    """Adapts ``modem.driver.Modem`` (``get_forwarding``/``set_forwarding``) to the loop."""
+
+    def __init__(self, modem: Any) -> None:
+        self.modem = modem
+
+    @staticmethod
+    def _errors() -> tuple[type[BaseException], ...]:
+        try:
+            from modem.errors import ModemError
+        except ImportError:  # the driver package is not installed: only OSError can occur
+            return (OSError,)
+        return (ModemError, OSError)
+
+    async def read_forwarding(self) -> str | None:
+        try:
+            answer = self.modem.get_forwarding(UNCONDITIONAL)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        except self._errors() as exc:
+            raise ActuationError(f"forwarding query failed: {exc}") from None
+        return _number_of(answer)
+
+    async def write_forwarding(self, number: str) -> None:
+        try:
+            result = self.modem.set_forwarding(number, UNCONDITIONAL)
+            if inspect.isawaitable(result):
+                await result
+        except self._errors() as exc:
+            raise ActuationError(f"setting forwarding failed: {exc}") from None
+
+
+class ModemActuator:
+    def __init__(self, settings: ModemActuatorSettings, device: ForwardingDevice) -> None:
+        self.settings = settings
+        self.name = settings.label
+        self.device = device
+
+    async def apply(self, target: RouteTarget) -> None:
+        try:
+            number = validate_e164(target.number)
+        except ValueError as exc:
+            raise ActuationError(f"refusing a non-E.164 number: {exc}") from None
+        if await self.device.read_forwarding() == number:
+            return  # idempotent: a network operation saved
+        await self.device.write_forwarding(number)
+
+    async def verify(self, target: RouteTarget) -> Verification:
+        number = await self.device.read_forwarding()
+        observed = f"forwarding to {number}" if number else "no forwarding active"
+        return Verification(number == target.number, observed)
+
+    async def observe(self) -> str | None:
+        return await self.device.read_forwarding()
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,1 @@
+"""Who may actuate: one ``Coordinator`` protocol, one module per backend (local; ZK later)."""

@@ -1,0 +1,96 @@
+"""Single-node coordination: always the leader, epoch and shared state in a local SQLite file.
+
+The epoch increases by one at every ``start()`` so events from different runs of the daemon are
+told apart; the shared state survives restarts (and a kill -9: every put is one committed row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from controller.coordination.base import CoordinationError, JsonDoc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS shared (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class LocalCoordinator:
+    def __init__(self, path: Path | str, node: str) -> None:
+        self._path = str(path)
+        self._node = node
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._epoch = 0
+
+    async def start(self) -> None:
+        try:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
+            self._epoch = (int(row[0]) if row else 0) + 1
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (self._epoch,))
+            db.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            raise CoordinationError(f"local state {self._path}: {exc}") from exc
+        self._db = db
+
+    async def stop(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def is_leader(self) -> bool:
+        return self._db is not None
+
+    def may_actuate(self) -> bool:
+        return self._db is not None
+
+    def epoch(self) -> int:
+        return self._epoch
+
+    def leader_name(self) -> str | None:
+        return self._node if self._db is not None else None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise CoordinationError("local coordinator not started")
+        return self._db
+
+    async def get(self, key: str) -> JsonDoc | None:
+        try:
+            with self._lock:
+                sql = "SELECT value FROM shared WHERE key=?"
+                row = self._conn().execute(sql, (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise CoordinationError(f"read {key}: {exc}") from exc
+        if row is None:
+            return None
+        value = json.loads(row[0])
+        return value if isinstance(value, dict) else None
+
+    async def put(self, key: str, value: JsonDoc | None) -> None:
+        try:
+            with self._lock:
+                db = self._conn()
+                if value is None:
+                    db.execute("DELETE FROM shared WHERE key=?", (key,))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO shared VALUES (?, ?)",
+                        (key, json.dumps(value, sort_keys=True, default=str)),
+                    )
+        except sqlite3.Error as exc:
+            raise CoordinationError(f"write {key}: {exc}") from exc
+        await asyncio.sleep(0)

@@ -1,0 +1,388 @@
+"""The reconcile loop: health snapshot → decision → actuation → read-back → persisted route.
+
+Like a Kubernetes controller it compares the desired route with the one observed in the world and
+acts only on a difference: a new decision, a change left half-done by a crash (the ``change``
+marker), a failed change due for a retry, a new on-call technician, or drift found by the periodic
+read-back (someone changed the modem's forwarding by hand). A route is recorded as active only
+after every actuator has read it back; a failure leaves the old route recorded, ``failed`` set, the
+marker in place, and raises an alert-worthy signal.
+
+Deciding lives in ``controller.decision`` (pure); this module only does. One tick never gets
+cancelled half-way by a stop request: ``run`` finishes the tick in progress, then returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from controller.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
+from controller.actuators.modem import ModemActuator
+from controller.config import HotlineConfig, Route
+from controller.coordination.base import CoordinationError, Coordinator
+from controller.decision import Condition, Decision, Policy, RouteState, decide
+from controller.events import EventStore, NewEvent
+from controller.notifier.signal import NullSink, Severity, Signal, SignalSink
+from controller.schedule import Calendar, on_call
+from controller.state import ChangeMarker, ControllerState, RouteRecord
+from health.model import HealthSnapshot
+
+log = logging.getLogger("hotline.reconcile")
+
+FOREIGN = "foreign"  # the modem forwards somewhere no route knows
+NONE = "none"  # the modem forwards nowhere
+
+
+class SnapshotSource(Protocol):
+    def snapshot(self) -> HealthSnapshot: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class LoopCounters:
+    """Counters and gauges for /metrics, updated by the loop only."""
+
+    ticks: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)  # by cause
+    switches: dict[str, int] = field(default_factory=dict)  # by route reached
+    switch_failures: int = 0
+    drifts: int = 0
+    steps: dict[tuple[str, str], int] = field(default_factory=dict)  # (actuator, outcome)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # actuator → total seconds
+    last_switch_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoopView:
+    """What the last tick saw and decided, for ``/v1/status``."""
+
+    decision: Decision | None = None
+    desired: Route | None = None
+    observed_number: str | None = None
+    observed: str | None = None  # a route name, FOREIGN, NONE, or None (not read)
+    changing: Route | None = None
+    at: datetime | None = None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        cfg: HotlineConfig,
+        monitor: SnapshotSource,
+        coordinator: Coordinator,
+        events: EventStore,
+        actuators: list[Actuator],
+        sink: SignalSink | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.cfg = cfg
+        self.monitor = monitor
+        self.coord = coordinator
+        self.state = ControllerState(coordinator)
+        self.events = events
+        self.actuators = actuators
+        self.sink = sink or NullSink()
+        self.clock = clock
+        self.policy = Policy.from_config(cfg)
+        self.calendar = Calendar.from_config(cfg.schedule)
+        self.counters = LoopCounters()
+        self.view = LoopView()
+        self._modem = next((a for a in actuators if isinstance(a, ModemActuator)), None)
+        self._next_check: datetime | None = None  # None: check on the next tick
+        self._last_decision_key: tuple[object, ...] | None = None
+        self._failed_target: tuple[Route, str] | None = None
+        self._signalled: dict[str, bool] = {}
+        self._wake = asyncio.Event()
+        self._tick_done = asyncio.Event()
+
+    # ---- observing -------------------------------------------------------------------------
+
+    def classify(self, number: str | None, now: datetime) -> str:
+        """The route a forwarded number belongs to (any technician's mobile is on-call)."""
+        if number is None:
+            return NONE
+        if number == self.cfg.lines.primary.forward_to:
+            return str(Route.PRIMARY)
+        if number == self.cfg.lines.secondary.forward_to:
+            return str(Route.SECONDARY)
+        if any(t.mobile == number for t in self.cfg.oncall.technicians):
+            return str(Route.ONCALL)
+        return FOREIGN
+
+    async def start_up(self) -> None:
+        """Learn the observed route from the modem before the first decision."""
+        now = self.clock()
+        rec = await self.state.route()
+        marker = await self.state.change()
+        if marker is not None:
+            started = f"{marker.started_at:%H:%M:%S} UTC, epoch {marker.epoch}"
+            self._event("recovery", f"a change to {marker.target} (started {started}) was "
+                        "interrupted; it will be completed",
+                        route_from=rec.route, route_to=marker.target)
+        if self._modem is None:
+            return
+        try:
+            number = await self._modem.observe()
+        except Exception as exc:  # any driver failure: keep the stored record
+            log.warning("start-up read of the modem failed: %s", exc)
+            return
+        seen = self.classify(number, now)
+        self.view = LoopView(observed_number=number, observed=seen, at=now)
+        if seen in (FOREIGN, NONE) or (seen == rec.route and number == rec.number):
+            return
+        route = Route(seen)
+        self._event("observed", f"the modem forwards to {number} ({route}); adopting it",
+                    route_from=rec.route, route_to=route)
+        adopted = RouteRecord(route, number, now if route is not rec.route else rec.since or now,
+                              True, False, None, "", rec.switches)
+        await self.state.set_route(adopted)
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Run the next tick now (a manual action was recorded)."""
+        self._wake.set()
+
+    async def next_tick(self) -> None:
+        """Return after the next tick completes."""
+        await self._tick_done.wait()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except CoordinationError as exc:
+                log.error("coordination failed, not actuating this tick: %s", exc)
+            except Exception:
+                log.exception("reconcile tick failed; the next tick starts over")
+            done, self._tick_done = self._tick_done, asyncio.Event()
+            done.set()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            _, pending = await asyncio.wait(
+                waits, timeout=self.cfg.reconcile.interval_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            for w in pending:
+                w.cancel()
+            self._wake.clear()
+
+    async def tick(self) -> None:
+        now = self.clock()
+        self.counters.ticks += 1
+        if not self.coord.may_actuate():
+            self.view = LoopView(at=now)
+            return
+        rec = await self.state.route()
+        marker = await self.state.change()
+        override = await self.state.override()
+        pause = await self.state.pause()
+        if override is not None and now >= override.expires_at:
+            await self.state.set_override(None)
+            self._event("manual", f"override to {override.target} by {override.who} expired",
+                        who=override.who, route_to=override.target, outcome="expired")
+            override = None
+        current = RouteState(rec.route, rec.since, rec.switches)
+        decision = decide(
+            self.monitor.snapshot(), current, override,
+            None if pause is None else pause.pause, self.calendar, self.policy, now,
+        )
+        self._note_decision(decision, rec)
+        await self._condition_signals(decision, rec, now)
+        desired = decision.route or rec.route or (marker.target if marker else None)
+        self.view = LoopView(decision, desired, self.view.observed_number, self.view.observed,
+                             None, now)
+        if desired is None:
+            return
+        number = self.cfg.route_number(desired, on_call(self.cfg.oncall, now).mobile)
+        why = self._change_reason(rec, marker, desired, number, decision, now)
+        if why is None:
+            why = await self._drift_reason(rec, desired, number, now)
+        if why is not None:
+            await self._switch(rec, desired, number, why, now)
+
+    def _change_reason(
+        self, rec: RouteRecord, marker: ChangeMarker | None, desired: Route, number: str,
+        decision: Decision, now: datetime,
+    ) -> str | None:
+        if self._failed_target == (desired, number) and rec.failed_at is not None:
+            wait = timedelta(seconds=self.cfg.reconcile.retry_failed_s)
+            if now - rec.failed_at < wait:
+                return None
+            return f"retrying the failed change to {desired}: {decision.reason}"
+        if marker is not None:
+            return f"completing an interrupted change to {marker.target}: {decision.reason}"
+        if desired is not rec.route:
+            return decision.reason
+        if rec.number != number:
+            return f"on-call mobile is now {number} (was {rec.number}); re-forwarding"
+        return None
+
+    async def _drift_reason(
+        self, rec: RouteRecord, desired: Route, number: str, now: datetime
+    ) -> str | None:
+        # Only a settled route is checked: a pending or failed change is not drift.
+        if rec.failed or desired is not rec.route or self.cfg.reconcile.dry_run:
+            return None
+        if self._next_check is not None and now < self._next_check:
+            return None
+        self._next_check = now + timedelta(seconds=self.cfg.reconcile.drift_check_s)
+        target = RouteTarget(desired, number, "drift check", self.coord.epoch())
+        wrong: dict[str, str] = {}
+        for act in self.actuators:
+            if act.settings.dry_run:
+                continue
+            check = await check_step(act, target)
+            if act is self._modem:
+                seen_number = check.observed.removeprefix("forwarding to ")
+                seen_number = None if seen_number == "no forwarding active" else seen_number
+                self.view = LoopView(self.view.decision, desired, seen_number,
+                                     self.classify(seen_number, now), None, now)
+            if not check.ok:
+                wrong[act.name] = check.observed
+        if not wrong:
+            return None
+        self.counters.drifts += 1
+        detail = "; ".join(f"{k}: {v}" for k, v in wrong.items())
+        self._event("drift", f"the world differs from {desired} ({number}): {detail}",
+                    route_from=rec.route, route_to=desired, details={"observed": wrong})
+        await self._signal("drift", True, Severity.WARNING, f"drift found, restoring {desired}",
+                           detail, now, desired)
+        return f"drift: restoring {desired} ({detail})"
+
+    # ---- acting ----------------------------------------------------------------------------
+
+    async def _switch(
+        self, rec: RouteRecord, route: Route, number: str, reason: str, now: datetime
+    ) -> None:
+        epoch = self.coord.epoch()
+        target = RouteTarget(route, number, reason, epoch)
+        await self.state.set_change(ChangeMarker(route, number, now, epoch, reason))
+        self.view = LoopView(self.view.decision, route, self.view.observed_number,
+                             self.view.observed, route, now)
+        started = time.monotonic()
+        outcomes: list[StepOutcome] = []
+        for act in self.actuators:
+            out = await run_step(act, target, dry_run=self.cfg.reconcile.dry_run)
+            outcomes.append(out)
+            self._count_step(out)
+            self._event("actuation", f"{act.name}: {out.detail}", route_from=rec.route,
+                        route_to=route, outcome=out.outcome, duration_ms=out.duration_ms,
+                        details={"actuator": act.name, "attempts": out.attempts})
+            if not out.ok:
+                break
+        took = time.monotonic() - started
+        done = self.clock()
+        steps = {o.actuator: o.outcome for o in outcomes}
+        if all(o.ok for o in outcomes) and len(outcomes) == len(self.actuators):
+            await self._switched(rec, target, reason, took, steps, done)
+        else:
+            await self._failed(rec, target, outcomes[-1], took, steps, done)
+
+    async def _switched(
+        self, rec: RouteRecord, target: RouteTarget, reason: str, took: float,
+        steps: dict[str, str], now: datetime,
+    ) -> None:
+        dry = any(v == "dry-run" for v in steps.values())
+        new = rec.switched(target.route, target.number, now)
+        if dry:
+            new = RouteRecord(new.route, new.number, new.since, False, False, None, "",
+                              new.switches)
+        await self.state.set_route(new)
+        await self.state.set_change(None)
+        self._failed_target = None
+        self._next_check = now + timedelta(seconds=self.cfg.reconcile.drift_check_s)
+        outcome = "dry-run" if dry else "ok"
+        self._event("switch", reason, route_from=rec.route, route_to=target.route,
+                    outcome=outcome, duration_ms=took * 1000,
+                    details={"number": target.number, "steps": steps})
+        self.counters.switches[str(target.route)] = (
+            self.counters.switches.get(str(target.route), 0) + 1
+        )
+        self.counters.last_switch_seconds = took
+        seen = None if dry else target.number
+        self.view = LoopView(self.view.decision, target.route, seen or self.view.observed_number,
+                             self.classify(seen, now) if seen else self.view.observed, None, now)
+        log.info("switch route_from=%s route_to=%s outcome=%s seconds=%.3f", rec.route,
+                 target.route, outcome, took)
+        await self._signal("actuation_failed", False, Severity.CRITICAL,
+                           f"route {target.route} verified", reason, now, target.route)
+        await self._signal("drift", False, Severity.WARNING, f"{target.route} restored", reason,
+                           now, target.route)
+        await self._route_signal(target, reason, now)
+
+    async def _failed(
+        self, rec: RouteRecord, target: RouteTarget, last: StepOutcome, took: float,
+        steps: dict[str, str], now: datetime,
+    ) -> None:
+        why = f"{last.actuator} failed after {last.attempts} attempt(s): {last.detail}"
+        await self.state.set_route(rec.failing(why, now))
+        self._failed_target = (target.route, target.number)
+        self.counters.switch_failures += 1
+        self._event("switch", f"not switched to {target.route}: {why}", route_from=rec.route,
+                    route_to=target.route, outcome="failed", duration_ms=took * 1000,
+                    details={"number": target.number, "steps": steps})
+        log.error("switch route_from=%s route_to=%s outcome=failed: %s", rec.route,
+                  target.route, why)
+        await self._signal("actuation_failed", True, Severity.CRITICAL,
+                           f"switch to {target.route} FAILED ({last.actuator})",
+                           f"{why}. Calls may still go to {rec.route}.", now, rec.route)
+
+    # ---- records and signals ---------------------------------------------------------------
+
+    def _count_step(self, out: StepOutcome) -> None:
+        key = (out.actuator, out.outcome)
+        self.counters.steps[key] = self.counters.steps.get(key, 0) + 1
+        self.counters.step_seconds[out.actuator] = (
+            self.counters.step_seconds.get(out.actuator, 0.0) + out.duration_ms / 1000
+        )
+
+    def _note_decision(self, d: Decision, rec: RouteRecord) -> None:
+        self.counters.decisions[str(d.cause)] = self.counters.decisions.get(str(d.cause), 0) + 1
+        key = (d.route, d.cause, d.conditions - {Condition.FAILBACK_PENDING}, rec.route)
+        if key == self._last_decision_key:
+            return
+        self._last_decision_key = key
+        self._event("decision", d.reason, route_from=rec.route, route_to=d.route,
+                    details={"cause": str(d.cause), "conditions": sorted(d.conditions)})
+
+    def _event(self, kind: str, reason: str, **kw: object) -> None:
+        ev = NewEvent(kind=kind, reason=reason, epoch=self.coord.epoch(), **kw)  # type: ignore[arg-type]
+        self.events.append(ev, self.clock())
+
+    async def _signal(
+        self, key: str, active: bool, sev: Severity, summary: str, detail: str,
+        now: datetime, route: Route | None,
+    ) -> None:
+        if self._signalled.get(key, False) == active:
+            return
+        self._signalled[key] = active
+        try:
+            await self.sink.signal(Signal(key, active, sev, summary, detail, now,
+                                          None if route is None else str(route),
+                                          self.coord.epoch()))
+        except Exception:
+            log.exception("signal %s could not be delivered", key)
+
+    async def _route_signal(self, target: RouteTarget, reason: str, now: datetime) -> None:
+        if target.route is Route.PRIMARY:
+            await self._signal("route", False, Severity.INFO, "calls back on primary", reason,
+                               now, target.route)
+            return
+        sev = Severity.CRITICAL if target.route is Route.ONCALL else Severity.WARNING
+        self._signalled["route"] = False  # a move between non-primary routes is news too
+        await self._signal("route", True, sev,
+                           f"hotline now forwards to {target.route} {target.number}", reason,
+                           now, target.route)
+
+    async def _condition_signals(self, d: Decision, rec: RouteRecord, now: datetime) -> None:
+        flapping = Condition.FLAPPING in d.conditions
+        await self._signal("flapping", flapping, Severity.WARNING,
+                           "route is flapping" if flapping else "route stable again", d.reason,
+                           now, rec.route)

@@ -1,0 +1,221 @@
+"""The reconcile loop with an in-memory forwarding device, a settable health source and a
+hand-driven clock: each outage kind gives the right verified route, failures stay failed,
+drift is restored, and an interrupted change is completed after a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.actuators.base import Actuator
+from controller.actuators.modem import ModemActuator
+from controller.actuators.settings import ModemActuatorSettings
+from controller.config import HotlineConfig, Route
+from controller.coordination.local import LocalCoordinator
+from controller.events import EventStore
+from controller.notifier.signal import Signal
+from controller.reconcile import Reconciler
+from controller.state import ChangeMarker, ControllerState
+from health.model import Status
+from tests.controller.helpers import Clock, FakeHealth, MemoryForwarding, lab_config
+
+PRIMARY, SECONDARY, ALICE = "+420212000001", "+420212000002", "+420777000001"
+FAST_MODEM = [{"type": "modem", "retries": 2, "backoff_s": 0.01, "timeout_s": 5}]
+
+
+class Signals:
+    def __init__(self) -> None:
+        self.got: list[Signal] = []
+
+    async def signal(self, s: Signal) -> None:
+        self.got.append(s)
+
+
+class Rig:
+    def __init__(self, tmp: Path, cfg: HotlineConfig, device: MemoryForwarding, clock: Clock):
+        self.tmp, self.cfg, self.device, self.clock = tmp, cfg, device, clock
+        self.health = FakeHealth(cfg, clock.now)
+        self.signals = Signals()
+
+    async def start(self) -> Reconciler:
+        self.coord = LocalCoordinator(self.tmp / "state.db", "test-1")
+        await self.coord.start()
+        self.events = EventStore(self.tmp / "events.db")
+        acts: list[Actuator] = [
+            ModemActuator(s, self.device)
+            for s in self.cfg.actuators
+            if isinstance(s, ModemActuatorSettings)
+        ]
+        self.loop = Reconciler(self.cfg, self.health, self.coord, self.events, acts,
+                               self.signals, self.clock)
+        await self.loop.start_up()
+        return self.loop
+
+    async def stop(self) -> None:
+        await self.coord.stop()
+        self.events.close()
+
+    async def route(self) -> tuple[Route | None, bool, bool]:
+        rec = await ControllerState(self.coord).route()
+        return rec.route, rec.verified, rec.failed
+
+
+def make_rig(tmp_path: Path, clock: Clock, **cfg_sections: object) -> Rig:
+    sections: dict[str, object] = {"actuators": FAST_MODEM}
+    sections.update(cfg_sections)
+    return Rig(tmp_path, lab_config(**sections), MemoryForwarding(), clock)
+
+
+async def test_each_outage_kind_reaches_its_verified_route(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    loop = await rig.start()
+    await loop.tick()
+    assert rig.device.number == PRIMARY
+    assert await rig.route() == (Route.PRIMARY, True, False)
+
+    rig.health.set("trunk-a", Status.DOWN, clock.advance(10))
+    await loop.tick()
+    assert rig.device.number == SECONDARY
+    assert await rig.route() == (Route.SECONDARY, True, False)
+
+    rig.health.set("pbx-1", Status.DOWN, clock.advance(10))
+    rig.health.set("pbx-2", Status.DOWN, clock.now)
+    await loop.tick()
+    assert rig.device.number == ALICE
+    assert await rig.route() == (Route.ONCALL, True, False)
+
+    # Recovery: back to primary only after the failback hold (5 s in the lab config).
+    for name in ("trunk-a", "pbx-1", "pbx-2"):
+        rig.health.set(name, Status.UP, clock.advance(1))
+    await loop.tick()
+    assert rig.device.number == ALICE
+    clock.advance(6)
+    await loop.tick()
+    assert rig.device.number == PRIMARY
+    switches = rig.events.list(kind="switch")
+    assert [(e.route_to, e.outcome) for e in switches] == [
+        (Route.PRIMARY, "ok"), (Route.SECONDARY, "ok"), (Route.ONCALL, "ok"), (Route.PRIMARY, "ok")
+    ]
+    assert "trunk-a down" in switches[1].reason
+    route_signals = [(s.active, s.route) for s in rig.signals.got if s.key == "route"]
+    assert route_signals == [(True, "secondary"), (True, "oncall"), (False, "primary")]
+    await rig.stop()
+
+
+async def test_a_failed_step_is_not_reported_as_switched_and_is_retried(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock, reconcile={"retry_failed_s": 10})
+    loop = await rig.start()
+    await loop.tick()
+    rig.device.fail_writes = 3  # one attempt + two retries
+    rig.health.set("trunk-a", Status.DOWN, clock.advance(10))
+    await loop.tick()
+    assert rig.device.number == PRIMARY
+    assert await rig.route() == (Route.PRIMARY, True, True)
+    failed = rig.events.list(kind="switch")[-1]
+    assert failed.outcome == "failed" and failed.route_to is Route.SECONDARY
+    assert "network timeout" in failed.reason
+    alert = [s for s in rig.signals.got if s.key == "actuation_failed"]
+    assert alert and alert[-1].active
+    clock.advance(5)
+    await loop.tick()  # too early for a retry
+    assert rig.device.number == PRIMARY
+    clock.advance(6)
+    await loop.tick()
+    assert rig.device.number == SECONDARY
+    assert await rig.route() == (Route.SECONDARY, True, False)
+    assert not [s for s in rig.signals.got if s.key == "actuation_failed"][-1].active
+    await rig.stop()
+
+
+async def test_drift_in_the_modem_is_restored_and_recorded(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock, reconcile={"drift_check_s": 30})
+    loop = await rig.start()
+    await loop.tick()
+    rig.device.number = "+420999888777"  # someone re-forwarded the SIM by hand
+    clock.advance(10)
+    await loop.tick()
+    assert rig.device.number == "+420999888777"  # not checked yet
+    clock.advance(25)
+    await loop.tick()
+    assert rig.device.number == PRIMARY
+    drift = rig.events.list(kind="drift")
+    assert len(drift) == 1 and "+420999888777" in drift[0].reason
+    assert loop.view.observed == "primary"
+    await rig.stop()
+
+
+async def test_on_call_change_re_forwards_to_the_new_mobile(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    loop = await rig.start()
+    for name in ("trunk-a", "trunk-b"):
+        rig.health.set(name, Status.DOWN, clock.now)
+    await loop.tick()
+    assert rig.device.number == ALICE
+    clock.advance(7 * 86400)  # the weekly rotation hands over to bob
+    await loop.tick()
+    assert rig.device.number == "+420777000002"
+    await rig.stop()
+
+
+async def test_dry_run_decides_and_logs_without_touching_the_modem(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock, reconcile={"dry_run": True})
+    rig.device.number = PRIMARY
+    loop = await rig.start()
+    rig.health.set("trunk-a", Status.DOWN, clock.advance(1))
+    await loop.tick()
+    assert rig.device.writes == []
+    last = rig.events.list(kind="switch")[-1]
+    assert (last.route_to, last.outcome) == (Route.SECONDARY, "dry-run")
+    assert await rig.route() == (Route.SECONDARY, False, False)
+    await rig.stop()
+
+
+async def test_an_interrupted_change_is_completed_after_a_restart(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    loop = await rig.start()
+    await loop.tick()
+    # The last run died between writing the marker and verifying: the modem already forwards to
+    # the secondary line, the record still says primary.
+    await ControllerState(rig.coord).set_change(
+        ChangeMarker(Route.SECONDARY, SECONDARY, clock.now, rig.coord.epoch(), "trunk-a down")
+    )
+    rig.device.number = SECONDARY
+    await rig.stop()
+
+    rig2 = Rig(tmp_path, rig.cfg, rig.device, clock)
+    rig2.health.set("trunk-a", Status.DOWN, clock.advance(1))
+    loop2 = await rig2.start()
+    assert rig2.coord.epoch() == rig.coord.epoch() + 1
+    await loop2.tick()
+    assert await rig2.route() == (Route.SECONDARY, True, False)
+    assert await ControllerState(rig2.coord).change() is None
+    kinds = [e.kind for e in rig2.events.list(limit=50)]
+    assert "recovery" in kinds and "observed" in kinds
+    await rig2.stop()
+
+
+async def test_start_up_adopts_the_route_the_modem_holds(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    rig.device.number = SECONDARY
+    await rig.start()
+    assert await rig.route() == (Route.SECONDARY, True, False)
+    await rig.stop()
+
+
+@pytest.mark.parametrize("bad", ["+420;+CFUN=0", "12345", ""])
+async def test_a_non_e164_number_never_reaches_the_device(tmp_path: Path, bad: str) -> None:
+    from controller.actuators.base import RouteTarget, run_step
+
+    device = MemoryForwarding()
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), device)
+    out = await run_step(act, RouteTarget(Route.ONCALL, bad, "test", 1))
+    assert out.outcome == "failed" and "E.164" in out.detail
+    assert device.writes == []
