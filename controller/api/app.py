@@ -1,0 +1,266 @@
+"""The FastAPI application: ``create_app(service, config)``.
+
+The API records intent and reads state; the reconcile loop acts (STYLE lesson 10). Every handler is
+a thin translation between HTTP and ``controller.service.ControllerService``:
+
+- ``/healthz``, ``/readyz``, ``/leader``: no token (load balancers). ``/leader`` answers 200 only
+  on the node that acts, 503 elsewhere; ``/readyz`` 503 until the controller is ready.
+- ``/metrics``: Prometheus text; needs a ``read`` token unless ``api.metrics_public``.
+- ``/v1/status``, ``/v1/events``, ``/v1/topology``: ``read`` (viewer, operator, admin).
+- ``/v1/failover``, ``/v1/failback``, ``/v1/pause``, ``/v1/resume``: ``operate`` (operator,
+  admin). The service audits each with the token's name as ``who``. The answer is the
+  ``ActionResult`` with status 200 when the loop verified the result in the world, 202 when the
+  request was accepted but not (yet) verified, 409 when the controller refused it.
+- no token → 401 (``WWW-Authenticate: Bearer``); a token whose role lacks the permission → 403;
+  a bad body or query → 422 naming each faulty field.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
+
+from controller.api.auth import (
+    GuardedRoute,
+    Permission,
+    Principal,
+    Requirement,
+    TokenRegistry,
+    describe_roles,
+)
+from controller.api.bodies import ReasonRequest, failover_request_model
+from controller.api.dashboard import dashboard_router
+from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
+from controller.api.metrics import ApiMetrics
+from controller.config import HotlineConfig
+from controller.service import ActionResult, ControllerService, EventRecord, StatusReport
+
+log = logging.getLogger("hotline.api")
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+EVENTS_MAX = 1000
+
+_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no token, or an unknown token"},
+    403: {"model": ErrorBody, "description": "the token's role may not do this"},
+}
+_ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_AUTH_RESPONSES,
+    200: {"model": ActionResult, "description": "done and verified in the world"},
+    202: {"model": ActionResult, "description": "accepted, not (yet) verified"},
+    409: {"model": ActionResult, "description": "refused by the controller (see message)"},
+}
+
+
+def action_status(result: ActionResult) -> int:
+    """The HTTP status of a manual action's outcome (documented in the module docstring)."""
+    if not result.accepted:
+        return 409
+    return 200 if result.verified else 202
+
+
+def _outcome(status: int) -> str:
+    return {200: "verified", 202: "accepted", 409: "refused"}.get(status, "error")
+
+
+def _probe_routes(app: FastAPI, service: ControllerService, cfg: HotlineConfig) -> None:
+    node = cfg.node.name
+
+    @app.get("/healthz", tags=["probes"], summary="the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "node": node}
+
+    @app.get(
+        "/readyz",
+        tags=["probes"],
+        summary="200 once the controller is ready, else 503",
+        responses={503: {"description": "not ready"}},
+    )
+    async def readyz() -> JSONResponse:
+        ready = service.is_ready()
+        return JSONResponse({"ready": ready, "node": node}, status_code=200 if ready else 503)
+
+    @app.get(
+        "/leader",
+        tags=["probes"],
+        summary="200 only on the node that acts (for load balancers), else 503",
+        responses={503: {"description": "this node is not the leader"}},
+    )
+    async def leader() -> JSONResponse:
+        acting = service.is_leader()
+        return JSONResponse({"leader": acting, "node": node}, status_code=200 if acting else 503)
+
+
+def _metrics_route(
+    app: FastAPI, service: ControllerService, metrics: ApiMetrics, read: Requirement | None
+) -> None:
+    deps = [Depends(read)] if read is not None else []
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"content": {PROMETHEUS_TEXT: {"schema": {"type": "string"}}}}
+    }
+    if read is not None:
+        responses.update(_AUTH_RESPONSES)
+
+    @app.get(
+        "/metrics",
+        tags=["probes"],
+        summary="Prometheus metrics (text format 0.0.4)",
+        dependencies=deps,
+        response_class=PlainTextResponse,
+        responses=responses,
+    )
+    async def prometheus() -> PlainTextResponse:
+        text = service.metrics_text()
+        if text and not text.endswith("\n"):
+            text += "\n"
+        return PlainTextResponse(text + metrics.render(), media_type=PROMETHEUS_TEXT)
+
+
+class LineView(BaseModel):
+    number: str
+    depends_on: list[str]
+
+
+class Topology(BaseModel):
+    """The static part of the call path (from the config), for the dashboard's picture."""
+
+    node: str
+    hotline: str
+    lines: dict[str, LineView]
+    technicians: list[str]
+
+
+def _topology(cfg: HotlineConfig) -> Topology:
+    lines = {
+        name: LineView(number=line.forward_to, depends_on=list(line.depends_on))
+        for name, line in (("primary", cfg.lines.primary), ("secondary", cfg.lines.secondary))
+    }
+    return Topology(
+        node=cfg.node.name,
+        hotline=cfg.hotline.number,
+        lines=lines,
+        technicians=[t.name for t in cfg.oncall.technicians],
+    )
+
+
+def _read_routes(
+    router: APIRouter, service: ControllerService, cfg: HotlineConfig, read: Requirement
+) -> None:
+    topology = _topology(cfg)
+
+    @router.get("/v1/topology", response_model=Topology, responses=_AUTH_RESPONSES)
+    async def get_topology(_: Principal = Depends(read)) -> Topology:  # noqa: B008
+        """The hotline number, each line's number and the components it depends on."""
+        return topology
+
+    @router.get("/v1/status", response_model=StatusReport, responses=_AUTH_RESPONSES)
+    async def status(_: Principal = Depends(read)) -> StatusReport:  # noqa: B008
+        """Node, leader, mode, active route and number, components, override, pause, flapping."""
+        return service.status()
+
+    @router.get("/v1/events", response_model=list[EventRecord], responses=_AUTH_RESPONSES)
+    async def events(
+        _: Principal = Depends(read),  # noqa: B008
+        since: datetime | None = Query(  # noqa: B008
+            default=None, description="ISO 8601; only events after this instant (UTC if naive)"
+        ),
+        limit: int = Query(default=100, ge=1, le=EVENTS_MAX, description="at most this many"),
+    ) -> list[EventRecord]:
+        """Recent events, oldest first."""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return service.events(since, limit)
+
+
+def _respond(action: str, who: str, result: ActionResult, **details: Any) -> JSONResponse:
+    status = action_status(result)
+    return_outcome = _outcome(status)
+    extra = " ".join(f"{k}={v}" for k, v in details.items())
+    log.info(
+        "api_action action=%s who=%s status=%d outcome=%s route=%s event_id=%s %s",
+        action, who, status, return_outcome, result.route, result.event_id, extra,
+    )
+    return JSONResponse(result.model_dump(mode="json"), status_code=status)
+
+
+def _write_routes(
+    router: APIRouter,
+    service: ControllerService,
+    cfg: HotlineConfig,
+    operate: Requirement,
+    metrics: ApiMetrics,
+) -> None:
+    default_ttl = cfg.failover.override_default_ttl_s
+    failover_body = failover_request_model(default_ttl, cfg.failover.override_max_ttl_s)
+
+    def done(action: str, who: str, result: ActionResult, **details: Any) -> JSONResponse:
+        response = _respond(action, who, result, **details)
+        metrics.action(action, _outcome(response.status_code))
+        return response
+
+    async def failover(body: Any, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
+        """Override the decision: calls take route ``to`` until the TTL ends or a failback."""
+        ttl = body.ttl_s if body.ttl_s is not None else default_ttl
+        result = await service.failover(body.to, body.reason, ttl, body.force, who.name)
+        return done("failover", who.name, result, to=body.to, ttl_s=ttl, force=body.force)
+
+    # The body model is built per config (its TTL bound is the deployment's), so the annotation
+    # is set here: a string annotation naming a local class could not be resolved by FastAPI.
+    failover.__annotations__["body"] = failover_body
+    router.add_api_route(
+        "/v1/failover",
+        failover,
+        methods=["POST"],
+        response_model=ActionResult,
+        responses=_ACTION_RESPONSES,
+    )
+
+    @router.post("/v1/failback", response_model=ActionResult, responses=_ACTION_RESPONSES)
+    async def failback(body: ReasonRequest, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
+        """Clear the override; the controller decides on its own again."""
+        return done("failback", who.name, await service.failback(body.reason, who.name))
+
+    @router.post("/v1/pause", response_model=ActionResult, responses=_ACTION_RESPONSES)
+    async def pause(body: ReasonRequest, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
+        """Stop automatic switching; the current route stays until resume."""
+        return done("pause", who.name, await service.pause(body.reason, who.name))
+
+    @router.post("/v1/resume", response_model=ActionResult, responses=_ACTION_RESPONSES)
+    async def resume(body: ReasonRequest, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
+        """Resume automatic switching."""
+        return done("resume", who.name, await service.resume(body.reason, who.name))
+
+
+def create_app(service: ControllerService, config: HotlineConfig) -> FastAPI:
+    """The API and dashboard for one controller node."""
+    registry = TokenRegistry(config.api.tokens)
+    metrics = ApiMetrics()
+    read = Requirement(registry, Permission.READ, metrics)
+    operate = Requirement(registry, Permission.OPERATE, metrics)
+    app = FastAPI(
+        title="hotline-failover",
+        version="1",
+        description=(
+            "Failover controller API. Bearer tokens; roles → permissions: "
+            + "; ".join(f"{r}: {', '.join(p) or '-'}" for r, p in describe_roles().items())
+        ),
+        docs_url=None,  # the Swagger UI would load assets from a CDN; /openapi.json stays
+        redoc_url=None,
+    )
+    app.state.service = service
+    app.state.api_metrics = metrics
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    _probe_routes(app, service, config)
+    _metrics_route(app, service, metrics, None if config.api.metrics_public else read)
+    router = APIRouter(route_class=GuardedRoute, tags=["v1"])
+    _read_routes(router, service, config, read)
+    _write_routes(router, service, config, operate, metrics)
+    app.include_router(router)
+    app.include_router(dashboard_router())
+    return app
