@@ -1,1 +1,55 @@
-"""Alerts: incidents opened and resolved by the controller's signals, sent by SMS and e-mail."""
+"""Alerts: incidents opened and resolved by the controller's signals, sent by SMS and e-mail.
+
+``build_notifier`` is imported lazily so that ``controller.config`` may import
+``controller.notifier.settings`` without an import cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controller.config import HotlineConfig
+    from controller.notifier.service import Notifier
+
+__all__ = ["build_notifier"]
+
+
+def build_notifier(
+    cfg: HotlineConfig,
+    *,
+    modem: object | None,
+    state_dir: Path,
+    twilio_http_client: Any = None,
+) -> Notifier:
+    """The daemon's notifier: channels from ``cfg.notifier``, outbox in ``state_dir``.
+
+    ``modem`` is anything with ``async send_sms(number, text) -> list[int]`` (``modem.driver``);
+    without it the ``modem_sms`` channel is skipped and the next channel is used.
+    ``twilio_http_client`` is the twilio library's HTTP-client hook (tests only).
+    """
+    from controller.notifier.channels import (
+        Channel,
+        EmailChannel,
+        ModemSmsChannel,
+        SmsModem,
+        TwilioSmsChannel,
+    )
+    from controller.notifier.service import Notifier
+    from controller.notifier.settings import NotifierSettings
+    from controller.notifier.store import NotifierStore
+
+    settings: NotifierSettings = getattr(cfg, "notifier", None) or NotifierSettings()
+    channels: dict[str, Channel] = {}
+    if modem is not None:
+        if not callable(getattr(modem, "send_sms", None)):
+            raise TypeError("modem has no send_sms()")
+        sms_modem: SmsModem = modem  # type: ignore[assignment]
+        channels["modem_sms"] = ModemSmsChannel(sms_modem)
+    if settings.twilio is not None:
+        channels["twilio_sms"] = TwilioSmsChannel(settings.twilio, twilio_http_client)
+    if settings.smtp is not None:
+        channels["email"] = EmailChannel(settings.smtp)
+    store = NotifierStore(Path(state_dir) / "notifier.sqlite3")
+    return Notifier(cfg, settings, store, channels)

@@ -1,0 +1,181 @@
+"""Delivery channels: SMS through the GSM modem, SMS through Twilio, e-mail through SMTP.
+
+Each channel sends one message to one address and returns a provider reference (the modem's
+message references, Twilio's message SID, the SMTP server's reply), or raises
+:class:`ChannelError` saying why it did not send. The notifier tries the channels in the
+configured order; a failure falls through to the next one. Every number is E.164-checked here
+again, right before it leaves the process, and SMS text is cleaned of control characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Protocol
+
+import aiosmtplib
+
+from controller.notifier import gsm7
+from controller.notifier.settings import SmtpSettings, TwilioSettings
+from controller.notifier.store import Message
+from modem.e164 import InvalidNumber, validate_e164
+
+
+class ChannelError(Exception):
+    """A channel could not send; ``reason`` is safe to log (no secrets, no message text)."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"{channel}: {reason}")
+        self.channel = channel
+        self.reason = reason
+
+
+class Channel(Protocol):
+    name: str
+
+    def accepts(self, m: Message) -> bool:
+        """Whether the message has an address this channel can use."""
+        ...
+
+    async def send(self, m: Message) -> str: ...
+
+
+class SmsModem(Protocol):
+    async def send_sms(self, number: str, text: str) -> list[int]: ...
+
+
+def _number(channel: str, m: Message) -> str:
+    try:
+        return validate_e164(m.mobile)
+    except InvalidNumber as exc:
+        raise ChannelError(channel, "recipient is not an E.164 number") from exc
+
+
+def _sms_text(m: Message) -> str:
+    text = gsm7.clean(m.sms_text)
+    if not text:
+        raise ValueError("empty SMS")
+    return text
+
+
+class ModemSmsChannel:
+    """SMS through our own GSM modem: works when the internet does not."""
+
+    name = "modem_sms"
+
+    def __init__(self, modem: SmsModem) -> None:
+        self._modem = modem
+
+    def accepts(self, m: Message) -> bool:
+        return m.mobile is not None
+
+    async def send(self, m: Message) -> str:
+        number = _number(self.name, m)
+        try:
+            refs = await self._modem.send_sms(number, _sms_text(m))
+        except Exception as exc:  # the driver's errors are many; all mean "not sent"
+            raise ChannelError(self.name, f"{type(exc).__name__}: {exc}") from exc
+        return "mr:" + ",".join(str(r) for r in refs)
+
+
+class TwilioSmsChannel:
+    """SMS through Twilio's REST API. The client is synchronous, so it runs in a thread.
+
+    ``http_client`` is the twilio library's own hook (a ``twilio.http.HttpClient``); production
+    leaves it None and gets the library's default client.
+    """
+
+    name = "twilio_sms"
+
+    def __init__(self, settings: TwilioSettings, http_client: Any = None) -> None:
+        from twilio.rest import Client
+
+        self._settings = settings
+        self._client = Client(
+            settings.account_sid,
+            settings.auth_token.get_secret_value(),
+            http_client=http_client,
+        )
+
+    def accepts(self, m: Message) -> bool:
+        return m.mobile is not None
+
+    def _create(self, to: str, body: str) -> str:
+        kwargs: dict[str, str] = {"to": to, "body": body}
+        if self._settings.messaging_service_sid:
+            kwargs["messaging_service_sid"] = self._settings.messaging_service_sid
+        else:
+            assert self._settings.from_number is not None
+            kwargs["from_"] = validate_e164(self._settings.from_number)
+        msg = self._client.messages.create(**kwargs)
+        return str(msg.sid)
+
+    async def send(self, m: Message) -> str:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        number = _number(self.name, m)
+        try:
+            return await asyncio.to_thread(self._create, number, _sms_text(m))
+        except TwilioRestException as exc:
+            raise ChannelError(self.name, f"HTTP {exc.status} code {exc.code}") from exc
+        except (TwilioException, OSError) as exc:
+            raise ChannelError(self.name, type(exc).__name__) from exc
+        except Exception as exc:  # requests' errors and the like: not sent as far as we know
+            raise ChannelError(self.name, type(exc).__name__) from exc
+
+
+class EmailChannel:
+    """E-mail through an SMTP server (STARTTLS, implicit TLS or plain; optional AUTH)."""
+
+    name = "email"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._s = settings
+
+    def accepts(self, m: Message) -> bool:
+        return m.email is not None
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if self._s.tls == "none":
+            return None
+        ctx = ssl.create_default_context(cafile=str(self._s.ca_file) if self._s.ca_file else None)
+        return ctx
+
+    def build(self, m: Message) -> EmailMessage:
+        assert m.email is not None
+        msg = EmailMessage()
+        msg["From"] = self._s.sender
+        msg["To"] = m.email
+        msg["Subject"] = gsm7.clean(m.subject)
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = make_msgid(domain=self._s.sender.rsplit("@", 1)[1])
+        msg["X-Hotline-Key"] = gsm7.clean(m.key)
+        msg.set_content(m.body)
+        return msg
+
+    async def send(self, m: Message) -> str:
+        s = self._s
+        try:
+            errors, reply = await aiosmtplib.send(
+                self.build(m),
+                hostname=s.host,
+                port=s.port,
+                use_tls=s.tls == "implicit",
+                start_tls=s.tls == "starttls",
+                tls_context=self._tls_context(),
+                username=s.username,
+                password=s.password.get_secret_value() if s.password else None,
+                timeout=s.timeout_s,
+            )
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise ChannelError(self.name, f"{type(exc).__name__}: {_safe(exc)}") from exc
+        if errors:
+            raise ChannelError(self.name, f"recipient refused: {sorted(errors)}")
+        return gsm7.clean(reply)[:120]
+
+
+def _safe(exc: Exception) -> str:
+    """An SMTP error's text, short; aiosmtplib never puts the password into it."""
+    return gsm7.clean(str(exc))[:160]

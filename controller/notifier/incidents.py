@@ -1,0 +1,148 @@
+"""Incidents and who hears about them: pure rules, no I/O and no clock (``now`` is an argument).
+
+An incident is one outage: opened by the first active signal with a given key, kept open (and
+silent) by further active signals, resolved by an inactive one. While it is open and nobody has
+acknowledged it, reminders go to the technician it is assigned to every ``reminder_interval_s``,
+and after ``escalation_timeout_s`` without an acknowledgement it is handed to the next technician
+in the rotation order (each one once).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from controller.notifier.settings import NotifierSettings, QuietHours, Retry, is_email
+from modem.e164 import is_e164
+
+# No 0/O, 1/I/L, 5/S, 8/B: codes are read off a phone screen and typed back.
+_CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXYZ234679"
+CODE_LENGTH = 6
+
+
+def new_ack_code() -> str:
+    """About 28 bits of randomness: unguessable within the rate at which SMS can be sent."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int
+    key: str
+    severity: str
+    summary: str
+    detail: str
+    route: str | None
+    epoch: int | None
+    code: str
+    state: Literal["open", "resolved"]
+    opened_at: datetime
+    resolved_at: datetime | None
+    acked_at: datetime | None
+    acked_by: str | None
+    assignee: str  # technician name currently responsible
+    escalation_level: int
+    last_escalated_at: datetime  # when the current assignee was notified
+    reminders: int
+    last_reminded_at: datetime | None
+    resolution: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone to notify: a technician (by name) or a subscriber (by address)."""
+
+    label: str
+    mobile: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    to: str
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class Remind:
+    number: int
+
+
+Action = Escalate | Remind
+
+
+def escalation_order(
+    technicians: tuple[str, ...], rotation: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """Rotation order when there is one (the next person in it is the natural backup)."""
+    return rotation if rotation else technicians
+
+
+def next_in_line(order: tuple[str, ...], first: str, level: int) -> str | None:
+    """Technician for escalation ``level`` (1, 2, ...) after ``first``; None when all were asked."""
+    if first not in order or level >= len(order):
+        return None
+    return order[(order.index(first) + level) % len(order)]
+
+
+def due_action(
+    inc: Incident, now: datetime, settings: NotifierSettings, order: tuple[str, ...], first: str
+) -> Action | None:
+    """What an open, unacknowledged incident needs now (escalation before a reminder)."""
+    if inc.state != "open" or inc.acked_at is not None:
+        return None
+    esc = settings.escalation_timeout_s
+    if esc > 0 and now - inc.last_escalated_at >= timedelta(seconds=esc):
+        to = next_in_line(order, first, inc.escalation_level + 1)
+        if to is not None:
+            return Escalate(to=to, level=inc.escalation_level + 1)
+    rem = settings.reminder_interval_s
+    last = inc.last_reminded_at or inc.opened_at
+    if rem > 0 and now - last >= timedelta(seconds=rem):
+        return Remind(number=inc.reminders + 1)
+    return None
+
+
+def subscribers_for(severity: str, settings: NotifierSettings) -> list[Recipient]:
+    out: list[Recipient] = []
+    for addr in settings.subscribers.get(severity, ()):  # type: ignore[call-overload]
+        if is_e164(addr):
+            out.append(Recipient(label=addr, mobile=addr))
+        elif is_email(addr):
+            out.append(Recipient(label=addr, email=addr))
+    return out
+
+
+def backoff_s(attempts: int, retry: Retry) -> float:
+    """Exponential backoff after ``attempts`` failed rounds (1 → initial)."""
+    return float(min(retry.max_backoff_s, retry.initial_backoff_s * math.pow(2, attempts - 1)))
+
+
+def _hm(s: str) -> time:
+    h, m = s.split(":")
+    return time(int(h), int(m))
+
+
+def quiet_until(
+    quiet: QuietHours | None, severity: str, now: datetime, default_tz: str
+) -> datetime | None:
+    """End of the quiet span if ``now`` falls in it for this severity, else None."""
+    if quiet is None or severity not in quiet.severities:
+        return None
+    tz = ZoneInfo(quiet.timezone or default_tz)
+    local = now.astimezone(tz)
+    start_s, end_s = quiet.span.split("-")
+    start, end = _hm(start_s), _hm(end_s)
+    t = local.time().replace(tzinfo=None)
+    wraps = start > end
+    inside = (t >= start or t < end) if wraps else (start <= t < end)
+    if not inside:
+        return None
+    day = local.date()
+    if wraps and t >= start:
+        day = day + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=tz).astimezone(now.tzinfo)

@@ -1,0 +1,483 @@
+"""The notifier: turns the controller's signals into incidents and delivers their messages.
+
+``signal()`` only records (an incident and its queued messages, in one transaction) and wakes the
+worker; the worker (``start()``) escalates and reminds, then drains the durable outbox through the
+channels in order, so a slow modem never holds up the reconcile loop. See ``store.py`` for the
+delivery guarantee (at most once per incident, transition and recipient).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from controller.config import HotlineConfig, Technician
+from controller.notifier import messages as texts
+from controller.notifier.channels import Channel, ChannelError
+from controller.notifier.incidents import (
+    Escalate,
+    Incident,
+    Recipient,
+    backoff_s,
+    due_action,
+    escalation_order,
+    new_ack_code,
+    quiet_until,
+    subscribers_for,
+)
+from controller.notifier.settings import NotifierSettings
+from controller.notifier.signal import Signal
+from controller.notifier.store import Message, NotifierStore, OutboxRow
+from controller.schedule import on_call
+from modem.e164 import is_e164
+
+log = logging.getLogger("hotline.notifier")
+
+_ACK = re.compile(r"^\s*ACK\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def mask(address: str | None) -> str:
+    """A number or address for the logs: enough to recognise, not enough to harvest."""
+    if not address:
+        return "-"
+    if "@" in address:
+        user, _, domain = address.partition("@")
+        return f"{user[:1]}***@{domain}"
+    if address.startswith("+") or address.isdigit():
+        return address[:4] + "***" + address[-3:] if len(address) > 7 else "***"
+    return address  # a technician's name
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IncidentResolved(Exception):
+    """An acknowledgement for an incident that is already resolved."""
+
+
+class Notifier:
+    """Implements ``SignalSink``; also the entry point for acknowledgements and call alerts."""
+
+    def __init__(
+        self,
+        cfg: HotlineConfig,
+        settings: NotifierSettings,
+        store: NotifierStore,
+        channels: dict[str, Channel],
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.cfg = cfg
+        self.settings = settings
+        self.store = store
+        self.channels = channels
+        self.clock = clock
+        self.tz = cfg.oncall.timezone
+        self._techs = {t.name: t for t in cfg.oncall.technicians}
+        rotation = cfg.oncall.rotation.order if cfg.oncall.rotation else None
+        self._order = escalation_order(tuple(self._techs), rotation)
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover rows a crash left in flight (never resent), then run the worker."""
+        for row in self.store.recover_in_flight(self.clock()):
+            log.warning(
+                "notifier.delivery_unknown key=%s recipient=%s channel=%s reason=interrupted",
+                row.message.key,
+                mask(row.message.recipient),
+                row.channel,
+            )
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._run(), name="notifier-worker")
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Let an in-flight send finish (up to ``grace_s``) so it is not left ``unknown``."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping.set()
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace_s)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.store.close()
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("notifier.worker_error")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+
+    async def run_once(self) -> int:
+        """One pass: escalations and reminders, then every message due. Returns messages sent."""
+        await self.tick()
+        return await self.deliver_due()
+
+    # -- signals ---------------------------------------------------------------------------
+
+    async def signal(self, s: Signal) -> None:
+        if not self.settings.enabled:
+            return
+        async with self._lock:
+            current = self.store.open_incident_for(s.key)
+            if s.active and current is None:
+                self._open(s)
+            elif s.active and current is not None:
+                self._refresh(current, s)
+            elif not s.active and current is not None:
+                self._resolve(current, s)
+        self._wake.set()
+
+    def _oncall_now(self, at: datetime) -> Technician:
+        return on_call(self.cfg.oncall, at)
+
+    def _unique_code(self) -> str:
+        for _ in range(20):
+            code = new_ack_code()
+            if self.store.open_incident_by_code(code) is None:
+                return code
+        raise RuntimeError("no free acknowledgement code")  # 27^6 codes: practically unreachable
+
+    def _open(self, s: Signal) -> None:
+        tech = self._oncall_now(s.at)
+        with self.store.transaction():
+            inc_id = self.store.open_incident(
+                key=s.key,
+                severity=str(s.severity),
+                summary=s.summary,
+                detail=s.detail,
+                route=s.route,
+                epoch=s.epoch,
+                code=self._unique_code(),
+                at=s.at,
+                assignee=tech.name,
+            )
+            self.store.add_timeline(inc_id, s.at, f"opened: {s.summary}")
+            inc = self.store.incident(inc_id)
+            assert inc is not None
+            targets = [self._tech_recipient(tech), *subscribers_for(inc.severity, self.settings)]
+            for r in targets:
+                sms = texts.sms_open(inc, self.tz, tech.name, r.label)
+                self._queue(inc, "open", r, sms, texts.email_subject(inc, "opened"))
+        log.info(
+            "notifier.incident_opened id=%s key=%s severity=%s assignee=%s recipients=%d",
+            inc_id,
+            s.key,
+            s.severity,
+            tech.name,
+            len(targets),
+        )
+
+    def _refresh(self, inc: Incident, s: Signal) -> None:
+        if s.summary == inc.summary and s.route == inc.route:
+            return
+        with self.store.transaction():
+            self.store.update_incident(inc.id, summary=s.summary, detail=s.detail, route=s.route)
+            self.store.add_timeline(inc.id, s.at, f"update: {s.summary}")
+
+    def _resolve(self, inc: Incident, s: Signal) -> None:
+        with self.store.transaction():
+            self.store.update_incident(
+                inc.id, state="resolved", resolved_at=s.at, resolution=s.summary
+            )
+            self.store.add_timeline(inc.id, s.at, f"resolved: {s.summary}")
+            cancelled = self.store.cancel_pending(inc.id)
+            done = replace(inc, state="resolved", resolved_at=s.at, resolution=s.summary)
+            told = self.store.recipients_of(inc.id)
+            for label in told:
+                r = self._recipient(label)
+                if r is None:
+                    continue
+                sms = texts.sms_resolve(done, self.tz, s.at, s.summary)
+                self._queue(done, "resolve", r, sms, texts.email_subject(done, "resolved"))
+        log.info(
+            "notifier.incident_resolved id=%s key=%s recipients=%d cancelled=%d",
+            inc.id,
+            inc.key,
+            len(told),
+            cancelled,
+        )
+
+    # -- recipients and queueing -----------------------------------------------------------
+
+    def _tech_recipient(self, t: Technician) -> Recipient:
+        return Recipient(label=t.name, mobile=t.mobile, email=t.email)
+
+    def _recipient(self, label: str) -> Recipient | None:
+        if label in self._techs:
+            return self._tech_recipient(self._techs[label])
+        if is_e164(label):
+            return Recipient(label=label, mobile=label)
+        if "@" in label:
+            return Recipient(label=label, email=label)
+        return None
+
+    def _email_copy(self, r: Recipient) -> bool:
+        return self.settings.email_copy and r.email is not None and "email" in self.channels
+
+    def _queue(self, inc: Incident, transition: str, r: Recipient, sms: str, subject: str) -> None:
+        """Queue the SMS chain and (if configured) the detailed e-mail for one recipient."""
+        body = texts.email_body(
+            inc,
+            self.tz,
+            transition,
+            self.store.timeline(inc.id),
+            self._oncall_now(inc.opened_at).name,
+        )
+        self.enqueue(
+            key=f"inc{inc.id}/{transition}/{r.label}",
+            kind=transition,
+            severity=inc.severity,
+            recipient=r,
+            sms_text=sms,
+            subject=subject,
+            body=body,
+            incident_id=inc.id,
+        )
+
+    def enqueue(
+        self,
+        *,
+        key: str,
+        kind: str,
+        severity: str,
+        recipient: Recipient,
+        sms_text: str,
+        subject: str,
+        body: str,
+        incident_id: int | None = None,
+        sms: bool = True,
+        email: bool = True,
+    ) -> int:
+        """Queue what ``recipient`` should get: the SMS chain and/or the e-mail. Returns rows added.
+
+        With an e-mail copy going anyway, the SMS chain does not fall through to e-mail (that
+        would send the same person two e-mails).
+        """
+        now = self.clock()
+        hold = quiet_until(self.settings.quiet_hours, severity, now, self.tz)
+        copy = email and self._email_copy(recipient)
+        added = 0
+        if sms and (recipient.mobile or not copy):
+            chain = tuple(c for c in self.settings.channels if not (copy and c == "email"))
+            m = Message(
+                key=key,
+                kind=kind,
+                severity=severity,
+                recipient=recipient.label,
+                channels=chain,
+                sms_text=sms_text,
+                subject=subject,
+                body=body,
+                mobile=recipient.mobile,
+                email=recipient.email,
+                incident_id=incident_id,
+            )
+            added += self.store.enqueue(m, now, hold)
+        if copy:
+            m = Message(
+                key=key + "/email",
+                kind=kind,
+                severity=severity,
+                recipient=recipient.label,
+                channels=("email",),
+                sms_text=sms_text,
+                subject=subject,
+                body=body,
+                email=recipient.email,
+                incident_id=incident_id,
+            )
+            added += self.store.enqueue(m, now, hold)
+        self._wake.set()
+        return added
+
+    def oncall_recipient(self, at: datetime | None = None) -> Recipient:
+        return self._tech_recipient(self._oncall_now(at or self.clock()))
+
+    # -- escalation, reminders, acknowledgement --------------------------------------------
+
+    async def tick(self) -> None:
+        now = self.clock()
+        async with self._lock:
+            for inc in self.store.incidents(state="open", limit=1000):
+                first = self.store.first_assignee(inc.id)
+                action = due_action(inc, now, self.settings, self._order, first)
+                if action is None:
+                    continue
+                if isinstance(action, Escalate):
+                    self._escalate(inc, action, now)
+                else:
+                    self._remind(inc, action.number, now)
+
+    def _escalate(self, inc: Incident, action: Escalate, now: datetime) -> None:
+        tech = self._techs[action.to]
+        with self.store.transaction():
+            self.store.update_incident(
+                inc.id, assignee=tech.name, escalation_level=action.level, last_escalated_at=now
+            )
+            self.store.add_timeline(
+                inc.id, now, f"escalated to {tech.name} (no acknowledgement from {inc.assignee})"
+            )
+            moved = replace(inc, assignee=tech.name, escalation_level=action.level)
+            oncall = self._oncall_now(inc.opened_at).name
+            sms = texts.sms_escalate(moved, self.tz, oncall, tech.name, inc.assignee)
+            self._queue(
+                moved,
+                f"escalate{action.level}",
+                self._tech_recipient(tech),
+                sms,
+                texts.email_subject(moved, f"escalated to {tech.name}"),
+            )
+        log.warning(
+            "notifier.escalated id=%s from=%s to=%s level=%d",
+            inc.id,
+            inc.assignee,
+            tech.name,
+            action.level,
+        )
+
+    def _remind(self, inc: Incident, number: int, now: datetime) -> None:
+        tech = self._techs.get(inc.assignee)
+        with self.store.transaction():
+            self.store.update_incident(inc.id, reminders=number, last_reminded_at=now)
+            self.store.add_timeline(inc.id, now, f"reminder {number} to {inc.assignee}")
+            if tech is not None:
+                oncall = self._oncall_now(inc.opened_at).name
+                sms = texts.sms_remind(inc, self.tz, oncall, tech.name)
+                self._queue(
+                    inc,
+                    f"remind{number}",
+                    self._tech_recipient(tech),
+                    sms,
+                    texts.email_subject(inc, "still open"),
+                )
+        log.info("notifier.reminded id=%s to=%s number=%d", inc.id, inc.assignee, number)
+
+    async def acknowledge(self, incident_id: int, who: str, via: str) -> Incident | None:
+        """Record who took the incident; None if there is no such incident. Idempotent."""
+        now = self.clock()
+        async with self._lock:
+            inc = self.store.incident(incident_id)
+            if inc is None:
+                return None
+            if inc.state != "open":
+                raise IncidentResolved(f"incident {incident_id} is resolved")
+            if inc.acked_at is not None:
+                return inc
+            with self.store.transaction():
+                self.store.update_incident(inc.id, acked_at=now, acked_by=who)
+                self.store.add_timeline(inc.id, now, f"acknowledged by {who} via {via}")
+                self.store.cancel_pending(inc.id, kinds_prefix=("remind", "escalate"))
+        log.info("notifier.acknowledged id=%s by=%s via=%s", incident_id, who, via)
+        return self.store.incident(incident_id)
+
+    async def handle_incoming_sms(self, sender: str, text: str) -> bool:
+        """``ACK <code>`` from a known technician's mobile acknowledges; all else is ignored."""
+        tech = next((t for t in self._techs.values() if t.mobile == sender), None)
+        if not is_e164(sender) or tech is None:
+            log.warning("notifier.sms_ignored sender=%s reason=unknown_sender", mask(sender))
+            return False
+        m = _ACK.match(text)
+        if m is None:
+            log.info("notifier.sms_ignored sender=%s reason=not_an_ack", mask(sender))
+            return False
+        inc = self.store.open_incident_by_code(m.group(1).upper())
+        if inc is None:
+            log.warning("notifier.sms_ignored sender=%s reason=unknown_code", mask(sender))
+            return False
+        await self.acknowledge(inc.id, tech.name, "sms")
+        return True
+
+    # -- delivery --------------------------------------------------------------------------
+
+    async def deliver_due(self, limit: int = 50) -> int:
+        sent = 0
+        for row in self.store.due(self.clock(), limit):
+            if self._stopping.is_set():
+                break
+            if self._rate_limited(row):
+                continue
+            sent += await self._deliver(row)
+        return sent
+
+    def _rate_limited(self, row: OutboxRow) -> bool:
+        now = self.clock()
+        cap = self.settings.rate_limit_per_hour
+        recent = self.store.sent_since(row.message.recipient, now - timedelta(hours=1))
+        if len(recent) < cap:
+            return False
+        until = recent[len(recent) - cap] + timedelta(hours=1)
+        self.store.defer(row.id, until)
+        log.warning(
+            "notifier.rate_limited key=%s recipient=%s until=%s",
+            row.message.key,
+            mask(row.message.recipient),
+            until.isoformat(),
+        )
+        return True
+
+    async def _deliver(self, row: OutboxRow) -> int:
+        """Try each allowed channel in order; the first that sends wins."""
+        m = row.message
+        errors: list[str] = []
+        for name in m.channels:
+            ch = self.channels.get(name)
+            if ch is None or not ch.accepts(m):
+                continue
+            attempt = self.store.begin_send(row.id, name, self.clock())
+            if attempt is None:
+                return 0
+            try:
+                ref = await asyncio.wait_for(ch.send(m), self.settings.send_timeout_s)
+            except (ChannelError, TimeoutError) as exc:
+                reason = exc.reason if isinstance(exc, ChannelError) else "timeout"
+                self.store.channel_failed(row.id, attempt, reason, self.clock())
+                errors.append(f"{name}: {reason}")
+                log.warning(
+                    "notifier.channel_failed key=%s channel=%s reason=%s", m.key, name, reason
+                )
+                continue
+            self.store.sent(row.id, attempt, ref, self.clock())
+            log.info(
+                "notifier.sent key=%s recipient=%s channel=%s ref=%s",
+                m.key,
+                mask(m.recipient),
+                name,
+                ref,
+            )
+            return 1
+        self._round_failed(row, errors or ["no usable channel for this recipient"])
+        return 0
+
+    def _round_failed(self, row: OutboxRow, errors: list[str]) -> None:
+        attempts = row.attempts + 1
+        retry = self.settings.retry
+        next_at = None
+        if attempts < retry.max_attempts:
+            next_at = self.clock() + timedelta(seconds=backoff_s(attempts, retry))
+        self.store.round_failed(row.id, attempts, next_at, "; ".join(errors))
+        log.warning(
+            "notifier.delivery_failed key=%s attempts=%d next=%s errors=%s",
+            row.message.key,
+            attempts,
+            next_at.isoformat() if next_at else "gave-up",
+            "; ".join(errors),
+        )

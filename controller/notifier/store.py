@@ -1,0 +1,397 @@
+"""The notifier's durable state in SQLite: incidents, their timeline, the outbox and attempts.
+
+Why SQLite: the outbox must survive a restart and a loss of leadership on this node, and one file
+in ``state_dir`` needs no server. Every change is one transaction, so an incident and the messages
+it causes are recorded together or not at all.
+
+Delivery guarantee (per message, i.e. per incident, transition and recipient): **at most once**.
+The row's idempotency key is unique, so a transition is queued once however often the controller
+repeats a signal. Just before a channel is asked to send, the row is marked ``sending`` (and
+committed); after the channel answers it becomes ``sent`` or goes back to ``pending``. A row
+found in ``sending`` after a restart may or may not have reached the phone (the modem may have
+sent the SMS just before the crash), so it is marked ``unknown`` and never resent. A lost alert
+is still covered: reminders and escalation are new transitions with their own keys, whereas a
+duplicate cannot be taken back. Failures the channel *reports* (an error, a refused request) fall
+through to the next channel and are retried with backoff: those did not send.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from controller.notifier.incidents import Incident
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL, severity TEXT NOT NULL, summary TEXT NOT NULL, detail TEXT NOT NULL,
+  route TEXT, epoch INTEGER, code TEXT NOT NULL, state TEXT NOT NULL,
+  opened_at REAL NOT NULL, resolved_at REAL, acked_at REAL, acked_by TEXT,
+  assignee TEXT NOT NULL, first_assignee TEXT NOT NULL, escalation_level INTEGER NOT NULL,
+  last_escalated_at REAL NOT NULL, reminders INTEGER NOT NULL, last_reminded_at REAL,
+  resolution TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_per_key ON incidents(key) WHERE state = 'open';
+CREATE TABLE IF NOT EXISTS timeline (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, incident_id INTEGER NOT NULL, at REAL NOT NULL,
+  what TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL UNIQUE, incident_id INTEGER, kind TEXT NOT NULL, severity TEXT NOT NULL,
+  recipient TEXT NOT NULL, mobile TEXT, email TEXT, channels TEXT NOT NULL,
+  sms_text TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
+  created_at REAL NOT NULL, sent_at REAL, channel TEXT, provider_id TEXT, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_at);
+CREATE TABLE IF NOT EXISTS attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, outbox_id INTEGER NOT NULL, channel TEXT NOT NULL,
+  started_at REAL NOT NULL, finished_at REAL, outcome TEXT, error TEXT, provider_id TEXT
+);
+"""
+
+
+def ts(d: datetime) -> float:
+    return d.timestamp()
+
+
+def dt(x: float | None) -> datetime | None:
+    return None if x is None else datetime.fromtimestamp(x, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message to queue. ``channels`` lists the channels allowed, in order of preference."""
+
+    key: str  # idempotency key: incident/transition/recipient, independent of the channel
+    kind: str  # open | resolve | remind | escalate | missed_call | long_call ...
+    severity: str
+    recipient: str
+    channels: tuple[str, ...]
+    sms_text: str
+    subject: str
+    body: str
+    mobile: str | None = None
+    email: str | None = None
+    incident_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    message: Message
+    state: str  # pending | sending | sent | failed | unknown | cancelled
+    attempts: int
+    next_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    channel: str | None
+    provider_id: str | None
+    last_error: str | None
+
+
+class NotifierStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- incidents -------------------------------------------------------------------------
+
+    def open_incident(self, **f: Any) -> int:
+        cur = self._db.execute(
+            "INSERT INTO incidents (key, severity, summary, detail, route, epoch, code, state,"
+            " opened_at, assignee, first_assignee, escalation_level, last_escalated_at, reminders)"
+            " VALUES (?,?,?,?,?,?,?,'open',?,?,?,0,?,0)",
+            (
+                f["key"],
+                f["severity"],
+                f["summary"],
+                f["detail"],
+                f["route"],
+                f["epoch"],
+                f["code"],
+                ts(f["at"]),
+                f["assignee"],
+                f["assignee"],
+                ts(f["at"]),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update_incident(self, incident_id: int, **fields: Any) -> None:
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        vals = [ts(v) if isinstance(v, datetime) else v for v in fields.values()]
+        self._db.execute(f"UPDATE incidents SET {cols} WHERE id = ?", (*vals, incident_id))
+
+    def _incident(self, row: sqlite3.Row | None) -> Incident | None:
+        if row is None:
+            return None
+        return Incident(
+            id=row["id"],
+            key=row["key"],
+            severity=row["severity"],
+            summary=row["summary"],
+            detail=row["detail"],
+            route=row["route"],
+            epoch=row["epoch"],
+            code=row["code"],
+            state=row["state"],
+            opened_at=dt(row["opened_at"]),  # type: ignore[arg-type]
+            resolved_at=dt(row["resolved_at"]),
+            acked_at=dt(row["acked_at"]),
+            acked_by=row["acked_by"],
+            assignee=row["assignee"],
+            escalation_level=row["escalation_level"],
+            last_escalated_at=dt(row["last_escalated_at"]),  # type: ignore[arg-type]
+            reminders=row["reminders"],
+            last_reminded_at=dt(row["last_reminded_at"]),
+            resolution=row["resolution"],
+        )
+
+    def incident(self, incident_id: int) -> Incident | None:
+        row = self._db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return self._incident(row)
+
+    def first_assignee(self, incident_id: int) -> str:
+        row = self._db.execute(
+            "SELECT first_assignee FROM incidents WHERE id = ?", (incident_id,)
+        ).fetchone()
+        return str(row[0])
+
+    def open_incident_for(self, key: str) -> Incident | None:
+        row = self._db.execute(
+            "SELECT * FROM incidents WHERE key = ? AND state = 'open'", (key,)
+        ).fetchone()
+        return self._incident(row)
+
+    def open_incident_by_code(self, code: str) -> Incident | None:
+        row = self._db.execute(
+            "SELECT * FROM incidents WHERE code = ? AND state = 'open'", (code,)
+        ).fetchone()
+        return self._incident(row)
+
+    def incidents(self, state: str | None = None, limit: int = 100) -> list[Incident]:
+        q = "SELECT * FROM incidents"
+        args: tuple[Any, ...] = ()
+        if state:
+            q += " WHERE state = ?"
+            args = (state,)
+        rows = self._db.execute(q + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [i for i in map(self._incident, rows) if i is not None]
+
+    def add_timeline(self, incident_id: int, at: datetime, what: str) -> None:
+        self._db.execute(
+            "INSERT INTO timeline (incident_id, at, what) VALUES (?,?,?)",
+            (incident_id, ts(at), what),
+        )
+
+    def timeline(self, incident_id: int) -> list[tuple[datetime, str]]:
+        rows = self._db.execute(
+            "SELECT at, what FROM timeline WHERE incident_id = ? ORDER BY id", (incident_id,)
+        ).fetchall()
+        return [(dt(r[0]), r[1]) for r in rows]  # type: ignore[misc]
+
+    def recipients_of(self, incident_id: int) -> list[str]:
+        """Everyone told (or maybe told) about the incident: the resolve notice goes to them."""
+        rows = self._db.execute(
+            "SELECT recipient, MIN(id) AS first FROM outbox WHERE incident_id = ?"
+            " AND state IN ('sent', 'sending', 'unknown') GROUP BY recipient ORDER BY first",
+            (incident_id,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- outbox ----------------------------------------------------------------------------
+
+    def enqueue(self, m: Message, at: datetime, not_before: datetime | None = None) -> bool:
+        """Queue ``m`` unless its key was queued before; True if it was new."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO outbox (key, incident_id, kind, severity, recipient, mobile,"
+            " email, channels, sms_text, subject, body, state, next_at, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
+            (
+                m.key,
+                m.incident_id,
+                m.kind,
+                m.severity,
+                m.recipient,
+                m.mobile,
+                m.email,
+                ",".join(m.channels),
+                m.sms_text,
+                m.subject,
+                m.body,
+                ts(not_before or at),
+                ts(at),
+            ),
+        )
+        return cur.rowcount == 1
+
+    def _row(self, r: sqlite3.Row) -> OutboxRow:
+        m = Message(
+            key=r["key"],
+            kind=r["kind"],
+            severity=r["severity"],
+            recipient=r["recipient"],
+            channels=tuple(c for c in r["channels"].split(",") if c),
+            sms_text=r["sms_text"],
+            subject=r["subject"],
+            body=r["body"],
+            mobile=r["mobile"],
+            email=r["email"],
+            incident_id=r["incident_id"],
+        )
+        return OutboxRow(
+            id=r["id"],
+            message=m,
+            state=r["state"],
+            attempts=r["attempts"],
+            next_at=dt(r["next_at"]),
+            created_at=dt(r["created_at"]),  # type: ignore[arg-type]
+            sent_at=dt(r["sent_at"]),
+            channel=r["channel"],
+            provider_id=r["provider_id"],
+            last_error=r["last_error"],
+        )
+
+    def due(self, now: datetime, limit: int) -> list[OutboxRow]:
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id"
+            " LIMIT ?",
+            (ts(now), limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def outbox(self, incident_id: int | None = None, limit: int = 200) -> list[OutboxRow]:
+        if incident_id is None:
+            rows = self._db.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM outbox WHERE incident_id = ? ORDER BY id LIMIT ?",
+                (incident_id, limit),
+            )
+        return [self._row(r) for r in rows.fetchall()]
+
+    def next_due_at(self) -> datetime | None:
+        row = self._db.execute("SELECT MIN(next_at) FROM outbox WHERE state = 'pending'").fetchone()
+        return dt(row[0])
+
+    def begin_send(self, row_id: int, channel: str, now: datetime) -> int | None:
+        """Mark the row in flight on ``channel`` (committed before the channel is called).
+
+        None if the row is no longer pending (cancelled by a resolve or an acknowledgement
+        since it was read): then nothing must be sent.
+        """
+        with self.transaction():
+            claimed = self._db.execute(
+                "UPDATE outbox SET state = 'sending', channel = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (channel, row_id),
+            ).rowcount
+            if claimed != 1:
+                return None
+            cur = self._db.execute(
+                "INSERT INTO attempts (outbox_id, channel, started_at) VALUES (?,?,?)",
+                (row_id, channel, ts(now)),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def sent(self, row_id: int, attempt_id: int, provider_id: str, now: datetime) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, provider_id = ?, last_error = NULL"
+                " WHERE id = ?",
+                (ts(now), provider_id, row_id),
+            )
+            self._finish(attempt_id, "sent", None, provider_id, now)
+
+    def channel_failed(self, row_id: int, attempt_id: int, error: str, now: datetime) -> None:
+        """The channel reported a failure (nothing went out): back to pending for the next one."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE outbox SET state = 'pending', last_error = ? WHERE id = ?", (error, row_id)
+            )
+            self._finish(attempt_id, "failed", error, None, now)
+
+    def _finish(
+        self, attempt_id: int, outcome: str, error: str | None, pid: str | None, now: datetime
+    ) -> None:
+        self._db.execute(
+            "UPDATE attempts SET finished_at = ?, outcome = ?, error = ?, provider_id = ?"
+            " WHERE id = ?",
+            (ts(now), outcome, error, pid, attempt_id),
+        )
+
+    def round_failed(
+        self, row_id: int, attempts: int, next_at: datetime | None, error: str
+    ) -> None:
+        """Every channel failed this round: retry at ``next_at``, or give up when None."""
+        if next_at is None:
+            self._db.execute(
+                "UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?",
+                (attempts, error, row_id),
+            )
+        else:
+            self._db.execute(
+                "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+                (attempts, ts(next_at), error, row_id),
+            )
+
+    def cancel_pending(self, incident_id: int, kinds_prefix: tuple[str, ...] = ()) -> int:
+        """Drop messages not yet sent (all, or those whose kind starts with a prefix)."""
+        q = "UPDATE outbox SET state = 'cancelled' WHERE incident_id = ? AND state = 'pending'"
+        args: list[Any] = [incident_id]
+        if kinds_prefix:
+            q += " AND (" + " OR ".join("kind LIKE ?" for _ in kinds_prefix) + ")"
+            args += [p + "%" for p in kinds_prefix]
+        return self._db.execute(q, args).rowcount
+
+    def defer(self, row_id: int, until: datetime) -> None:
+        self._db.execute("UPDATE outbox SET next_at = ? WHERE id = ?", (ts(until), row_id))
+
+    def recover_in_flight(self, now: datetime) -> list[OutboxRow]:
+        """Rows left ``sending`` by a crash become ``unknown`` (at most once: never resent)."""
+        with self.transaction():
+            rows = self._db.execute("SELECT * FROM outbox WHERE state = 'sending'").fetchall()
+            self._db.execute(
+                "UPDATE outbox SET state = 'unknown',"
+                " last_error = 'interrupted while sending; not resent' WHERE state = 'sending'"
+            )
+            self._db.execute(
+                "UPDATE attempts SET finished_at = ?, outcome = 'unknown' WHERE outcome IS NULL",
+                (ts(now),),
+            )
+        return [self._row(r) for r in rows]
+
+    def sent_since(self, recipient: str, since: datetime) -> list[datetime]:
+        rows = self._db.execute(
+            "SELECT sent_at FROM outbox WHERE recipient = ? AND state IN ('sent', 'unknown')"
+            " AND sent_at > ? ORDER BY sent_at",
+            (recipient, ts(since)),
+        ).fetchall()
+        return [dt(r[0]) for r in rows]  # type: ignore[misc]
