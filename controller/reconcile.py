@@ -25,11 +25,11 @@ from controller.actuators.base import Actuator, RouteTarget, StepOutcome, check_
 from controller.actuators.modem import ModemActuator
 from controller.config import HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
-from controller.decision import Condition, Decision, Policy, RouteState, decide
+from controller.decision import Condition, Decision, Override, Policy, RouteState, decide
 from controller.events import EventStore, NewEvent
 from controller.notifier.signal import NullSink, Severity, Signal, SignalSink
 from controller.schedule import Calendar, on_call
-from controller.state import ChangeMarker, ControllerState, RouteRecord
+from controller.state import ChangeMarker, ControllerState, PauseRecord, RouteRecord
 from health.model import HealthSnapshot
 
 log = logging.getLogger("hotline.reconcile")
@@ -58,6 +58,16 @@ class LoopCounters:
     steps: dict[tuple[str, str], int] = field(default_factory=dict)  # (actuator, outcome)
     step_seconds: dict[str, float] = field(default_factory=dict)  # actuator → total seconds
     last_switch_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """The persisted state as last read, so synchronous readers (``status()``) need no I/O."""
+
+    route: RouteRecord = field(default_factory=RouteRecord)
+    change: ChangeMarker | None = None
+    override: Override | None = None
+    pause: PauseRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,8 @@ class Reconciler:
         self.calendar = Calendar.from_config(cfg.schedule)
         self.counters = LoopCounters()
         self.view = LoopView()
+        self.cache = Cached()
+        self.ticks_done = 0
         self._modem = next((a for a in actuators if isinstance(a, ModemActuator)), None)
         self._next_check: datetime | None = None  # None: check on the next tick
         self._last_decision_key: tuple[object, ...] | None = None
@@ -145,6 +157,14 @@ class Reconciler:
                               True, False, None, "", rec.switches)
         await self.state.set_route(adopted)
 
+    async def refresh(self) -> Cached:
+        """Re-read the persisted state into ``cache`` (after a write by the API, or a tick)."""
+        self.cache = Cached(
+            await self.state.route(), await self.state.change(), await self.state.override(),
+            await self.state.pause(),
+        )
+        return self.cache
+
     # ---- the loop --------------------------------------------------------------------------
 
     def wake(self) -> None:
@@ -159,10 +179,12 @@ class Reconciler:
         while not stop.is_set():
             try:
                 await self.tick()
+                await self.refresh()
             except CoordinationError as exc:
                 log.error("coordination failed, not actuating this tick: %s", exc)
             except Exception:
                 log.exception("reconcile tick failed; the next tick starts over")
+            self.ticks_done += 1
             done, self._tick_done = self._tick_done, asyncio.Event()
             done.set()
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
@@ -179,10 +201,8 @@ class Reconciler:
         if not self.coord.may_actuate():
             self.view = LoopView(at=now)
             return
-        rec = await self.state.route()
-        marker = await self.state.change()
-        override = await self.state.override()
-        pause = await self.state.pause()
+        cached = await self.refresh()
+        rec, marker, override, pause = cached.route, cached.change, cached.override, cached.pause
         if override is not None and now >= override.expires_at:
             await self.state.set_override(None)
             self._event("manual", f"override to {override.target} by {override.who} expired",

@@ -1,0 +1,225 @@
+"""The real ``ControllerService``: what the HTTP API reads and the intent it records.
+
+Manual actions write intent (override, pause) into the persisted state, add an audit event, wake
+the reconcile loop and wait (bounded by ``reconcile.action_wait_s``) for the loop to report the
+verified outcome; the API never actuates anything itself (STYLE lesson 10). ``status()`` and
+``metrics_text()`` are synchronous and read only the loop's cached view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from controller.config import HotlineConfig, Route
+from controller.coordination.base import Coordinator
+from controller.decision import Condition, Override, Pause
+from controller.events import EventStore, NewEvent
+from controller.reconcile import Cached, Reconciler, SnapshotSource, utcnow
+from controller.schedule import on_call
+from controller.service import (
+    ActionResult,
+    ActiveRoute,
+    ComponentView,
+    EventRecord,
+    Mode,
+    OverrideView,
+    PauseView,
+    StatusReport,
+)
+from controller.state import PauseRecord
+
+
+class ControllerServiceImpl:
+    def __init__(
+        self,
+        cfg: HotlineConfig,
+        loop: Reconciler,
+        monitor: SnapshotSource,
+        coordinator: Coordinator,
+        events: EventStore,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.cfg, self.loop, self.monitor = cfg, loop, monitor
+        self.coord, self.store, self.clock = coordinator, events, clock
+        self._ready = False
+
+    def mark_ready(self, ready: bool = True) -> None:
+        self._ready = ready
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def is_leader(self) -> bool:
+        return self.coord.is_leader()
+
+    def is_ready(self) -> bool:
+        return self._ready and self.loop.ticks_done > 0
+
+    def events(self, since: datetime | None, limit: int) -> list[EventRecord]:
+        return self.store.list(since=since, limit=limit)
+
+    def status(self) -> StatusReport:
+        c, view, now = self.loop.cache, self.loop.view, self.clock()
+        d = view.decision
+        rec = c.route
+        return StatusReport(
+            node=self.cfg.node.name,
+            leader=self.coord.leader_name(),
+            is_leader=self.coord.is_leader(),
+            mode=_mode(c),
+            active=ActiveRoute(
+                route=rec.route,
+                number=rec.number,
+                since=rec.since,
+                verified=rec.verified and c.change is None,
+                failed=rec.failed,
+            ),
+            desired=view.desired,
+            reason=d.reason if d else "starting: no decision yet",
+            conditions=sorted(str(x) for x in d.conditions) if d else [],
+            components=self._components(),
+            override=_override_view(c.override),
+            pause=None if c.pause is None else PauseView(
+                reason=c.pause.pause.reason, who=c.pause.pause.who, since=c.pause.since
+            ),
+            flapping=bool(d and Condition.FLAPPING in d.conditions),
+            oncall=on_call(self.cfg.oncall, now).name,
+            epoch=self.coord.epoch(),
+        )
+
+    def _components(self) -> list[ComponentView]:
+        snap = self.monitor.snapshot()
+        out = []
+        for name, comp in self.cfg.components.items():
+            st = snap.get(name)
+            out.append(ComponentView(
+                name=name, kind=str(comp.kind), status=str(st.status),  # type: ignore[arg-type]
+                since=st.since, reason=st.reason, latency_ms=st.latency_ms,
+            ))
+        return out
+
+    def metrics_text(self) -> str:
+        from controller.metrics_text import render
+
+        return render(self.loop, self.cfg)
+
+    # ---- intent ----------------------------------------------------------------------------
+
+    async def failover(
+        self, to: Route, reason: str, ttl_s: float | None, force: bool, who: str
+    ) -> ActionResult:
+        refused = self._refuse_unless_leader()
+        if refused:
+            return refused
+        f = self.cfg.failover
+        ttl = f.override_default_ttl_s if ttl_s is None else ttl_s
+        if not 0 < ttl <= f.override_max_ttl_s:
+            return ActionResult(accepted=False, verified=False, route=self.loop.cache.route.route,
+                                message=f"ttl_s must be in (0, {f.override_max_ttl_s:g}]")
+        now = self.clock()
+        ov = Override(to, reason, who, now + timedelta(seconds=ttl), force)
+        await self.loop.state.set_override(ov)
+        ev = self._audit("failover", f"failover to {to} for {ttl:g}s: {reason}", who, to,
+                         {"ttl_s": ttl, "force": force})
+        result = await self._await_route(to, ev.id)
+        if result.accepted:
+            return result
+        await self.loop.state.set_override(None)  # a refused override must not linger
+        await self.loop.refresh()
+        return result
+
+    async def failback(self, reason: str, who: str) -> ActionResult:
+        refused = self._refuse_unless_leader()
+        if refused:
+            return refused
+        await self.loop.state.set_override(None)
+        ev = self._audit("failback", f"failback (override cleared): {reason}", who, None, {})
+        return await self._await_route(None, ev.id)
+
+    async def pause(self, reason: str, who: str) -> ActionResult:
+        refused = self._refuse_unless_leader()
+        if refused:
+            return refused
+        await self.loop.state.set_pause(PauseRecord(Pause(reason, who), self.clock()))
+        ev = self._audit("pause", f"paused: {reason}", who, None, {})
+        cached = await self.loop.refresh()
+        rec = cached.route
+        return ActionResult(accepted=True, verified=rec.verified, route=rec.route,
+                            message=f"paused; holding {rec.route}", event_id=ev.id)
+
+    async def resume(self, reason: str, who: str) -> ActionResult:
+        refused = self._refuse_unless_leader()
+        if refused:
+            return refused
+        await self.loop.state.set_pause(None)
+        ev = self._audit("resume", f"resumed: {reason}", who, None, {})
+        return await self._await_route(None, ev.id)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _refuse_unless_leader(self) -> ActionResult | None:
+        if self.coord.is_leader():
+            return None
+        return ActionResult(accepted=False, verified=False, route=None,
+                            message=f"not the leader; the leader is {self.coord.leader_name()}")
+
+    def _audit(
+        self, action: str, reason: str, who: str, to: Route | None, details: dict[str, object]
+    ) -> EventRecord:
+        return self.store.append(
+            NewEvent(kind="manual", reason=reason, who=who, route_to=to,
+                     route_from=self.loop.cache.route.route, epoch=self.coord.epoch(),
+                     details={"action": action, **details}),
+            self.clock(),
+        )
+
+    async def _await_route(self, to: Route | None, event_id: int) -> ActionResult:
+        """Wake the loop and wait until it verified ``to`` (None: whatever it decides)."""
+        deadline = time.monotonic() + self.cfg.reconcile.action_wait_s
+        while True:
+            waiter = asyncio.ensure_future(self.loop.next_tick())
+            self.loop.wake()
+            remaining = deadline - time.monotonic()
+            try:
+                await asyncio.wait_for(waiter, max(remaining, 0.001))
+            except TimeoutError:
+                rec = self.loop.cache.route
+                return ActionResult(accepted=True, verified=False, route=rec.route,
+                                    message="accepted; not verified yet", event_id=event_id)
+            done = self._outcome(to, event_id)
+            if done is not None:
+                return done
+
+    def _outcome(self, to: Route | None, event_id: int) -> ActionResult | None:
+        c, view = self.loop.cache, self.loop.view
+        rec, d = c.route, view.decision
+        if d is None:
+            return None
+        if to is not None and Condition.OVERRIDE_REFUSED in d.conditions:
+            return ActionResult(accepted=False, verified=False, route=rec.route,
+                                message=d.reason, event_id=event_id)
+        want = to if to is not None else view.desired
+        if rec.failed and c.change is not None and c.change.target is want:
+            return ActionResult(accepted=True, verified=False, route=rec.route,
+                                message=f"switch failed: {rec.failure}", event_id=event_id)
+        if want is not None and rec.route is want and c.change is None:
+            return ActionResult(accepted=True, verified=rec.verified, route=rec.route,
+                                message=d.reason, event_id=event_id)
+        return None
+
+
+def _mode(c: Cached) -> Mode:
+    if c.pause is not None:
+        return "paused"
+    if c.override is not None:
+        return "override"
+    return "auto"
+
+
+def _override_view(ov: Override | None) -> OverrideView | None:
+    if ov is None:
+        return None
+    return OverrideView(to=ov.target, reason=ov.reason, who=ov.who, expires_at=ov.expires_at,
+                        force=ov.force)
