@@ -22,7 +22,7 @@ _URI = re.compile(
     r"^(?P<scheme>sips?):(?:[^@;]+@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)"
     r"(?::(?P<port>[0-9]{1,5}))?(?P<params>(?:;[A-Za-z0-9_.!~*'()%=-]+)*)$"
 )
-_STATUS = re.compile(r"^SIP/2\.0 ([1-6][0-9]{2}) ?(.*)$")
+_STATUS = re.compile(r"^SIP/2\.0 ([1-6][0-9]{2})(?: (.*))?$")
 _BRANCH = re.compile(r";\s*branch=([^;,\s]+)", re.IGNORECASE)
 MAX_MESSAGE = 65535
 
@@ -189,7 +189,7 @@ def parse_response(data: bytes) -> SipResponse:
         cseq_number, cseq_method = int(cseq[0]), cseq[1].upper()
     return SipResponse(
         code=int(m.group(1)),
-        reason=m.group(2).strip(),
+        reason=(m.group(2) or "").strip(),
         branch=branch_m.group(1) if branch_m else None,
         call_id=headers.get("call-id"),
         cseq_number=cseq_number,
