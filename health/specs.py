@@ -24,6 +24,8 @@ class SipProbeSpec(_Spec):
     """Reply codes that count as alive (like Kamailio's ds_ping_reply_codes)."""
     from_uri: str = "sip:hotline-probe@invalid"
     tls_verify: bool = True
+    tls_ca_file: str | None = None
+    """A private CA (PEM) to verify the peer with, instead of the system's trust store."""
     t1_ms: int = Field(default=500, ge=1, le=10000)
     """RFC 3261 timer T1 (RTT estimate): UDP retransmits at T1, 2·T1, 4·T1… within the timeout."""
 

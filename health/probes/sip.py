@@ -29,7 +29,11 @@ class SipProbe:
         self.target = parse_target(spec.uri)
         self._ctx = ctx
         self._alive = frozenset(spec.alive_codes)
-        self._tls = tls_context(spec.tls_verify) if self.target.transport == "tls" else None
+        self._tls = (
+            tls_context(spec.tls_verify, spec.tls_ca_file)
+            if self.target.transport == "tls"
+            else None
+        )
         self._resolved: tuple[float, int, tuple[str, int], str] | None = None
 
     async def run(self, timeout: float) -> ProbeResult:

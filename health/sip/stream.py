@@ -23,8 +23,8 @@ from health.sip.message import (
 _CLOSE_WAIT_S = 0.5
 
 
-def tls_context(verify: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
+def tls_context(verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=ca_file)
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

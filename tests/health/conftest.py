@@ -123,10 +123,10 @@ def start_sipp(workdir: Path, scenario: str, transport: str = "udp") -> Peer:
         "-max_recv_loops",
         "1000",
     ]
-    log = (workdir / "peer.log").open("wb")
-    proc = subprocess.Popen(
-        argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with (workdir / "peer.log").open("wb") as log:  # the child keeps its own copy of the fd
+        proc = subprocess.Popen(
+            argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     peer = Peer(proc, port, workdir)
     wait_sip(peer, transport)
     return peer
@@ -195,8 +195,8 @@ def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Peer, i
         "-M",
         "4",
     ]
-    log = (workdir / "peer.log").open("wb")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with (workdir / "peer.log").open("wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     peer = Peer(proc, port, workdir)
     try:
         wait_sip(peer)
@@ -245,10 +245,15 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
         f"udp:127.0.0.1:{port}",
     ]
     env = {**os.environ, "SNMP_PERSISTENT_DIR": str(workdir), "MIBS": ""}
-    log = (workdir / "peer.log").open("wb")
-    proc = subprocess.Popen(
-        argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with (workdir / "peer.log").open("wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     info.peer = Peer(proc, port, workdir)
     try:
         _wait_udp_answer(port)
@@ -306,3 +311,79 @@ def sipp_tcp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
     peer = start_sipp(tmp_path_factory.mktemp("sipptcp"), "options_200.xml", "tcp")
     yield peer
     peer.stop()
+
+
+def _request_headers(data: bytes) -> tuple[str, dict[str, str]]:
+    text = data.decode("utf-8", "replace")
+    head = text.split("\r\n\r\n", 1)[0].split("\r\n")
+    headers = {}
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return head[0], headers
+
+
+def sip_reply(request: bytes, status: str = "200 OK", **override: str) -> bytes:
+    """A response to ``request`` the way a UAS builds one (RFC 3261 §8.2.6), fields overridable."""
+    _, h = _request_headers(request)
+    fields = {
+        "Via": h["via"],
+        "From": h["from"],
+        "To": h["to"] + ";tag=resp1",
+        "Call-ID": h["call-id"],
+        "CSeq": h["cseq"],
+    }
+    fields.update({k.replace("_", "-"): v for k, v in override.items()})
+    lines = [f"SIP/2.0 {status}", *(f"{k}: {v}" for k, v in fields.items()), "Content-Length: 0"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+class ScriptedUdpPeer(asyncio.DatagramProtocol):
+    """A misbehaving SIP peer on loopback: ``script(request) -> [(delay_s, datagram), ...]``."""
+
+    def __init__(self, script: object) -> None:
+        self.script = script
+        self.received: list[bytes] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received.append(data)
+        loop = asyncio.get_running_loop()
+        for delay, reply in self.script(data):  # type: ignore[operator]
+            loop.call_later(delay, self._send, reply, addr)
+
+    def _send(self, reply: bytes, addr: tuple[str, int]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(reply, addr)
+
+
+async def start_scripted_udp(script: object) -> tuple[ScriptedUdpPeer, int]:
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(
+        lambda: ScriptedUdpPeer(script), local_addr=("127.0.0.1", 0)
+    )
+    return proto, int(transport.get_extra_info("sockname")[1])
+
+
+@pytest.fixture
+async def scripted_udp() -> object:
+    peers: list[ScriptedUdpPeer] = []
+
+    async def factory(script: object) -> tuple[ScriptedUdpPeer, int]:
+        proto, port = await start_scripted_udp(script)
+        peers.append(proto)
+        return proto, port
+
+    yield factory
+    for p in peers:
+        if p.transport is not None:
+            p.transport.close()
+
+
+@pytest.fixture
+def reply() -> object:
+    """``sip_reply`` for test modules (conftest is not importable by name)."""
+    return sip_reply
