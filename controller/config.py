@@ -208,6 +208,20 @@ class ZooKeeperSettings(_Model):
     hosts: tuple[str, ...] = Field(min_length=1)
     path: str = Field(default="/hotline/default", pattern=r"^(/[A-Za-z0-9_.-]+)+$")
     session_timeout_s: float = Field(default=6.0, gt=0)
+    lease_fraction: float = Field(
+        default=0.6, gt=0, lt=1, description="leadership lapses on our own timer after this "
+        "fraction of the session timeout without a confirmed ZooKeeper round trip"
+    )
+    call_timeout_s: float = Field(default=1.0, gt=0, description="deadline of every ZK call")
+    majority_view: bool = Field(
+        default=False, description="fail over only on what a majority of nodes see down"
+    )
+    cluster_size: int = Field(default=3, ge=1, description="nodes expected to publish views")
+    last_resort_after_s: float | None = Field(
+        default=120.0, gt=0, description="without a ZK quorum, the node holding the modem on a "
+        "local serial port forwards to the on-call mobile after a total outage this long; "
+        "null disables the rule"
+    )
 
 
 class Coordination(_Model):
