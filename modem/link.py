@@ -1,0 +1,227 @@
+"""The command channel: one AT command in flight, timeouts, resync, retries, reconnect, reset.
+
+:class:`AtLink` joins the sans-I/O :class:`~modem.at.AtProtocol` to a
+:class:`~modem.transport.SerialTransport`. A pump task reads bytes, feeds the parser and routes
+events: the answer to the pending command goes to its waiter, URCs go to ``on_urc`` whenever they
+arrive (mid-command included). A lock allows one command at a time.
+
+Recovery, from mild to drastic, every step bounded:
+
+1. a transient ``+CME``/``+CMS`` error (30, 31, 258; 38, 42, 331...) → retry after ``retry_delays``;
+2. a timeout → forget the command, ESC + ``AT`` until the modem answers again (3 tries);
+3. no answer even to ``AT`` → ``AT+CFUN=1,1`` (modem reset) as a last resort, drop the port;
+4. a lost port (USB re-enumeration, ser2net restart) → reopen with ``reconnect_delays`` and run the
+   init sequence again; a command that died with the port is retried once after reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from modem.at import AtProtocol, Prompt, Response, Urc
+from modem.commands import spec_for
+from modem.errors import ModemError, ModemTimeout, ModemUnavailable, PinRejected, error_from_final
+from modem.transport import SerialTransport, redact_url
+
+log = logging.getLogger("modem")
+
+
+def secret_free(line: str) -> str:
+    """A command line fit for logs (the SIM PIN never appears)."""
+    return "AT+CPIN=<redacted>" if line.upper().startswith("AT+CPIN=") else line
+
+
+class AtLink:
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int,
+        command_timeout: float,
+        network_timeout: float,
+        retry_delays: Sequence[float],
+        reconnect_delays: Sequence[float],
+        on_urc: Callable[[Urc], None],
+        initialize: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.url, self.baudrate = url, baudrate
+        self.command_timeout, self.network_timeout = command_timeout, network_timeout
+        self.retry_delays, self.reconnect_delays = tuple(retry_delays), tuple(reconnect_delays)
+        self._on_urc, self._initialize = on_urc, initialize
+        self.lock = asyncio.Lock()
+        self._transport: SerialTransport | None = None
+        self._proto = AtProtocol()
+        self._pump_task: asyncio.Task[None] | None = None
+        self._waiter: asyncio.Future[Response | Prompt] | None = None
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connected = False
+
+    # --- connection ------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Open the port and run the init sequence (lock held), bounded by ``reconnect_delays``."""
+        last: ModemError | None = None
+        for delay in (0.0, *self.reconnect_delays):
+            if self._closing:
+                break
+            await asyncio.sleep(delay)
+            await self._drop_transport()
+            try:
+                self._transport = await SerialTransport.open(self.url, self.baudrate)
+                self._proto = AtProtocol()
+                self.connected = True
+                self._pump_task = asyncio.get_running_loop().create_task(
+                    self._pump(self._transport, self._proto)
+                )
+                await self._initialize()
+                log.info("event=modem_connected url=%s", redact_url(self.url))
+                return
+            except PinRejected:
+                await self._drop_transport()
+                raise
+            except (ModemUnavailable, ModemTimeout) as exc:
+                last = exc
+                log.warning("event=modem_connect_failed url=%s error=%s", redact_url(self.url), exc)
+        await self._drop_transport()
+        raise ModemUnavailable(f"modem at {redact_url(self.url)} unavailable: {last}")
+
+    async def _drop_transport(self) -> None:
+        self.connected = False
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._pump_task
+            self._pump_task = None
+        if self._transport is not None:
+            await self._transport.close()
+            self._transport = None
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await self._drop_transport()
+
+    async def _pump(self, transport: SerialTransport, proto: AtProtocol) -> None:
+        try:
+            while True:  # ends when the port fails or the link closes it (cancel)
+                proto.receive_data(await transport.read())
+                while (event := proto.next_event()) is not None:
+                    self._route(event)
+        except ModemUnavailable as exc:
+            self.connected = False
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_exception(exc)
+            log.warning("event=modem_port_lost url=%s error=%s", redact_url(self.url), exc)
+            if not self._closing:
+                self._spawn(self._background_reconnect())
+
+    def _route(self, event: Response | Urc | Prompt) -> None:
+        if isinstance(event, Urc):
+            if event.line in ("OK", "ERROR"):
+                log.info("event=modem_stray_final line=%s", event.line)
+                return
+            try:
+                self._on_urc(event)
+            except Exception:
+                log.exception("event=urc_handler_failed line=%r", event.line[:80])
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(event)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        self._spawn(coro)
+
+    async def _background_reconnect(self) -> None:
+        """Keep URCs (incoming calls, SMS) flowing after a port loss, without waiting for a command."""
+        async with self.lock:
+            if self.connected or self._closing:
+                return
+            with contextlib.suppress(ModemError):
+                await self.connect()
+
+    # --- commands --------------------------------------------------------------------------
+    async def run(self, line: str, *, body: str | None = None, retry: bool = True) -> Response:
+        """Run one command, with bounded retries of transient errors and one reconnect."""
+        delays = list(self.retry_delays) if retry else []
+        retries, reconnected = 0, False
+        for _ in range(len(delays) + 2):
+            try:
+                async with self.lock:
+                    return await self.execute(line, body=body)
+            except ModemUnavailable:
+                if reconnected or self._closing:
+                    raise
+                reconnected = True
+            except ModemError as exc:
+                if not exc.transient or retries >= len(delays):
+                    raise
+                delay, retries = delays[retries], retries + 1
+                log.info("event=modem_retry command=%s code=%s delay=%s", exc.command, exc.code, delay)
+                await asyncio.sleep(delay)
+        raise ModemUnavailable(f"modem at {redact_url(self.url)} unavailable")
+
+    async def execute(
+        self, line: str, *, body: str | None = None, timeout: float | None = None, resync: bool = True
+    ) -> Response:
+        """One command with the lock held by the caller."""
+        if not self.connected:
+            await self.connect()
+        spec = spec_for(line)
+        if timeout is None:
+            timeout = self.network_timeout if spec.network else self.command_timeout
+        log.debug("event=modem_command line=%s", secret_free(line))
+        try:
+            event = await self._exchange(self._proto.send_command(line, spec), timeout)
+            if isinstance(event, Prompt):
+                if body is None:
+                    event = await self._exchange(self._proto.cancel_body(), timeout)
+                else:
+                    event = await self._exchange(self._proto.send_body(body), timeout)
+        except TimeoutError:
+            self._proto.abandon()
+            if resync:
+                await self._resync()
+            raise ModemTimeout(f"no answer within {timeout:g}s", command=spec.name) from None
+        if not isinstance(event, Response):
+            raise ModemError("unexpected second prompt", command=spec.name)
+        if not event.ok:
+            raise error_from_final(event.final, spec.name)
+        return event
+
+    async def _exchange(self, data: bytes, timeout: float) -> Response | Prompt:
+        assert self._transport is not None
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        await self._transport.write(data)
+        return await asyncio.wait_for(waiter, timeout)
+
+    async def _resync(self) -> None:
+        """After a timeout: cancel any prompt and wait until ``AT`` gets ``OK`` again."""
+        for _ in range(3):
+            if not self.connected or self._transport is None:
+                return
+            try:
+                await self._transport.write(AtProtocol.cancel_body())
+                await self.execute("AT", timeout=min(2.0, self.command_timeout), resync=False)
+                return
+            except ModemTimeout:
+                continue
+            except ModemError:
+                return  # it answered (even ERROR): in sync again
+        await self.hard_reset()
+
+    async def hard_reset(self) -> None:
+        """Last resort: ``AT+CFUN=1,1`` written blind, then drop the port and reconnect later."""
+        log.warning("event=modem_reset url=%s", redact_url(self.url))
+        if self._transport is not None:
+            with contextlib.suppress(ModemError):
+                await self._transport.write(b"\x1bAT+CFUN=1,1\r")
+        await self._drop_transport()

@@ -1,0 +1,159 @@
+"""SMS PDUs (TS 23.040) and text hygiene (TS 23.038), built on python-gsmmodem-new's ``gsmmodem.pdu``.
+
+Why wrap the library: its SMS-SUBMIT encoder does GSM-7 packing, UCS-2 and concatenation headers
+well, but it accepts any text and any address. We clean the text first (no control characters, only
+the Basic Multilingual Plane, which is all UCS-2 can carry), validate the number as E.164, and then
+decode every PDU it produced and check that the parts join back to exactly the text we meant to
+send, so a library bug becomes a loud error instead of a garbled SMS to the on-call technician.
+The library has no SMS-DELIVER encoder; the emulator needs one, so :func:`encode_deliver` is ours.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from gsmmodem import pdu as gsmpdu
+from gsmmodem.exceptions import EncodingError
+
+from modem.e164 import validate_e164
+
+MAX_PARTS = 20
+
+
+class PduError(ValueError):
+    """A PDU that could not be built or decoded faithfully."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPdu:
+    """One SMS-SUBMIT part: hex octets (with the empty SMSC field) and the TPDU length for +CMGS."""
+
+    hex: str
+    tpdu_length: int
+
+
+def clean_text(text: str) -> str:
+    """Make ``text`` safe to send: newlines kept as LF, other control characters dropped.
+
+    Ctrl-Z (0x1A) or ESC (0x1B) would end or cancel the message on the serial line in text mode,
+    and CR would end the command; characters outside the BMP cannot be carried by UCS-2 and become
+    U+FFFD rather than a corrupt surrogate.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Cc", "Cs") or ch == "\x7f":
+            continue
+        elif ord(ch) > 0xFFFF:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def is_gsm7(text: str) -> bool:
+    try:
+        gsmpdu.encodeGsm7(text)
+    except ValueError:
+        return False
+    return True
+
+
+def to_text_mode(text: str) -> str:
+    """Text for ``AT+CMGF=1`` with ``AT+CSCS="GSM"``: single-line, GSM-7 only (diacritics dropped)."""
+    text = clean_text(text).replace("\n", " ")
+    if is_gsm7(text):
+        return text
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return "".join(ch if is_gsm7(ch) else "?" for ch in plain)
+
+
+def encode_submit(number: str, text: str, reference: int) -> list[SubmitPdu]:
+    """SMS-SUBMIT PDUs for ``text`` (concatenated when long), verified by decoding them again."""
+    number = validate_e164(number)
+    text = clean_text(text)
+    if not text:
+        raise PduError("empty SMS text")
+    try:
+        parts = gsmpdu.encodeSmsSubmitPdu(
+            number, text, reference=reference & 0xFF, requestStatusReport=False
+        )
+    except (ValueError, EncodingError) as exc:
+        raise PduError(f"cannot encode SMS: {exc}") from exc
+    if len(parts) > MAX_PARTS:
+        raise PduError(f"SMS too long: {len(parts)} parts (at most {MAX_PARTS})")
+    out = [SubmitPdu(bytes(p.data).hex().upper(), p.tpduLength) for p in parts]
+    _verify(out, number, text)
+    return out
+
+
+def _verify(parts: list[SubmitPdu], number: str, text: str) -> None:
+    decoded = [decode(p.hex) for p in parts]
+    joined = "".join(str(d.get("text", "")) for d in decoded)
+    numbers = {_international(str(d.get("number", ""))) for d in decoded}
+    if joined != text or numbers != {number}:
+        raise PduError("PDU encoder output does not decode back to the message")
+    for p in parts:
+        if p.tpdu_length != len(p.hex) // 2 - 1 or p.tpdu_length > 164:
+            raise PduError(f"bad TPDU length {p.tpdu_length}")
+
+
+def _international(number: str) -> str:
+    return number if number.startswith("+") else "+" + number
+
+
+def decode(hex_pdu: str) -> dict[str, object]:
+    """Decode a PDU (SMS-SUBMIT or SMS-DELIVER, SMSC field first) or raise :class:`PduError`."""
+    try:
+        result: dict[str, object] = gsmpdu.decodeSmsPdu(hex_pdu)
+    except (EncodingError, ValueError, StopIteration, IndexError, TypeError, KeyError) as exc:
+        raise PduError(f"cannot decode PDU: {exc}") from exc
+    return result
+
+
+def concat_info(decoded: dict[str, object]) -> tuple[int, int, int] | None:
+    """``(reference, parts, number)`` of a concatenated part, or None for a single SMS."""
+    for ie in decoded.get("udh", []) or []:  # type: ignore[attr-defined]
+        if isinstance(ie, gsmpdu.Concatenation):
+            return int(ie.reference), int(ie.parts), int(ie.number)
+    return None
+
+
+def _address(number: str) -> bytes:
+    digits = number.lstrip("+")
+    toa = 0x91 if number.startswith("+") else 0x81
+    return bytes([len(digits), toa]) + bytes(gsmpdu.encodeSemiOctets(digits))
+
+
+def _timestamp(when: datetime) -> bytes:
+    offset = when.utcoffset()
+    quarters = int(offset.total_seconds() // 900) if offset else 0
+    digits = when.strftime("%y%m%d%H%M%S") + f"{abs(quarters):02d}"
+    octets = bytearray(gsmpdu.encodeSemiOctets(digits))
+    if quarters < 0:
+        octets[-1] |= 0x08  # sign bit of the time zone (TS 23.040 §9.2.3.11)
+    return bytes(octets)
+
+
+def encode_deliver(sender: str, text: str, when: datetime) -> tuple[str, int]:
+    """One SMS-DELIVER PDU (hex, TPDU length) as a network would hand it to the modem."""
+    sender = validate_e164(sender)
+    text = clean_text(text)
+    if is_gsm7(text):
+        septets = gsmpdu.encodeGsm7(text)
+        if len(septets) > 160:
+            raise PduError("incoming SMS longer than one part")
+        dcs, udl, ud = 0x00, len(septets), bytes(gsmpdu.packSeptets(septets))
+    else:
+        if len(text) > 70:
+            raise PduError("incoming SMS longer than one part")
+        dcs, ud = 0x08, bytes(gsmpdu.encodeUcs2(text))
+        udl = len(ud)
+    tpdu = bytes([0x04]) + _address(sender) + bytes([0x00, dcs]) + _timestamp(when)
+    tpdu += bytes([udl]) + ud
+    return (b"\x00" + tpdu).hex().upper(), len(tpdu)

@@ -1,0 +1,97 @@
+"""A thin asyncio transport over pyserial's ``serial_for_url``: it only moves bytes.
+
+One code path for every kind of port (``/dev/ttyUSB2``, ``rfc2217://host:port``,
+``socket://host:port``): pyserial is blocking, so a reader thread reads with a short timeout and
+hands chunks to the event loop with ``call_soon_threadsafe``; writes run in the default executor.
+When the port disappears (USB re-enumeration, ser2net restart, cable pulled) the reader thread
+reports it and :meth:`read` raises :class:`ModemUnavailable`; the driver decides about
+reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from typing import Any
+
+import serial
+
+from modem.errors import ModemUnavailable
+
+log = logging.getLogger("modem.transport")
+_EOF = object()
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for logs: no user:password part."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+class SerialTransport:
+    def __init__(self, port: Any, url: str) -> None:
+        self._port = port
+        self.url = url
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read_loop, name="modem-reader", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    async def open(cls, url: str, baudrate: int = 115200, timeout: float = 10.0) -> SerialTransport:
+        def opener() -> Any:
+            return serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, write_timeout=5)
+
+        try:
+            port = await asyncio.wait_for(asyncio.to_thread(opener), timeout)
+        except (serial.SerialException, OSError, ValueError, TimeoutError) as exc:
+            raise ModemUnavailable(f"cannot open {redact_url(url)}: {exc}") from exc
+        return cls(port, url)
+
+    def _read_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._port.read(max(1, min(4096, self._port.in_waiting or 1)))
+            except Exception as exc:  # pyserial raises SerialException, OSError, TypeError...
+                if not self._stop.is_set():
+                    self._post(exc)
+                return
+            if data:
+                self._post(bytes(data))
+        self._post(_EOF)
+
+    def _post(self, item: object) -> None:
+        with contextlib.suppress(RuntimeError):  # loop already closed
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    async def read(self) -> bytes:
+        item = await self._queue.get()
+        if isinstance(item, bytes):
+            return item
+        if item is _EOF:
+            raise ModemUnavailable("transport closed")
+        raise ModemUnavailable(f"port {redact_url(self.url)} lost: {item}")
+
+    async def write(self, data: bytes) -> None:
+        def do_write() -> None:
+            self._port.write(data)
+            self._port.flush()
+
+        try:
+            await asyncio.to_thread(do_write)
+        except Exception as exc:
+            raise ModemUnavailable(f"write to {redact_url(self.url)} failed: {exc}") from exc
+
+    async def close(self) -> None:
+        self._stop.set()
+        await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        self._thread.join(timeout=2.0)
+        with contextlib.suppress(Exception):
+            self._port.close()
