@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -212,6 +213,28 @@ rouser {user} priv
 rouser {user}np auth
 sysLocation hotline-lab
 sysContact ops@example.org
+pass_persist .1.3.6.1.4.1.99999.1 {python} {script}
+"""
+
+# pass_persist (snmpd(8)): one long-running helper answering PING / get / getnext on stdin.
+# It serves .1.3.6.1.4.1.99999.1.1.0 = the integer in the file ``value`` (tests change it).
+PASS_PERSIST = """import sys
+from pathlib import Path
+OID = ".1.3.6.1.4.1.99999.1.1.0"
+value_file = Path(sys.argv[1])
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd == "PING":
+        print("PONG", flush=True)
+    elif cmd in ("get", "getnext"):
+        oid = sys.stdin.readline().strip()
+        if (cmd == "get" and oid == OID) or (cmd == "getnext" and oid < OID):
+            print(OID, "integer", value_file.read_text().strip(), sep="\\n", flush=True)
+        else:
+            print("NONE", flush=True)
+    elif cmd == "set":
+        sys.stdin.readline(); sys.stdin.readline()
+        print("not-writable", flush=True)
 """
 
 
@@ -229,9 +252,19 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
     workdir = tmp_path_factory.mktemp("snmpd")
     info = Snmpd(peer=None)  # type: ignore[arg-type]
     port = free_port()
+    (workdir / "value").write_text("5\n")
+    script = workdir / "pass_persist.py"
+    script.write_text(PASS_PERSIST)
     conf = workdir / "snmpd.conf"
     conf.write_text(
-        SNMPD_CONF.format(community=info.community, user=info.user, auth=info.auth, priv=info.priv)
+        SNMPD_CONF.format(
+            community=info.community,
+            user=info.user,
+            auth=info.auth,
+            priv=info.priv,
+            python=sys.executable,
+            script=f"{script} {workdir / 'value'}",
+        )
     )
     argv = [
         _need("snmpd"),
