@@ -7,6 +7,7 @@ the pause, the route record) so that, when clustered, the next leader reads what
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 
@@ -15,6 +16,7 @@ class CoordinationError(Exception):
 
 
 JsonDoc = dict[str, Any]
+IntentHandler = Callable[[JsonDoc], Awaitable[JsonDoc]]
 
 
 class Coordinator(Protocol):
@@ -38,4 +40,34 @@ class Coordinator(Protocol):
 
     async def put(self, key: str, value: JsonDoc | None) -> None:
         """Store ``value`` under ``key``; None deletes it."""
+        ...
+
+    # ---- HA additions (issue 7) --------------------------------------------------------------
+
+    async def check_fence(self) -> None:
+        """Raise CoordinationError unless this node's epoch is current *now*.
+
+        The reconcile loop calls it right before every actuation step (each ``run_step``), so a
+        deposed or long-paused leader never actuates with a stale epoch.
+        """
+        ...
+
+    async def handover(self) -> None:
+        """Give up leadership on purpose (API hand-over, SIGTERM); no-op when not leading."""
+        ...
+
+    def set_intent_handler(self, handler: IntentHandler | None) -> None:
+        """The leader runs ``handler`` for each intent (a follower's failover/pause request)."""
+        ...
+
+    async def submit_intent(self, doc: JsonDoc, timeout_s: float = 30.0) -> JsonDoc:
+        """Run ``doc`` on the leader's handler (directly when we lead) and return its answer."""
+        ...
+
+    async def publish_view(self, doc: JsonDoc) -> None:
+        """Publish this node's own health view for the majority rule."""
+        ...
+
+    async def views(self) -> dict[str, JsonDoc]:
+        """Every live node's published view, by node name."""
         ...

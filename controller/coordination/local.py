@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from controller.coordination.base import CoordinationError, JsonDoc
+from controller.coordination.base import CoordinationError, IntentHandler, JsonDoc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS shared (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,6 +27,8 @@ class LocalCoordinator:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._epoch = 0
+        self._intent_handler: IntentHandler | None = None
+        self._view: JsonDoc | None = None
 
     async def start(self) -> None:
         try:
@@ -94,3 +96,25 @@ class LocalCoordinator:
         except sqlite3.Error as exc:
             raise CoordinationError(f"write {key}: {exc}") from exc
         await asyncio.sleep(0)
+
+    # ---- HA additions (issue 7): one node is always its own, current leader ----------------
+
+    async def check_fence(self) -> None:
+        self._conn()
+
+    async def handover(self) -> None:
+        return None  # nobody to hand over to
+
+    def set_intent_handler(self, handler: IntentHandler | None) -> None:
+        self._intent_handler = handler
+
+    async def submit_intent(self, doc: JsonDoc, timeout_s: float = 30.0) -> JsonDoc:
+        if self._intent_handler is None:
+            raise CoordinationError("no intent handler registered")
+        return await asyncio.wait_for(self._intent_handler(doc), timeout=timeout_s)
+
+    async def publish_view(self, doc: JsonDoc) -> None:
+        self._view = doc
+
+    async def views(self) -> dict[str, JsonDoc]:
+        return {} if self._view is None else {self._node: self._view}

@@ -18,10 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from controller.coordination.base import CoordinationError, JsonDoc
+from controller.coordination.base import CoordinationError, IntentHandler, JsonDoc
 from controller.coordination.zk_bridge import ZkConflict, decode, encode
 
 if TYPE_CHECKING:
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hotline.coordination.zk")
 
-IntentHandler = Callable[[JsonDoc], Awaitable[JsonDoc]]
 MAX_IN_FLIGHT = 8
 POLL_S = 0.05
 

@@ -147,7 +147,8 @@ class ZkEnsemble:
         for i in range(self.size):
             d = self.base / f"zk{i + 1}"
             d.mkdir(parents=True, exist_ok=True)
-            self.servers.append(ZkServer(i + 1, d, *ports[3 * i: 3 * i + 3]))
+            client, peer, election = ports[3 * i: 3 * i + 3]
+            self.servers.append(ZkServer(i + 1, d, client, peer, election))
         for s in self.servers:
             s.write_config(self.servers, self.tick_ms)
 

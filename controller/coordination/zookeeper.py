@@ -45,9 +45,9 @@ from kazoo.client import KazooClient, KazooState
 from kazoo.retry import KazooRetry
 
 from controller.config import ZooKeeperSettings
-from controller.coordination.base import CoordinationError, JsonDoc
+from controller.coordination.base import CoordinationError, IntentHandler, JsonDoc
 from controller.coordination.zk_bridge import KazooBridge, ZkConflict, decode, encode
-from controller.coordination.zk_intents import IntentBox, IntentHandler
+from controller.coordination.zk_intents import IntentBox
 
 log = logging.getLogger("hotline.coordination.zk")
 
