@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +24,15 @@ def build_notifier(
     modem: object | None,
     state_dir: Path,
     twilio_http_client: Any = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Notifier:
     """The daemon's notifier: channels from ``cfg.notifier``, outbox in ``state_dir``.
 
     ``modem`` is anything with ``async send_sms(number, text) -> list[int]`` (``modem.driver``);
-    without it the ``modem_sms`` channel is skipped and the next channel is used.
-    ``twilio_http_client`` is the twilio library's HTTP-client hook (tests only).
+    without it the ``modem_sms`` channel is skipped and the next channel is used. If the modem
+    has ``subscribe()`` (modem.driver), incoming SMS are read for ``ACK <code>`` replies.
+    ``twilio_http_client`` is the twilio library's HTTP-client hook and ``clock`` a UTC clock
+    (both for tests).
     """
     from controller.notifier.channels import (
         Channel,
@@ -52,4 +57,7 @@ def build_notifier(
     if settings.smtp is not None:
         channels["email"] = EmailChannel(settings.smtp)
     store = NotifierStore(Path(state_dir) / "notifier.sqlite3")
-    return Notifier(cfg, settings, store, channels)
+    notifier = Notifier(cfg, settings, store, channels, **({"clock": clock} if clock else {}))
+    if modem is not None:
+        notifier.listen_for_replies(modem)
+    return notifier

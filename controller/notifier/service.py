@@ -14,16 +14,17 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Any
 
 from controller.config import HotlineConfig, Technician
 from controller.notifier import messages as texts
-from controller.notifier.channels import Channel, ChannelError
+from controller.notifier.channels import Channel
+from controller.notifier.delivery import Deliverer, mask
 from controller.notifier.incidents import (
     Escalate,
     Incident,
     Recipient,
-    backoff_s,
     due_action,
     escalation_order,
     new_ack_code,
@@ -32,25 +33,13 @@ from controller.notifier.incidents import (
 )
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.signal import Signal
-from controller.notifier.store import Message, NotifierStore, OutboxRow
+from controller.notifier.store import Message, NotifierStore
 from controller.schedule import on_call
 from modem.e164 import is_e164
 
 log = logging.getLogger("hotline.notifier")
 
 _ACK = re.compile(r"^\s*ACK\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$", re.IGNORECASE)
-
-
-def mask(address: str | None) -> str:
-    """A number or address for the logs: enough to recognise, not enough to harvest."""
-    if not address:
-        return "-"
-    if "@" in address:
-        user, _, domain = address.partition("@")
-        return f"{user[:1]}***@{domain}"
-    if address.startswith("+") or address.isdigit():
-        return address[:4] + "***" + address[-3:] if len(address) > 7 else "***"
-    return address  # a technician's name
 
 
 def _utcnow() -> datetime:
@@ -86,6 +75,9 @@ class Notifier:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._replies: asyncio.Queue[Any] | None = None
+        self.delivery = Deliverer(store, channels, settings, clock)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -101,9 +93,32 @@ class Notifier:
         if self._task is None:
             self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name="notifier-worker")
+        if self._replies is not None and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(self._replies), name="notifier-sms")
+
+    def listen_for_replies(self, modem: object) -> None:
+        """Read incoming SMS (``ACK <code>``) from a modem with ``subscribe()`` (modem.driver)."""
+        subscribe = getattr(modem, "subscribe", None)
+        if callable(subscribe):
+            self._replies = subscribe()
+
+    async def _listen(self, queue: asyncio.Queue[Any]) -> None:
+        while True:
+            event = await queue.get()
+            sender, text = getattr(event, "sender", None), getattr(event, "text", None)
+            if isinstance(sender, str) and isinstance(text, str):
+                try:
+                    await self.handle_incoming_sms(sender, text)
+                except Exception:
+                    log.exception("notifier.sms_reply_error")
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Let an in-flight send finish (up to ``grace_s``) so it is not left ``unknown``."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         task, self._task = self._task, None
         if task is not None:
             self._stopping.set()
@@ -129,7 +144,7 @@ class Notifier:
     async def run_once(self) -> int:
         """One pass: escalations and reminders, then every message due. Returns messages sent."""
         await self.tick()
-        return await self.deliver_due()
+        return await self.delivery.deliver_due(stopping=self._stopping)
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -405,79 +420,3 @@ class Notifier:
             return False
         await self.acknowledge(inc.id, tech.name, "sms")
         return True
-
-    # -- delivery --------------------------------------------------------------------------
-
-    async def deliver_due(self, limit: int = 50) -> int:
-        sent = 0
-        for row in self.store.due(self.clock(), limit):
-            if self._stopping.is_set():
-                break
-            if self._rate_limited(row):
-                continue
-            sent += await self._deliver(row)
-        return sent
-
-    def _rate_limited(self, row: OutboxRow) -> bool:
-        now = self.clock()
-        cap = self.settings.rate_limit_per_hour
-        recent = self.store.sent_since(row.message.recipient, now - timedelta(hours=1))
-        if len(recent) < cap:
-            return False
-        until = recent[len(recent) - cap] + timedelta(hours=1)
-        self.store.defer(row.id, until)
-        log.warning(
-            "notifier.rate_limited key=%s recipient=%s until=%s",
-            row.message.key,
-            mask(row.message.recipient),
-            until.isoformat(),
-        )
-        return True
-
-    async def _deliver(self, row: OutboxRow) -> int:
-        """Try each allowed channel in order; the first that sends wins."""
-        m = row.message
-        errors: list[str] = []
-        for name in m.channels:
-            ch = self.channels.get(name)
-            if ch is None or not ch.accepts(m):
-                continue
-            attempt = self.store.begin_send(row.id, name, self.clock())
-            if attempt is None:
-                return 0
-            try:
-                ref = await asyncio.wait_for(ch.send(m), self.settings.send_timeout_s)
-            except (ChannelError, TimeoutError) as exc:
-                reason = exc.reason if isinstance(exc, ChannelError) else "timeout"
-                self.store.channel_failed(row.id, attempt, reason, self.clock())
-                errors.append(f"{name}: {reason}")
-                log.warning(
-                    "notifier.channel_failed key=%s channel=%s reason=%s", m.key, name, reason
-                )
-                continue
-            self.store.sent(row.id, attempt, ref, self.clock())
-            log.info(
-                "notifier.sent key=%s recipient=%s channel=%s ref=%s",
-                m.key,
-                mask(m.recipient),
-                name,
-                ref,
-            )
-            return 1
-        self._round_failed(row, errors or ["no usable channel for this recipient"])
-        return 0
-
-    def _round_failed(self, row: OutboxRow, errors: list[str]) -> None:
-        attempts = row.attempts + 1
-        retry = self.settings.retry
-        next_at = None
-        if attempts < retry.max_attempts:
-            next_at = self.clock() + timedelta(seconds=backoff_s(attempts, retry))
-        self.store.round_failed(row.id, attempts, next_at, "; ".join(errors))
-        log.warning(
-            "notifier.delivery_failed key=%s attempts=%d next=%s errors=%s",
-            row.message.key,
-            attempts,
-            next_at.isoformat() if next_at else "gave-up",
-            "; ".join(errors),
-        )
