@@ -18,12 +18,13 @@ a thin translation between HTTP and ``controller.service.ControllerService``:
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from controller.api.auth import (
     GuardedRoute,
@@ -103,8 +104,13 @@ def _metrics_route(
     responses: dict[int | str, dict[str, Any]] = {
         200: {"content": {PROMETHEUS_TEXT: {"schema": {"type": "string"}}}}
     }
-    if read is not None:
-        responses.update(_AUTH_RESPONSES)
+    if read is not None:  # JSON errors on a text/plain route: spell the media type out
+        error = {"type": "object", "properties": {"detail": {"type": "string"}}}
+        for code, info in _AUTH_RESPONSES.items():
+            responses[code] = {
+                "description": info["description"],
+                "content": {"application/json": {"schema": error}},
+            }
 
     @app.get(
         "/metrics",
@@ -148,6 +154,30 @@ def _topology(cfg: HotlineConfig) -> Topology:
     )
 
 
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_only(value: object) -> object:
+    # pydantic's lax datetime would also take "0.5" (Unix seconds) or a bare date; be ISO 8601.
+    if isinstance(value, str) and not _ISO_DATETIME.match(value):
+        raise ValueError("not an ISO 8601 date-time (e.g. 2026-11-25T09:00:00Z)")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
+class EventsQuery(BaseModel):
+    """Query of ``/v1/events``; unknown parameters are errors (a typo must not be ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: IsoDateTime | None = Field(
+        default=None, description="ISO 8601; only events after this instant (UTC if naive)"
+    )
+    limit: int = Field(default=100, ge=1, le=EVENTS_MAX, description="at most this many")
+
+
 def _read_routes(
     router: APIRouter, service: ControllerService, cfg: HotlineConfig, read: Requirement
 ) -> None:
@@ -165,16 +195,14 @@ def _read_routes(
 
     @router.get("/v1/events", response_model=list[EventRecord], responses=_AUTH_RESPONSES)
     async def events(
+        query: Annotated[EventsQuery, Query()],
         _: Principal = Depends(read),  # noqa: B008
-        since: datetime | None = Query(  # noqa: B008
-            default=None, description="ISO 8601; only events after this instant (UTC if naive)"
-        ),
-        limit: int = Query(default=100, ge=1, le=EVENTS_MAX, description="at most this many"),
     ) -> list[EventRecord]:
         """Recent events, oldest first."""
+        since = query.since
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        return service.events(since, limit)
+        return service.events(since, query.limit)
 
 
 def _respond(action: str, who: str, result: ActionResult, **details: Any) -> JSONResponse:

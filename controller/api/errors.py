@@ -12,9 +12,11 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("hotline.api")
@@ -57,6 +59,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": issues})
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8): a bad body
+        request_line = f"{request.method} {request.url.path}"
+        log.info("api_rejected status=422 request=%r fields=body", request_line)
+        issue = {"loc": ["body"], "msg": "the body is not valid JSON", "type": "json_invalid"}
+        return JSONResponse(status_code=422, content={"detail": [issue]})
+    return await http_exception_handler(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "api_error request=%r error=%s", f"{request.method} {request.url.path}", type(exc).__name__
@@ -66,6 +78,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
