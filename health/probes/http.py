@@ -26,9 +26,7 @@ class HttpProbe:
         except httpx.TimeoutException:
             return ProbeResult(False, "timeout")
         except httpx.ConnectError as exc:
-            text = str(exc).lower()
-            reason = "connection refused" if "refused" in text else f"connect: {exc}"[:80]
-            return ProbeResult(False, reason, _ms(started))
+            return ProbeResult(False, _connect_reason(exc), _ms(started))
         except httpx.HTTPError as exc:
             return ProbeResult(False, f"HTTP error: {type(exc).__name__}", _ms(started))
         latency = _ms(started)
@@ -42,3 +40,17 @@ class HttpProbe:
 
 def _ms(started: float) -> float:
     return (time.monotonic() - started) * 1000
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """httpx wraps the OS error a few levels deep; name it like the other probes do."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, OSError) and seen.strerror:
+            return f"connect: {seen.strerror}"
+        seen = seen.__cause__ or seen.__context__
+    return f"connect: {exc}"[:80]
