@@ -259,6 +259,9 @@ class Reconciler:
             if act.settings.dry_run:
                 continue
             check = await check_step(act, target)
+            if check.error:  # unreadable is not drift; the next check tries again
+                log.warning("drift check actuator=%s unreadable: %s", act.name, check.observed)
+                continue
             if act is self._modem:
                 seen_number = check.observed.removeprefix("forwarding to ")
                 seen_number = None if seen_number == "no forwarding active" else seen_number

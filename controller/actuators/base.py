@@ -40,6 +40,7 @@ class RouteTarget:
 class Verification:
     ok: bool
     observed: str  # what the world holds, in words, for the event log
+    error: bool = False  # the world could not be read (not the same as a mismatch)
 
 
 class Actuator(Protocol):
@@ -95,6 +96,8 @@ async def run_step(
             detail = f"timed out after {s.timeout_s:g}s"
         except ActuationError as exc:
             detail = str(exc)
+        except Exception as exc:  # a driver bug or a lost link: a failed attempt, not a crash
+            detail = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("actuator=%s attempt=%d failed: %s", act.name, attempt, detail)
         if attempt <= s.retries:
             await sleep(delay)
@@ -108,6 +111,8 @@ async def check_step(act: Actuator, target: RouteTarget) -> Verification:
     try:
         return await asyncio.wait_for(act.verify(target), act.settings.timeout_s)
     except TimeoutError:
-        return Verification(False, f"no answer within {act.settings.timeout_s:g}s")
+        return Verification(False, f"no answer within {act.settings.timeout_s:g}s", error=True)
     except ActuationError as exc:
-        return Verification(False, str(exc))
+        return Verification(False, str(exc), error=True)
+    except Exception as exc:  # read-back failed for another reason: not verified, not drift
+        return Verification(False, f"{type(exc).__name__}: {exc}"[:300], error=True)

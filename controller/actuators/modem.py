@@ -17,8 +17,6 @@ from controller.actuators.base import ActuationError, RouteTarget, Verification
 from controller.actuators.settings import ModemActuatorSettings
 from modem.e164 import validate_e164
 
-UNCONDITIONAL = 0  # AT+CCFC reason 0
-
 
 class ForwardingDevice(Protocol):
     async def read_forwarding(self) -> str | None:
@@ -31,7 +29,7 @@ class ForwardingDevice(Protocol):
 def _number_of(answer: Any) -> str | None:
     """The forwarded number from whatever the driver returns for a query."""
     if answer is None or isinstance(answer, str):
-        return answer or None
+        return normalize(answer) if answer else None
     if isinstance(answer, list | tuple):  # one entry per class: take the active voice entry
         for item in answer:
             found = _number_of(item)
@@ -41,7 +39,18 @@ def _number_of(answer: Any) -> str | None:
     if getattr(answer, "active", True) is False:
         return None
     number = getattr(answer, "number", None)
-    return str(number) if number else None
+    return normalize(str(number)) if number else None
+
+
+def normalize(number: str) -> str:
+    """Networks may report an international number (type 145) without its ``+`` or with 00; we
+    only ever register international numbers, so both mean ``+``."""
+    n = number.strip()
+    if n.startswith("00") and n[2:].isdigit():
+        return "+" + n[2:]
+    if n.isdigit():
+        return "+" + n
+    return n
 
 
 class DriverDevice:
@@ -60,7 +69,7 @@ class DriverDevice:
 
     async def read_forwarding(self) -> str | None:
         try:
-            answer = self.modem.get_forwarding(UNCONDITIONAL)
+            answer = self.modem.get_forwarding()  # the driver's default: unconditional
             if inspect.isawaitable(answer):
                 answer = await answer
         except self._errors() as exc:
@@ -69,7 +78,7 @@ class DriverDevice:
 
     async def write_forwarding(self, number: str) -> None:
         try:
-            result = self.modem.set_forwarding(number, UNCONDITIONAL)
+            result = self.modem.set_forwarding(number)
             if inspect.isawaitable(result):
                 await result
         except self._errors() as exc:
@@ -101,3 +110,65 @@ class ModemActuator:
 
     async def close(self) -> None:
         return None
+
+
+class ModemLink:
+    """One shared, lazily (re)opened ``modem.driver.Modem`` for the actuator, the health probe
+    and the SMS notifier. A failed operation closes the link; the next use opens it again, so a
+    modem that was unplugged or a ser2net that restarted heals without restarting the daemon."""
+
+    def __init__(
+        self, url: str, *, pin: str | None, command_timeout: float, network_timeout: float
+    ) -> None:
+        self.url = url
+        self._pin = pin
+        self._timeouts = (command_timeout, network_timeout)
+        self._modem: Any = None
+        self._lock: Any = None
+
+    async def _get(self) -> Any:
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._modem is None:
+                from modem.driver import Modem
+
+                opened = Modem.open(
+                    self.url, pin=self._pin, command_timeout=self._timeouts[0],
+                    network_timeout=self._timeouts[1],
+                )
+                self._modem = await opened if inspect.isawaitable(opened) else opened
+            return self._modem
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        modem = await self._get()
+        try:
+            result = getattr(modem, name)(*args)
+            return await result if inspect.isawaitable(result) else result
+        except OSError:
+            await self.close()
+            raise
+
+    async def get_forwarding(self, *reason: Any) -> Any:
+        return await self._call("get_forwarding", *reason)
+
+    async def set_forwarding(self, number: str, *reason: Any) -> Any:
+        return await self._call("set_forwarding", validate_e164(number), *reason)
+
+    async def status(self) -> Any:
+        return await self._call("status")
+
+    async def send_sms(self, number: str, text: str) -> Any:
+        return await self._call("send_sms", validate_e164(number), text)
+
+    async def close(self) -> None:
+        modem, self._modem = self._modem, None
+        if modem is not None and hasattr(modem, "close"):
+            try:
+                result = modem.close()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # closing a broken link must not mask the original error
+                return None

@@ -1,0 +1,216 @@
+"""The daemon: probes, coordination, the reconcile loop and the HTTP API in one asyncio process.
+
+Start order: persisted state and event log, the modem link, the health monitor, the notifier, the
+start-up read of the modem, the API, then the loop. SIGTERM/SIGINT set one stop event: the loop
+finishes the tick in progress (a switch is never abandoned half-applied; bounded by
+``reconcile.shutdown_grace_s``), then the API, the probes, the notifier, coordination and the
+modem link are stopped in that order. A kill -9 cannot be caught; the change marker left in the
+state makes the next start complete the interrupted switch (see ``controller.reconcile``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from controller.actuators.base import Actuator
+from controller.actuators.build import build_actuators
+from controller.actuators.modem import DriverDevice, ModemLink
+from controller.config import HotlineConfig
+from controller.coordination.base import Coordinator
+from controller.coordination.local import LocalCoordinator
+from controller.events import EventStore
+from controller.notifier.signal import NullSink, SignalSink
+from controller.reconcile import Reconciler, SnapshotSource
+from controller.service_impl import ControllerServiceImpl
+
+log = logging.getLogger("hotline.daemon")
+
+
+def make_coordinator(cfg: HotlineConfig, state_dir: Path) -> Coordinator:
+    if cfg.coordination.backend == "local":
+        return LocalCoordinator(state_dir / "coordination.db", cfg.node.name)
+    from controller.coordination import zookeeper  # type: ignore[attr-defined]  # issue 7
+
+    coordinator: Coordinator = zookeeper.make_coordinator(cfg, state_dir)
+    return coordinator
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+@dataclass
+class Parts:
+    """Everything the daemon started, so it can be stopped in reverse order."""
+
+    coordinator: Coordinator
+    events: EventStore
+    link: ModemLink | None
+    monitor: Any
+    sink: SignalSink
+    loop: Reconciler
+    service: ControllerServiceImpl
+    actuators: list[Actuator] = field(default_factory=list)
+
+
+def _build_monitor(cfg: HotlineConfig, link: ModemLink | None) -> Any:
+    from health.monitor import HealthMonitor
+
+    return HealthMonitor(cfg.components, modem=link)
+
+
+def _build_sink(cfg: HotlineConfig, link: ModemLink | None, state_dir: Path) -> SignalSink:
+    try:
+        from controller.notifier import build_notifier
+    except ImportError:
+        return NullSink()
+    if getattr(cfg, "notifier", None) is None:
+        return NullSink()
+    sink: SignalSink = build_notifier(cfg, modem=link, state_dir=state_dir)
+    return sink
+
+
+async def assemble(
+    cfg: HotlineConfig,
+    *,
+    monitor: SnapshotSource | None = None,
+    link: ModemLink | None = None,
+    sink: SignalSink | None = None,
+) -> Parts:
+    """Build (not start) every part; tests pass their own monitor, link or sink."""
+    state_dir = Path(cfg.node.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    m = cfg.hotline.modem
+    if link is None:
+        pin = None if m.pin is None else m.pin.get_secret_value()
+        link = ModemLink(m.url, pin=pin, command_timeout=m.command_timeout_s,
+                         network_timeout=m.network_timeout_s)
+    coordinator = make_coordinator(cfg, state_dir)
+    events = EventStore(state_dir / "events.db")
+    actuators = build_actuators(cfg.actuators, DriverDevice(link))
+    mon = monitor if monitor is not None else _build_monitor(cfg, link)
+    sink = sink if sink is not None else _build_sink(cfg, link, state_dir)
+    loop = Reconciler(cfg, mon, coordinator, events, actuators, sink)
+    service = ControllerServiceImpl(cfg, loop, mon, coordinator, events)
+    return Parts(coordinator, events, link, mon, sink, loop, service, actuators)
+
+
+class _QuietServer:
+    """uvicorn's Server without its own signal handlers: the daemon owns SIGTERM."""
+
+    @staticmethod
+    def make(app: Any, host: str, port: int) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                access_log=False, lifespan="on")
+        return Server(config)
+
+
+async def _start(parts: Parts) -> None:
+    await parts.coordinator.start()
+    start_monitor = getattr(parts.monitor, "start", None)
+    if start_monitor is not None:
+        await start_monitor()
+    start_sink = getattr(parts.sink, "start", None)
+    if start_sink is not None:
+        await start_sink()
+    await parts.loop.start_up()
+
+
+async def _stop(parts: Parts) -> None:
+    for obj, name in ((parts.monitor, "stop"), (parts.sink, "stop")):
+        stopper = getattr(obj, name, None)
+        if stopper is not None:
+            try:
+                await stopper()
+            except Exception:
+                log.exception("stopping %s failed", type(obj).__name__)
+    for act in parts.actuators:
+        with contextlib.suppress(Exception):
+            await act.close()
+    await parts.coordinator.stop()
+    if parts.link is not None:
+        await parts.link.close()
+    parts.events.close()
+
+
+async def serve(
+    parts: Parts,
+    cfg: HotlineConfig,
+    stop: asyncio.Event,
+    api: bool = True,
+    extend_app: Callable[[Any], None] | None = None,
+) -> None:
+    """Run until ``stop`` is set; returns after an orderly shutdown. ``extend_app`` may add
+    routes to the API app (the demo lab's break/restore buttons)."""
+    await _start(parts)
+    server = None
+    server_task: asyncio.Task[None] | None = None
+    if api:
+        try:
+            from controller.api.app import create_app
+        except ImportError:
+            log.warning("controller.api is not installed: running without the HTTP API")
+        else:
+            host, port = split_listen(cfg.api.listen)
+            app = create_app(parts.service, cfg)
+            if extend_app is not None:
+                extend_app(app)
+            server = _QuietServer.make(app, host, port)
+            server_task = asyncio.create_task(server.serve(), name="api")
+    loop_task = asyncio.create_task(parts.loop.run(stop), name="reconcile")
+    parts.service.mark_ready()
+    log.info("started node=%s api=%s dry_run=%s", cfg.node.name, cfg.api.listen if api else "off",
+             cfg.reconcile.dry_run)
+    await stop.wait()
+    log.info("stopping: finishing the tick in progress")
+    try:
+        await asyncio.wait_for(asyncio.shield(loop_task), cfg.reconcile.shutdown_grace_s)
+    except TimeoutError:
+        grace = cfg.reconcile.shutdown_grace_s
+        log.error("the loop did not finish within %.0fs; cancelling", grace)
+        loop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop_task
+    parts.service.mark_ready(False)
+    if server is not None and server_task is not None:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server_task, 10)
+    await _stop(parts)
+    log.info("stopped")
+
+
+async def run_daemon(cfg: HotlineConfig, api: bool = True) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    parts = await assemble(cfg)
+    try:
+        await serve(parts, cfg, stop, api=api)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )

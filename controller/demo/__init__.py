@@ -1,0 +1,1 @@
+"""The demo lab: every peer on loopback, the controller in the same process (``hotline demo``)."""
