@@ -163,9 +163,12 @@ class AtProtocol:
             return
         if line == p.line or (p.body is not None and line == p.body):
             return  # echo
-        if line == "OK" or line == "ERROR" or line.startswith(("+CME ERROR:", "+CMS ERROR:")):
-            self._finish(line)
-        elif p.spec.dial and line in _DIAL_FINALS:
+        if (
+            line == "OK"
+            or line == "ERROR"
+            or line.startswith(("+CME ERROR:", "+CMS ERROR:"))
+            or (p.spec.dial and line in _DIAL_FINALS)
+        ):
             self._finish(line)
         elif p.spec.prefix is not None and line.startswith(p.spec.prefix):
             p.lines.append(line)

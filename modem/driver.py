@@ -96,7 +96,9 @@ def _same_number(a: str | None, b: str | None) -> bool:
 
 def _unsupported(exc: ModemError) -> bool:
     """The modem (not the network) refuses +CCFC: plain ERROR or CME 4 "operation not supported"."""
-    return type(exc) is ModemError and (exc.final == "ERROR" or (exc.kind == "cme" and exc.code == 4))
+    return type(exc) is ModemError and (
+        exc.final == "ERROR" or (exc.kind == "cme" and exc.code == 4)
+    )
 
 
 class Modem:
@@ -318,7 +320,9 @@ class Modem:
         await self._change(reason, number)
         state = await self.get_forwarding(reason)
         if not (state.active and _same_number(state.number, number)):
-            log.error("event=forwarding_not_verified reason=%s want=%s got=%s", reason, number, state)
+            log.error(
+                "event=forwarding_not_verified reason=%s want=%s got=%s", reason, number, state
+            )
             raise ForwardingNotVerified(
                 f"asked to forward {reason} to {number}, network shows "
                 f"{'active to ' + str(state.number) if state.active else 'not active'}",

@@ -146,11 +146,16 @@ def _meaning_from_text(text: str, table: dict[int, str]) -> tuple[int | None, st
 
 
 def error_from_final(final: str, command: str | None) -> ModemError:
-    """Build the error for a final result line other than ``OK`` (``ERROR``, ``+CME ERROR: 30``)."""
-    for prefix, kind, table in (("+CME ERROR:", "cme", CME_ERRORS), ("+CMS ERROR:", "cms", CMS_ERRORS)):
+    """The error for a final result line other than ``OK`` (``ERROR``, ``+CME ERROR: 30``)."""
+    for prefix, kind, table in (
+        ("+CME ERROR:", "cme", CME_ERRORS),
+        ("+CMS ERROR:", "cms", CMS_ERRORS),
+    ):
         if final.startswith(prefix):
             code, meaning = _meaning_from_text(final[len(prefix) :], table)
             return ModemError(meaning, code=code, command=command, kind=kind, final=final)
     if final == "ERROR":
         return ModemError("command rejected (plain ERROR)", command=command, final=final)
-    return ModemError(final.lower(), command=command, final=final)  # NO CARRIER, BUSY, NO ANSWER, NO DIALTONE
+    return ModemError(
+        final.lower(), command=command, final=final
+    )  # NO CARRIER, BUSY, NO ANSWER, NO DIALTONE

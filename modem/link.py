@@ -140,7 +140,7 @@ class AtLink:
         self._spawn(coro)
 
     async def _background_reconnect(self) -> None:
-        """Keep URCs (incoming calls, SMS) flowing after a port loss, without waiting for a command."""
+        """Keep URCs (incoming calls, SMS) flowing after a port loss, not only at next command."""
         async with self.lock:
             if self.connected or self._closing:
                 return
@@ -164,12 +164,19 @@ class AtLink:
                 if not exc.transient or retries >= len(delays):
                     raise
                 delay, retries = delays[retries], retries + 1
-                log.info("event=modem_retry command=%s code=%s delay=%s", exc.command, exc.code, delay)
+                log.info(
+                    "event=modem_retry command=%s code=%s delay=%s", exc.command, exc.code, delay
+                )
                 await asyncio.sleep(delay)
         raise ModemUnavailable(f"modem at {redact_url(self.url)} unavailable")
 
     async def execute(
-        self, line: str, *, body: str | None = None, timeout: float | None = None, resync: bool = True
+        self,
+        line: str,
+        *,
+        body: str | None = None,
+        timeout: float | None = None,
+        resync: bool = True,
     ) -> Response:
         """One command with the lock held by the caller."""
         if not self.connected:

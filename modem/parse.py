@@ -25,7 +25,7 @@ def fields(line: str, prefix: str) -> list[str]:
     pos = 0
     for _ in range(64):
         m = _FIELD.match(rest, pos)
-        if m is None or m.end() == pos and pos >= len(rest):
+        if m is None or (m.end() == pos and pos >= len(rest)):
             break
         out.append(m.group(2) if m.group(2) is not None else m.group(1).strip())
         if m.end() >= len(rest):

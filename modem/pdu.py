@@ -1,4 +1,4 @@
-"""SMS PDUs (TS 23.040) and text hygiene (TS 23.038), built on python-gsmmodem-new's ``gsmmodem.pdu``.
+"""SMS PDUs (TS 23.040) and text hygiene (TS 23.038), on python-gsmmodem-new's ``gsmmodem.pdu``.
 
 Why wrap the library: its SMS-SUBMIT encoder does GSM-7 packing, UCS-2 and concatenation headers
 well, but it accepts any text and any address. We clean the text first (no control characters, only
@@ -64,13 +64,14 @@ def is_gsm7(text: str) -> bool:
 
 
 def to_text_mode(text: str) -> str:
-    """Text for ``AT+CMGF=1`` with ``AT+CSCS="GSM"``: single-line, GSM-7 only (diacritics dropped)."""
+    """Text for ``AT+CMGF=1`` with ``AT+CSCS="GSM"``: one line of printable ASCII.
+
+    Diacritics are dropped (ř → r) rather than risking a modem that reads the bytes differently.
+    """
     text = clean_text(text).replace("\n", " ")
-    if is_gsm7(text):
-        return text
     plain = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    return "".join(ch if is_gsm7(ch) else "?" for ch in plain)
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in plain)
 
 
 def encode_submit(number: str, text: str, reference: int) -> list[SubmitPdu]:

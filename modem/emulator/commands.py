@@ -245,7 +245,9 @@ class Interpreter:
         if number and not _DIGITS.fullmatch(number):
             raise CmeError(27)
         try:
-            self.net.apply_ccfc(reason, mode, number, 145 if (number or "")[:1] == "+" else 129, 7, None)
+            self.net.apply_ccfc(
+                reason, mode, number, 145 if (number or "")[:1] == "+" else 129, 7, None
+            )
         except NetworkRefusal as exc:
             raise CmeError(exc.code) from exc
         self.emu.state_changed()

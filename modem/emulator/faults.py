@@ -8,7 +8,8 @@ from typing import Any
 
 @dataclass(slots=True)
 class ErrorFault:
-    """Answer the ``attempt``-th try of ``command`` (``"+CCFC"``, ``"+CMGS"``, ``"D"``) with an error.
+    """Answer the ``attempt``-th try of ``command`` (``"+CCFC"``, ``"+CMGS"``, ``"D"``) with an
+    error.
 
     ``kind`` "cme" gives ``+CME ERROR: code`` (subject to AT+CMEE), "cms" ``+CMS ERROR: code``.
     """

@@ -114,7 +114,9 @@ class NetworkState:
         for r, name in REASON_NAMES.items():
             voice = self.forwarding.get((r, 1), Forward())
             classes = {
-                str(b): asdict(fw) for (rr, b), fw in self.forwarding.items() if rr == r and fw.number
+                str(b): asdict(fw)
+                for (rr, b), fw in self.forwarding.items()
+                if rr == r and fw.number
             }
             view[name] = {
                 "active": voice.active,

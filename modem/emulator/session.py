@@ -109,7 +109,7 @@ class Session:
                 self._final([], "ERROR")
 
     async def _execute(self, line: str) -> None:
-        if not line[:2].upper() == "AT":
+        if line[:2].upper() != "AT":
             return
         body = line[2:]
         name, op, args = _parse(body)
