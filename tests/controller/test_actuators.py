@@ -1,0 +1,159 @@
+"""Actuators against real peers: Kamailio's dispatcher over JSON-RPC, a local HTTP server for the
+webhook, a real executable for the command actuator; retries and dry-run per actuator."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from controller.actuators.base import RouteTarget, run_step
+from controller.actuators.command import CommandActuator
+from controller.actuators.http import HttpActuator, render_body
+from controller.actuators.kamailio import KamailioActuator
+from controller.actuators.settings import (
+    CommandActuatorSettings,
+    HttpActuatorSettings,
+    KamailioActuatorSettings,
+)
+from controller.config import Route
+from tests.controller.kamailio_peer import GW_A, GW_B, kamailio_available, start_kamailio
+
+SECONDARY = RouteTarget(Route.SECONDARY, "+420212000002", 'trunk-a down; "quoted"', 7)
+PRIMARY = RouteTarget(Route.PRIMARY, "+420212000001", "healthy", 7)
+
+
+def flags(k: Any) -> dict[str, str]:
+    res = k.rpc("dispatcher.list")["result"]
+    return {t["DEST"]["URI"]: t["DEST"]["FLAGS"] for t in res["RECORDS"][0]["SET"]["TARGETS"]}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not kamailio_available(), reason="kamailio is not installed")
+async def test_kamailio_dispatcher_follows_the_route(tmp_path: Path) -> None:
+    k = start_kamailio(tmp_path)
+    try:
+        act = KamailioActuator(KamailioActuatorSettings(
+            type="kamailio", url=k.url, set_id=1, retries=0,
+            gateways={"primary": (GW_A,), "secondary": (GW_B,)},
+        ))
+        out = await run_step(act, SECONDARY)
+        assert out.outcome == "ok", out.detail
+        assert flags(k)[GW_A].startswith("I") and flags(k)[GW_B].startswith("A")
+        assert (await act.verify(PRIMARY)).ok is False
+        # Someone flips a gateway by hand: verify notices, apply restores.
+        k.rpc("dispatcher.set_state", "a", 1, GW_A)
+        assert not (await act.verify(SECONDARY)).ok
+        assert (await run_step(act, SECONDARY)).outcome == "ok"
+        assert flags(k)[GW_A].startswith("I")
+        assert (await run_step(act, PRIMARY)).outcome == "ok"
+        assert flags(k)[GW_A].startswith("A") and flags(k)[GW_B].startswith("I")
+        # A route without gateways here leaves the dispatcher alone.
+        oncall = RouteTarget(Route.ONCALL, "+420777000001", "total outage", 7)
+        assert (await run_step(act, oncall)).outcome == "ok"
+        assert flags(k)[GW_A].startswith("A")
+        await act.close()
+    finally:
+        k.stop()
+
+
+async def test_kamailio_unreachable_fails_after_retries(tmp_path: Path) -> None:
+    act = KamailioActuator(KamailioActuatorSettings(
+        type="kamailio", url="http://127.0.0.1:9/RPC", set_id=1, retries=1, backoff_s=0.01,
+        timeout_s=2, gateways={"primary": (GW_A,)},
+    ))
+    out = await run_step(act, PRIMARY)
+    assert out.outcome == "failed" and out.attempts == 2 and "ConnectError" in out.detail
+    await act.close()
+
+
+class Recorder(BaseHTTPRequestHandler):
+    got: ClassVar[list[tuple[str, str, dict[str, str], bytes]]] = []
+    status = 200
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Recorder.got.append(("POST", self.path, dict(self.headers), body))
+        self.send_response(Recorder.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    Recorder.got, Recorder.status = [], 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+async def test_http_webhook_sends_the_route_and_keeps_its_token_out_of_errors(
+    webhook: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = HttpActuatorSettings.model_validate({
+        "type": "http", "url": f"{webhook}/route", "retries": 1, "backoff_s": 0.01,
+        "headers": {"Authorization": "Bearer pbx-secret-token-123"},
+        "body": '{"target": "$route", "to": "$number", "why": "$reason"}',
+    })
+    act = HttpActuator(settings)
+    out = await run_step(act, SECONDARY)
+    assert out.outcome == "ok"
+    _, path, headers, body = Recorder.got[-1]
+    assert path == "/route" and headers["Authorization"] == "Bearer pbx-secret-token-123"
+    assert json.loads(body) == {"target": "secondary", "to": "+420212000002",
+                                "why": 'trunk-a down; "quoted"'}
+    Recorder.status = 500
+    failed = await run_step(act, PRIMARY)
+    assert failed.outcome == "failed" and "HTTP 500" in failed.detail
+    assert "pbx-secret-token-123" not in failed.detail + caplog.text
+    await act.close()
+
+
+def test_default_body_is_json_with_every_field() -> None:
+    assert json.loads(render_body(None, SECONDARY)) == {
+        "route": "secondary", "number": "+420212000002",
+        "reason": 'trunk-a down; "quoted"', "epoch": 7,
+    }
+
+
+async def test_command_gets_the_route_in_its_environment(tmp_path: Path) -> None:
+    out_file = tmp_path / "env.json"
+    script = (
+        "import json, os, sys; json.dump({k: v for k, v in os.environ.items() "
+        "if k.startswith('HOTLINE_') or k == 'EXTRA'}, open(sys.argv[1], 'w'))"
+    )
+    act = CommandActuator(CommandActuatorSettings(
+        type="command", argv=(sys.executable, "-c", script, str(out_file)), env={"EXTRA": "1"}
+    ))
+    assert (await run_step(act, SECONDARY)).outcome == "ok"
+    assert json.loads(out_file.read_text()) == {
+        "HOTLINE_ROUTE": "secondary", "HOTLINE_NUMBER": "+420212000002",
+        "HOTLINE_REASON": 'trunk-a down; "quoted"', "HOTLINE_EPOCH": "7", "EXTRA": "1",
+    }
+
+
+async def test_command_failure_and_per_actuator_dry_run(tmp_path: Path) -> None:
+    failing = CommandActuator(CommandActuatorSettings(
+        type="command", argv=(sys.executable, "-c", "import sys; sys.exit('boom')"),
+        retries=1, backoff_s=0.01,
+    ))
+    out = await run_step(failing, PRIMARY)
+    assert out.outcome == "failed" and out.attempts == 2 and "exit status 1" in out.detail
+    marker = tmp_path / "touched"
+    dry = CommandActuator(CommandActuatorSettings(
+        type="command", argv=("touch", str(marker)), dry_run=True
+    ))
+    out = await run_step(dry, PRIMARY)
+    assert out.outcome == "dry-run" and not marker.exists()
