@@ -145,7 +145,7 @@ class IntentBox:
         path = f"{c.paths['views']}/{c.node}"
         data = encode(doc)
         try:
-            await c.call(lambda k: k.set_data_async(path, data), "publish view")
+            await c.call(lambda k: k.set_async(path, data), "publish view")
         except ZkConflict as exc:
             if exc.kind != "nonode":
                 raise

@@ -145,6 +145,15 @@ class ZooKeeperCoordinator:
     def connected(self) -> bool:
         return self._connected
 
+    def server(self) -> str | None:
+        """The ZooKeeper server ("host:port") this session talks to now, for status and tests."""
+        try:
+            sock = self.client._connection._socket if self.client else None  # type: ignore[union-attr]
+            host, port = sock.getpeername()[:2] if sock is not None else (None, None)
+        except (AttributeError, OSError):
+            return None
+        return None if host is None else f"{host}:{port}"
+
     def term_started(self) -> float | None:
         """Monotonic time this node's current term began; None when it does not lead.
 
