@@ -245,8 +245,9 @@ class Notifier:
             return Recipient(label=label, email=label)
         return None
 
-    def _email_copy(self, r: Recipient) -> bool:
-        return self.settings.email_copy and r.email is not None and "email" in self.channels
+    def _email_copy(self, r: Recipient, email: bool | None) -> bool:
+        wanted = self.settings.email_copy if email is None else email
+        return wanted and r.email is not None and "email" in self.channels
 
     def _queue(self, inc: Incident, transition: str, r: Recipient, sms: str, subject: str) -> None:
         """Queue the SMS chain and (if configured) the detailed e-mail for one recipient."""
@@ -280,16 +281,17 @@ class Notifier:
         body: str,
         incident_id: int | None = None,
         sms: bool = True,
-        email: bool = True,
+        email: bool | None = None,
     ) -> int:
         """Queue what ``recipient`` should get: the SMS chain and/or the e-mail. Returns rows added.
 
-        With an e-mail copy going anyway, the SMS chain does not fall through to e-mail (that
-        would send the same person two e-mails).
+        ``email``: None sends the detailed e-mail as ``notifier.email_copy`` says, True always
+        (missed calls), False never. With an e-mail going anyway, the SMS chain does not fall
+        through to e-mail (that would send the same person two e-mails).
         """
         now = self.clock()
         hold = quiet_until(self.settings.quiet_hours, severity, now, self.tz)
-        copy = email and self._email_copy(recipient)
+        copy = self._email_copy(recipient, email)
         added = 0
         if sms and (recipient.mobile or not copy):
             chain = tuple(c for c in self.settings.channels if not (copy and c == "email"))

@@ -1,0 +1,1 @@
+"""Calls seen by the PBX: call events, the callback list, daily statistics."""
