@@ -1,11 +1,13 @@
 """SMS PDUs (TS 23.040) and text hygiene (TS 23.038), on python-gsmmodem-new's ``gsmmodem.pdu``.
 
-Why wrap the library: its SMS-SUBMIT encoder does GSM-7 packing, UCS-2 and concatenation headers
-well, but it accepts any text and any address. We clean the text first (no control characters, only
-the Basic Multilingual Plane, which is all UCS-2 can carry), validate the number as E.164, and then
-decode every PDU it produced and check that the parts join back to exactly the text we meant to
-send, so a library bug becomes a loud error instead of a garbled SMS to the on-call technician.
-The library has no SMS-DELIVER encoder; the emulator needs one, so :func:`encode_deliver` is ours.
+Why wrap the library: its SMS-SUBMIT encoder does GSM-7 septet packing and concatenation headers
+well, but it accepts any text and any address, and it crashes on some non-GSM characters (ÿ) while
+deciding the alphabet. We clean the text first (no control characters, only the Basic Multilingual
+Plane, which is all UCS-2 can carry), validate the number as E.164, let the library encode GSM-7
+texts, build UCS-2 parts ourselves (plain TS 23.040 octets), and then decode every PDU with the
+library's decoder and check that the parts join back to exactly the text we meant to send, so an
+encoder bug becomes a loud error instead of a garbled SMS to the on-call technician. The library
+has no SMS-DELIVER encoder; the emulator needs one, so :func:`encode_deliver` is ours.
 """
 
 from __future__ import annotations
@@ -56,9 +58,16 @@ def clean_text(text: str) -> str:
 
 
 def is_gsm7(text: str) -> bool:
+    """Whether ``text`` fits the GSM 7-bit default alphabet (with its extension table).
+
+    The library's extension table maps U+00FF (ÿ) to a page break and then crashes on it
+    (``TypeError``); ÿ is not GSM-7, so we say so before the library is asked.
+    """
+    if "\u00ff" in text:
+        return False
     try:
         gsmpdu.encodeGsm7(text)
-    except ValueError:
+    except (ValueError, TypeError):
         return False
     return True
 
@@ -80,16 +89,38 @@ def encode_submit(number: str, text: str, reference: int) -> list[SubmitPdu]:
     text = clean_text(text)
     if not text:
         raise PduError("empty SMS text")
-    try:
-        parts = gsmpdu.encodeSmsSubmitPdu(
-            number, text, reference=reference & 0xFF, requestStatusReport=False
-        )
-    except (ValueError, EncodingError) as exc:
-        raise PduError(f"cannot encode SMS: {exc}") from exc
-    if len(parts) > MAX_PARTS:
-        raise PduError(f"SMS too long: {len(parts)} parts (at most {MAX_PARTS})")
-    out = [SubmitPdu(bytes(p.data).hex().upper(), p.tpduLength) for p in parts]
+    if is_gsm7(text):
+        try:
+            parts = gsmpdu.encodeSmsSubmitPdu(
+                number, text, reference=reference & 0xFF, requestStatusReport=False
+            )
+        except (ValueError, TypeError, EncodingError) as exc:
+            raise PduError(f"cannot encode SMS: {exc}") from exc
+        out = [SubmitPdu(bytes(p.data).hex().upper(), p.tpduLength) for p in parts]
+    else:
+        out = _encode_ucs2_submit(number, text, reference & 0xFF)
+    if len(out) > MAX_PARTS:
+        raise PduError(f"SMS too long: {len(out)} parts (at most {MAX_PARTS})")
     _verify(out, number, text)
+    return out
+
+
+def _encode_ucs2_submit(number: str, text: str, reference: int) -> list[SubmitPdu]:
+    """UCS-2 SMS-SUBMIT parts: 70 characters alone, 67 per part with a concatenation header.
+
+    Ours rather than the library's because the library first tries GSM-7 and crashes on some
+    characters (see :func:`is_gsm7`); the octets are plain TS 23.040 and are verified all the same.
+    """
+    chunks = [text] if len(text) <= 70 else [text[i : i + 67] for i in range(0, len(text), 67)]
+    if len(chunks) > MAX_PARTS:
+        raise PduError(f"SMS too long: {len(chunks)} parts (at most {MAX_PARTS})")
+    out = []
+    for n, chunk in enumerate(chunks, start=1):
+        udh = bytes([5, 0x00, 3, reference, len(chunks), n]) if len(chunks) > 1 else b""
+        ud = udh + chunk.encode("utf-16-be")
+        first = 0x01 | (0x40 if udh else 0)  # SMS-SUBMIT, TP-UDHI when concatenated
+        tpdu = bytes([first, reference]) + _address(number) + bytes([0x00, 0x08, len(ud)]) + ud
+        out.append(SubmitPdu((b"\x00" + tpdu).hex().upper(), len(tpdu)))
     return out
 
 
