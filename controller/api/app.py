@@ -268,8 +268,8 @@ def create_app(service: ControllerService, config: HotlineConfig) -> FastAPI:
     """The API and dashboard for one controller node."""
     registry = TokenRegistry(config.api.tokens)
     metrics = ApiMetrics()
-    read = Requirement(registry, Permission.READ, metrics)
-    operate = Requirement(registry, Permission.OPERATE, metrics)
+    requirements = {p: Requirement(registry, p, metrics) for p in Permission}
+    read, operate = requirements[Permission.READ], requirements[Permission.OPERATE]
     app = FastAPI(
         title="hotline-failover",
         version="1",
@@ -282,6 +282,9 @@ def create_app(service: ControllerService, config: HotlineConfig) -> FastAPI:
     )
     app.state.service = service
     app.state.api_metrics = metrics
+    # For routes added later (the demo lab, POST /v1/calls): Depends(app.state.require[perm]);
+    # use APIRouter(route_class=GuardedRoute) so the check also precedes body parsing.
+    app.state.require = requirements
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     _probe_routes(app, service, config)

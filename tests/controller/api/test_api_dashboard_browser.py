@@ -10,6 +10,7 @@ set) so a person can look at it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import APIRouter
 from websockets.sync.client import connect
 
 from controller.api import create_app
@@ -88,10 +90,29 @@ class Cdp:
         self.call("Input.insertText", text=text)
 
 
-@pytest.fixture
-def served(kit) -> Iterator[tuple[str, Any]]:
-    service = kit.fake()
-    app = create_app(service, kit.make_config())
+def _demo_router(pressed: list[dict[str, Any]]) -> APIRouter:
+    """Stands in for the demo lab's routes: one button, recorded when pressed."""
+    router = APIRouter()
+
+    @router.get("/v1/demo")
+    async def actions() -> dict[str, Any]:
+        return {"actions": [
+            {"label": "break trunk-b", "path": "/v1/demo/break", "method": "POST",
+             "body": {"component": "trunk-b"}},
+            {"label": "off-site", "path": "https://example.invalid/x", "method": "POST"},
+        ]}
+
+    @router.post("/v1/demo/break")
+    async def press(body: dict[str, Any]) -> dict[str, str]:
+        pressed.append(body)
+        return {"message": "trunk-b stops answering"}
+
+    return router
+
+
+@contextlib.contextmanager
+def _serve(app: Any) -> Iterator[str]:
+    """uvicorn on 127.0.0.1 at a free port, in a thread; stopped on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -105,11 +126,27 @@ def served(kit) -> Iterator[tuple[str, Any]]:
         time.sleep(0.02)
     assert server.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}", service
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture
+def served(kit) -> Iterator[tuple[str, Any]]:
+    service = kit.fake()
+    with _serve(create_app(service, kit.make_config())) as base:
+        yield base, service
+
+
+@pytest.fixture
+def served_demo(kit) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    pressed: list[dict[str, Any]] = []
+    app = create_app(kit.fake(), kit.make_config())
+    app.include_router(_demo_router(pressed))
+    with _serve(app) as base:
+        yield base, pressed
 
 
 @pytest.fixture
@@ -243,3 +280,17 @@ def test_viewer_is_told_it_may_not_act_and_bad_token_is_refused(served, browser,
     cdp.click("#login-form button[type=submit]")
     cdp.wait_for("document.getElementById('login-error').textContent.includes('refused')")
     assert cdp.js("document.getElementById('main').hidden")
+
+
+def test_demo_lab_buttons_appear_when_the_app_has_them(served_demo, browser, kit):
+    base, pressed = served_demo
+    cdp = browser
+    _sign_in(cdp, base, kit.tokens[Role.OPERATOR])
+    cdp.wait_for("!document.getElementById('demo').hidden")
+    labels = cdp.js(
+        "[...document.querySelectorAll('#demo-actions button')].map(b => b.textContent)"
+    )
+    assert labels == ["break trunk-b"], "only same-origin /v1/demo/ paths become buttons"
+    cdp.click("#demo-actions button")
+    cdp.wait_for("document.getElementById('demo-result').textContent.includes('stops answering')")
+    assert pressed == [{"component": "trunk-b"}]
