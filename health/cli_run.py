@@ -53,12 +53,13 @@ async def run_configured(cfg: Any, *, once: bool, duration: float | None, as_jso
         if once:
             return await _once(cfg, monitor, as_json)
         await monitor.start()
-        deadline = time.monotonic() + duration if duration is not None else None
-        while deadline is None or time.monotonic() < deadline:
-            await asyncio.sleep(_REFRESH_S)
+        deadline = time.monotonic() + duration if duration is not None else float("inf")
+        while True:
+            await asyncio.sleep(max(0.0, min(_REFRESH_S, deadline - time.monotonic())))
             clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
             print(clear + table(cfg, monitor.snapshot()) + "\n", flush=True)
-        return 0
+            if time.monotonic() >= deadline:
+                return 0
     finally:
         await monitor.stop()
 

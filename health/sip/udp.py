@@ -127,24 +127,39 @@ class UdpEndpoint:
 
     def _send(self, txn: _Transaction) -> None:
         txn.sends += 1
-        try:
-            self._sock.sendto(txn.request.data, txn.addr)
-        except BlockingIOError:
-            txn.notes.append("send buffer full")  # a lost datagram: the next timer E resends
-        except OSError as exc:
-            if not txn.future.done():
-                txn.future.set_result(_ICMP_REASONS.get(exc.errno or 0, f"send: {exc.strerror}"))
+        for _ in range(3):
+            try:
+                self._sock.sendto(txn.request.data, txn.addr)
+                return
+            except BlockingIOError:
+                txn.notes.append("send buffer full")  # a lost datagram: timer E resends
+                return
+            except OSError as exc:
+                if exc.errno in _ICMP_REASONS:
+                    # With IP_RECVERR the kernel reports an ICMP error pending for *another*
+                    # destination on the next call, sendto included: settle it and retry.
+                    self._drain_errors()
+                    continue
+                self._fail(txn, f"send: {exc.strerror}")
+                return
+        self._fail(txn, "send: repeated ICMP errors")
+
+    def _fail(self, txn: _Transaction, reason: str) -> None:
+        if not txn.future.done():
+            txn.future.set_result(reason)
 
     def _readable(self) -> None:
         for _ in range(256):  # bounded: yield to the loop between bursts
             try:
                 data, addr = self._sock.recvfrom(65535)
             except BlockingIOError:
-                return
+                break
             except OSError:
-                self._drain_errors()
-                continue
+                continue  # a pending ICMP error (reported once); its details are queued
             self._received(data, (addr[0], addr[1]))
+        # Always look at the error queue: a readable event may be only EPOLLERR, and an error
+        # already reported by sendto leaves its entry queued (level-triggered readiness).
+        self._drain_errors()
 
     def _received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:

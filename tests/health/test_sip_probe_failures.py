@@ -193,3 +193,18 @@ async def test_tls_options(ctx: ProbeContext, cert: tuple[Path, Path], reply) ->
         assert pinned.ok and pinned.reason == "200 OK"
         unverified = await probe(ctx, port, "tls", tls_verify=False).run(2.0)
         assert unverified.ok
+
+
+async def test_icmp_errors_land_on_the_right_transaction(ctx: ProbeContext, scripted_udp, reply):
+    """Closed and live targets interleaved on one socket: an ICMP error for one target (which
+    Linux may report on the next sendto to another) never fails the live one."""
+    _, live = await scripted_udp(lambda req: [(0, reply(req))])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    probes = [probe(ctx, live if i % 2 else closed) for i in range(40)]
+    for _ in range(3):
+        results = await asyncio.gather(*(p.run(1.0) for p in probes))
+        reasons = [r.reason for r in results]
+        assert reasons[1::2] == ["200 OK"] * 20
+        assert reasons[0::2] == ["ICMP port unreachable"] * 20
