@@ -1,4 +1,4 @@
-"""Fixtures for the modem tests: an in-process emulator on 127.0.0.1 and a driver connected to it."""
+"""Fixtures: an in-process emulator on 127.0.0.1 and a driver connected to it."""
 
 from __future__ import annotations
 

@@ -32,7 +32,10 @@ def test_echo_is_skipped() -> None:
 
 
 def test_urc_in_the_middle_of_a_response_is_kept_apart() -> None:
-    data = b'\r\n+CCFC: 1,1,"+420212000001",145\r\n\r\nRING\r\n\r\n+CLIP: "+420601000999",145\r\n\r\nOK\r\n'
+    data = (
+        b'\r\n+CCFC: 1,1,"+420212000001",145\r\n\r\nRING\r\n'
+        b'\r\n+CLIP: "+420601000999",145\r\n\r\nOK\r\n'
+    )
     _, events = run("AT+CCFC=0,2", data)
     assert events == [
         Urc("RING"),
@@ -89,7 +92,7 @@ def test_sms_body_reading_ok_is_data_not_a_final() -> None:
 
 
 def test_cmt_urc_carries_its_pdu_line_even_mid_command() -> None:
-    data = b'\r\n+CMT: ,24\r\n+CME ERROR: 3\r\n\r\n+CSQ: 20,99\r\n\r\nOK\r\n'
+    data = b"\r\n+CMT: ,24\r\n+CME ERROR: 3\r\n\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
     _, events = run("AT+CSQ", data)
     assert events == [Urc("+CMT: ,24", "+CME ERROR: 3"), Response("AT+CSQ", ("+CSQ: 20,99",), "OK")]
 
@@ -106,7 +109,7 @@ def test_no_carrier_without_dial_is_a_urc() -> None:
 
 def test_lines_without_pending_command_are_urcs_including_late_ok() -> None:
     proto = AtProtocol()
-    proto.receive_data(b'\r\n+CREG: 5\r\n\r\nOK\r\n\r\n^RSSI: 12\r\n')
+    proto.receive_data(b"\r\n+CREG: 5\r\n\r\nOK\r\n\r\n^RSSI: 12\r\n")
     assert [proto.next_event() for _ in range(4)] == [
         Urc("+CREG: 5"),
         Urc("OK"),
@@ -160,7 +163,8 @@ TRANSCRIPT = (
 @given(st.lists(st.integers(min_value=1, max_value=len(TRANSCRIPT)), max_size=12))
 def test_any_split_gives_the_same_events(cuts: list[int]) -> None:
     points = sorted(set(cuts))
-    chunks = [TRANSCRIPT[a:b] for a, b in zip([0, *points], [*points, len(TRANSCRIPT)], strict=True)]
+    bounds = zip([0, *points], [*points, len(TRANSCRIPT)], strict=True)
+    chunks = [TRANSCRIPT[a:b] for a, b in bounds]
     _, events = run("AT+CCFC=0,2", *chunks)
     assert events == [
         Urc("RING"),

@@ -13,7 +13,8 @@ from modem import parse, pdu
 from modem.e164 import InvalidNumber
 from modem.errors import ModemError, error_from_final
 
-CZECH_300 = ("Příliš žluťoučký kůň úpěl ďábelské ódy; hotline výpadek — volejte technika! " * 5)[:300]
+CZECH = "Příliš žluťoučký kůň úpěl ďábelské ódy; hotline výpadek — volejte technika! "
+CZECH_300 = (CZECH * 5)[:300]
 
 
 @pytest.mark.parametrize(
