@@ -35,6 +35,7 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 
 
 class Cdp:
@@ -243,6 +244,9 @@ def test_dashboard_shows_the_call_path_components_and_events(served, browser, ki
     assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
     assert cdp.js("document.getElementById('demo').hidden"), "no demo lab on this app"
     _screenshot(cdp, tmp_path / "dashboard-phone.png")
+    cdp.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
+    cdp.wait_for("document.getElementById('events').getBoundingClientRect().width > 1000")
+    _screenshot(cdp, tmp_path / "dashboard-desktop.png")
 
 
 def test_failover_button_reaches_the_controller_as_the_token(served, browser, kit):
