@@ -1,0 +1,277 @@
+"""HTTP endpoints for incidents, calls, callbacks and call statistics (a FastAPI ``APIRouter``).
+
+The API app mounts it with::
+
+    app.include_router(build_router(notifier, calls, roles_to_permissions(app.state.require),
+                                    route_class=GuardedRoute))
+
+``require_role(*roles)`` is a dependency factory (token → principal, 401/403); the principal's
+``name`` (or the principal itself, if it is a string) is recorded as who acted.
+
+Roles: ``pbx`` may post call events and nothing else; viewers read; operators and admins
+acknowledge incidents and close callbacks. (No ``from __future__ import annotations`` here:
+FastAPI must see the route signatures' dependency types, defined inside ``build_router``.)
+"""
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi.routing import APIRoute
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from controller.calls.model import CallEvent, DailyStats
+from controller.calls.service import CallLog
+from controller.calls.store import Callback
+from controller.config import Role
+from controller.notifier.incidents import Incident
+from controller.notifier.service import IncidentResolved, Notifier
+from controller.notifier.store import OutboxRow
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class IncidentView(_View):
+    id: int
+    key: str
+    severity: str
+    summary: str
+    state: Literal["open", "resolved"]
+    route: str | None
+    opened_at: datetime
+    resolved_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    assignee: str
+    escalation_level: int
+
+    @classmethod
+    def of(cls, i: Incident) -> "IncidentView":
+        return cls(
+            id=i.id,
+            key=i.key,
+            severity=i.severity,
+            summary=i.summary,
+            state=i.state,
+            route=i.route,
+            opened_at=i.opened_at,
+            resolved_at=i.resolved_at,
+            acknowledged_at=i.acked_at,
+            acknowledged_by=i.acked_by,
+            assignee=i.assignee,
+            escalation_level=i.escalation_level,
+        )
+
+
+class DeliveryView(_View):
+    """A message's delivery status; no text and only the recipient's label (a name or address)."""
+
+    key: str
+    kind: str
+    recipient: str
+    state: str
+    channel: str | None
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, r: OutboxRow) -> "DeliveryView":
+        return cls(
+            key=r.message.key,
+            kind=r.message.kind,
+            recipient=r.message.recipient,
+            state=r.state,
+            channel=r.channel,
+            attempts=r.attempts,
+            created_at=r.created_at,
+            sent_at=r.sent_at,
+            last_error=r.last_error,
+        )
+
+
+class TimelineEntry(_View):
+    at: datetime
+    what: str
+
+
+class IncidentDetail(IncidentView):
+    detail: str
+    timeline: list[TimelineEntry]
+    deliveries: list[DeliveryView]
+
+
+class CallbackView(_View):
+    id: int
+    call_id: str
+    caller: str | None
+    line: str
+    missed_at: datetime
+    state: Literal["open", "closed"]
+    closed_at: datetime | None
+    closed_by: str | None
+    called_back_at: datetime | None
+    note: str
+
+    @classmethod
+    def of(cls, c: Callback) -> "CallbackView":
+        return cls(
+            id=c.id,
+            call_id=c.call_id,
+            caller=c.caller,
+            line=c.line,
+            missed_at=c.missed_at,
+            state=c.state,
+            closed_at=c.closed_at,
+            closed_by=c.closed_by,
+            called_back_at=c.called_back_at,
+            note=c.note,
+        )
+
+
+class CloseCallback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    called_back_at: AwareDatetime | None = None
+    note: str = Field(default="", max_length=500)
+    by: str | None = Field(default=None, max_length=64, description="default: the token's name")
+
+
+class CallRecorded(_View):
+    status: Literal["new", "completed", "duplicate"]
+    missed: bool
+    callback_id: int | None
+    problematic: bool
+
+
+class StatsView(_View):
+    day: date
+    timezone: str
+    total: dict[str, Any]
+    lines: dict[str, dict[str, Any]]
+
+    @classmethod
+    def of(cls, s: DailyStats) -> "StatsView":
+        return cls(
+            day=s.day,
+            timezone=s.timezone,
+            total=s.total.as_dict(),
+            lines={k: v.as_dict() for k, v in s.lines.items()},
+        )
+
+
+def who(principal: Any) -> str:
+    """The acting principal's name, whatever shape the app's dependency returns."""
+    if isinstance(principal, str):
+        return principal
+    if isinstance(principal, dict) and "name" in principal:
+        return str(principal["name"])
+    name = getattr(principal, "name", None)
+    return str(name) if name is not None else "api"
+
+
+def _need(thing: Any, what: str) -> Any:
+    if thing is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"{what} is not configured")
+    return thing
+
+
+_PERMISSION_FOR_ROLES: dict[frozenset[str], str] = {
+    frozenset({"viewer", "operator", "admin"}): "read",
+    frozenset({"operator", "admin"}): "operate",
+    frozenset({"pbx"}): "calls",
+}
+
+
+def roles_to_permissions(requirements: Mapping[str, Any]) -> Callable[..., Any]:
+    """A ``require_role`` built on the API app's permission dependencies (``app.state.require``).
+
+    The app grants permissions to roles (viewer: read; operator: read, operate; pbx: calls;
+    admin: all); this router asks for roles, so each role set maps to the permission it means.
+    """
+
+    def require_role(*roles: str) -> Any:
+        return requirements[_PERMISSION_FOR_ROLES[frozenset(str(r) for r in roles)]]
+
+    return require_role
+
+
+def build_router(
+    notifier: Notifier | None,
+    calls: CallLog | None,
+    require_role: Callable[..., Any],
+    *,
+    route_class: type[APIRoute] = APIRoute,
+) -> APIRouter:
+    """The routes; ``route_class`` lets the app check tokens before bodies are parsed."""
+    router = APIRouter(prefix="/v1", tags=["alerts and calls"], route_class=route_class)
+    Reader = Annotated[Any, Depends(require_role(Role.VIEWER, Role.OPERATOR, Role.ADMIN))]
+    Actor = Annotated[Any, Depends(require_role(Role.OPERATOR, Role.ADMIN))]
+    Pbx = Annotated[Any, Depends(require_role(Role.PBX))]
+
+    @router.get("/incidents", response_model=list[IncidentView])
+    def list_incidents(
+        _: Reader,
+        state: Literal["open", "resolved"] | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[IncidentView]:
+        n: Notifier = _need(notifier, "the notifier")
+        return [IncidentView.of(i) for i in n.store.incidents(state, limit)]
+
+    @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
+    def get_incident(incident_id: int, _: Reader) -> IncidentDetail:
+        n: Notifier = _need(notifier, "the notifier")
+        inc = n.store.incident(incident_id)
+        if inc is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such incident")
+        return IncidentDetail(
+            **IncidentView.of(inc).model_dump(),
+            detail=inc.detail,
+            timeline=[TimelineEntry(at=a, what=w) for a, w in n.store.timeline(inc.id)],
+            deliveries=[DeliveryView.of(r) for r in n.store.outbox(inc.id)],
+        )
+
+    @router.post("/incidents/{incident_id}/ack", response_model=IncidentView)
+    async def ack_incident(incident_id: int, principal: Actor) -> IncidentView:
+        n: Notifier = _need(notifier, "the notifier")
+        try:
+            inc = await n.acknowledge(incident_id, who(principal), "api")
+        except IncidentResolved as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, "the incident is resolved") from exc
+        if inc is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such incident")
+        return IncidentView.of(inc)
+
+    @router.post("/calls", response_model=CallRecorded)
+    async def post_call(event: CallEvent, _: Pbx, response: Response) -> CallRecorded:
+        log_: CallLog = _need(calls, "the call log")
+        r = await log_.record(event)
+        response.status_code = status.HTTP_201_CREATED if r.status == "new" else status.HTTP_200_OK
+        return CallRecorded(
+            status=r.status, missed=r.missed, callback_id=r.callback_id, problematic=r.problematic
+        )
+
+    @router.get("/callbacks", response_model=list[CallbackView])
+    def list_callbacks(_: Reader, include_closed: bool = False) -> list[CallbackView]:
+        log_: CallLog = _need(calls, "the call log")
+        return [CallbackView.of(c) for c in log_.callbacks(open_only=not include_closed)]
+
+    @router.post("/callbacks/{callback_id}/close", response_model=CallbackView)
+    def close_callback(callback_id: int, body: CloseCallback, principal: Actor) -> CallbackView:
+        log_: CallLog = _need(calls, "the call log")
+        cb = log_.close_callback(
+            callback_id, body.by or who(principal), body.called_back_at, body.note
+        )
+        if cb is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such callback")
+        return CallbackView.of(cb)
+
+    @router.get("/calls/stats", response_model=StatsView)
+    def call_stats(_: Reader, day: date | None = None) -> StatsView:
+        log_: CallLog = _need(calls, "the call log")
+        return StatsView.of(log_.daily_stats(day))
+
+    return router
