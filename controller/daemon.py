@@ -72,7 +72,8 @@ def _build_sink(cfg: HotlineConfig, link: ModemLink | None, state_dir: Path) -> 
         from controller.notifier import build_notifier
     except ImportError:
         return NullSink()
-    if getattr(cfg, "notifier", None) is None:
+    settings = getattr(cfg, "notifier", None)
+    if settings is None or not getattr(settings, "enabled", True):
         return NullSink()
     sink: SignalSink = build_notifier(cfg, modem=link, state_dir=state_dir)
     return sink
