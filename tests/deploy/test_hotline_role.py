@@ -1,0 +1,254 @@
+"""The hotline role applied for real to a throwaway target directory on this machine.
+
+Every path the role writes (install prefix, /etc dir, state dir, unit dir) points into pytest's
+temp directory; user creation, apt and systemd are switched off, so the host is not changed. The
+program is installed from a wheel of this checkout into a real virtualenv, and the installed
+``hotline config check`` must accept the config the role rendered.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.support import Ansible, PlaybookRun
+
+pytestmark = pytest.mark.slow
+
+PIN = "7351"
+TOKENS = {"noc": "viewer-token-5e1f0a9c33", "ops": "operator-token-9b2d41e7aa"}
+SNMP_AUTH = "snmp-auth-key-4471c0ffee"
+
+
+def _vars(root: Path, wheel: Path) -> dict[str, Any]:
+    """Inventory variables as an operator would write them, with every path under ``root``."""
+    return {
+        "hotline_manage_user": False,
+        "hotline_manage_packages": False,
+        "hotline_manage_service": False,
+        "hotline_user": "root",
+        "hotline_group": "root",
+        "hotline_python": sys.executable,
+        "hotline_prefix": str(root / "opt/hotline"),
+        "hotline_venv": str(root / "opt/hotline/venv"),
+        "hotline_config_dir": str(root / "etc/hotline"),
+        "hotline_config_file": str(root / "etc/hotline/config.yaml"),
+        "hotline_state_dir": str(root / "var/lib/hotline"),
+        "hotline_unit_dir": str(root / "etc/systemd/system"),
+        "hotline_wheel": str(wheel),
+        # The secrets arrive as vault_* variables, referenced like group_vars/all/main.yml does.
+        "vault_hotline_modem_pin": PIN,
+        "vault_hotline_snmp_auth_key": SNMP_AUTH,
+        "hotline_modem_pin": "{{ vault_hotline_modem_pin }}",
+        "hotline_number": "+420601123456",
+        "hotline_modem_url": "rfc2217://192.0.2.11:7000",
+        "hotline_lines": {
+            "primary": {"forward_to": "+420234000100", "depends_on": ["trunk-a", "pbx"]},
+            "secondary": {"forward_to": "+420234000200", "depends_on": ["trunk-b", "pbx"]},
+        },
+        "hotline_components": {
+            "trunk-a": {"kind": "trunk", "probes": [{"type": "sip", "uri": "sip:192.0.2.50:5060"}]},
+            "trunk-b": {
+                "kind": "trunk",
+                "probes": [{"type": "tcp", "host": "192.0.2.51", "port": 5061}],
+                "interval_s": 10,
+                "timeout_s": 3,
+            },
+            "pbx-1": {
+                "kind": "pbx_node",
+                "probes": [
+                    {
+                        "type": "snmp",
+                        "host": "192.0.2.60",
+                        "version": "3",
+                        "v3": {"user": "hotline", "auth_key": "{{ vault_hotline_snmp_auth_key }}"},
+                        "checks": [{"oid": "1.3.6.1.2.1.25.1.1.0"}],
+                    }
+                ],
+            },
+        },
+        "hotline_pbx_cluster": {"name": "pbx", "nodes": ["pbx-1"], "quorum": 1},
+        "hotline_oncall": {
+            "timezone": "Europe/Prague",
+            "technicians": [{"name": "jana", "mobile": "+420777100001"}],
+            # Times that YAML 1.1 would read as base-60 integers if written unquoted.
+            "rotation": {"order": ["jana"], "anchor": "2026-01-05", "handover_time": "10:30"},
+        },
+        "hotline_schedule": {
+            "timezone": "Europe/Prague",
+            "business_hours": {"mon": ["07:00-19:00"]},
+            "holidays": ["2026-12-24"],
+        },
+        "hotline_zookeeper_hosts": ["192.0.2.11:2181", "192.0.2.12:2181", "192.0.2.13:2181"],
+        "hotline_zookeeper_path": "/hotline/test",
+        "hotline_api_listen": "0.0.0.0:8080",
+        "hotline_api_tokens": [
+            {"name": name, "role": role, "token": TOKENS[name]}
+            for name, role in (("noc", "viewer"), ("ops", "operator"))
+        ],
+    }
+
+
+class Target:
+    """A throwaway target: a root directory, its variables file and the play applying the role."""
+
+    def __init__(self, ansible: Ansible, wheel: Path) -> None:
+        self.ansible = ansible
+        self.root = ansible.workdir / "target"
+        (self.root / "etc/systemd/system").mkdir(parents=True)
+        self.vars = _vars(self.root, wheel)
+        self.vars_file = ansible.workdir / "vars.yml"
+        self.playbook = ansible.workdir / "apply-hotline.yml"
+        self.playbook.write_text(
+            yaml.safe_dump(
+                [
+                    {
+                        "name": "Apply the hotline role",
+                        "hosts": "localhost",
+                        "gather_facts": False,
+                        "vars_files": [str(self.vars_file)],
+                        "roles": ["hotline"],
+                    }
+                ],
+                sort_keys=False,
+            )
+        )
+        self.inventory = ansible.local_inventory()
+        self.write_vars()
+
+    def write_vars(self) -> None:
+        self.vars_file.write_text(yaml.safe_dump(self.vars, sort_keys=False))
+
+    def apply(self) -> PlaybookRun:
+        return self.ansible.playbook(self.playbook, self.inventory)
+
+    @property
+    def venv(self) -> Path:
+        return Path(self.vars["hotline_venv"])
+
+    @property
+    def config(self) -> Path:
+        return Path(self.vars["hotline_config_file"])
+
+    @property
+    def unit(self) -> Path:
+        return self.root / "etc/systemd/system/hotline.service"
+
+
+@dataclass(frozen=True)
+class Applied:
+    target: Target
+    first: PlaybookRun
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory, hotline_wheel: Path) -> Applied:
+    """The role applied once per module (a virtualenv install is the slow part)."""
+    target = Target(Ansible(tmp_path_factory.mktemp("hotline-role")), hotline_wheel)
+    return Applied(target, target.apply())
+
+
+def _assert_no_secret(output: str) -> None:
+    for secret in (PIN, SNMP_AUTH, *TOKENS.values()):
+        assert secret not in output
+
+
+def test_first_run_installs_and_checks(applied: Applied) -> None:
+    first = applied.first
+    assert first.returncode == 0, first.output
+    assert first.changed("localhost") > 0
+    assert first.recap["localhost"]["failed"] == 0
+    _assert_no_secret(first.output)
+    # The handler chain ran the installed program's check before a (here disabled) restart.
+    assert "RUNNING HANDLER [hotline : Check the installed config before a restart]" in first.output
+
+
+def test_installed_program_accepts_the_rendered_config(applied: Applied) -> None:
+    target = applied.target
+    check = subprocess.run(
+        [str(target.venv / "bin/hotline"), "config", "check", str(target.config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"{target.config}: OK" in check.stdout
+    zk = "coordination  zookeeper 192.0.2.11:2181,192.0.2.12:2181,192.0.2.13:2181/hotline/test"
+    assert zk in check.stdout
+    _assert_no_secret(check.stdout + check.stderr)
+
+    rendered = yaml.safe_load(target.config.read_text())
+    assert rendered["hotline"]["modem"]["pin"] == PIN
+    assert rendered["oncall"]["rotation"]["handover_time"] == "10:30"
+    assert rendered["components"]["pbx-1"]["probes"][0]["v3"]["auth_key"] == SNMP_AUTH
+    assert [t["token"] for t in rendered["api"]["tokens"]] == list(TOKENS.values())
+    assert target.config.stat().st_mode & 0o777 == 0o640
+    assert Path(target.vars["hotline_state_dir"]).is_dir()
+
+
+def test_second_run_changes_nothing(applied: Applied) -> None:
+    second = applied.target.apply()
+    assert second.returncode == 0, second.output
+    assert second.changed("localhost") == 0, second.output
+    assert second.recap["localhost"]["failed"] == 0
+
+
+def test_unit_is_hardened_and_verifies(applied: Applied) -> None:
+    target = applied.target
+    unit = target.unit.read_text()
+    venv = target.venv
+    for line in (
+        f"ExecStartPre={venv}/bin/hotline config check {target.config}",
+        f"ExecStart={venv}/bin/hotline run --config {target.config}",
+        "Restart=on-failure",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        f"ReadWritePaths={target.vars['hotline_state_dir']}",
+        "SupplementaryGroups=dialout",
+        "CapabilityBoundingSet=",
+    ):
+        assert line in unit.splitlines()
+    assert sum(line.startswith("ReadWritePaths=") for line in unit.splitlines()) == 1
+
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+    proc = subprocess.run(
+        [analyze, "verify", str(target.unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # verify exits 0 on some problems (unknown keys, bad values): any remark is a failure too.
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout + proc.stderr == ""
+
+
+def test_a_bad_config_never_replaces_the_good_one(applied: Applied) -> None:
+    target = applied.target
+    good = target.config.read_bytes()
+    saved = copy.deepcopy(target.vars)
+    target.vars["hotline_lines"]["primary"]["forward_to"] = "+420;+CFUN=0"
+    target.write_vars()
+    try:
+        bad = target.apply()
+    finally:
+        target.vars.clear()
+        target.vars.update(saved)
+        target.write_vars()
+
+    assert bad.returncode != 0
+    assert bad.recap["localhost"]["failed"] == 1
+    assert "lines.primary.forward_to: not an E.164 number" in bad.output
+    assert target.config.read_bytes() == good
+    _assert_no_secret(bad.output)
