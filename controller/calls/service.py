@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from controller.calls import model
 from controller.calls.model import CallEvent, CallRecord, DailyStats
@@ -179,7 +180,7 @@ class CallLog:
         return self.store.callback(callback_id)
 
     def daily_stats(self, day: date | None = None) -> DailyStats:
-        day = day or self.clock().astimezone(model.ZoneInfo(self.tz)).date()
+        day = day or self.clock().astimezone(ZoneInfo(self.tz)).date()
         lo, hi = model.day_bounds(day, self.tz)
         return model.daily_stats(self.store.calls_between(lo, hi), day, self.tz)
 

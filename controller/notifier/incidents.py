@@ -83,10 +83,16 @@ def escalation_order(
 
 
 def next_in_line(order: tuple[str, ...], first: str, level: int) -> str | None:
-    """Technician for escalation ``level`` (1, 2, ...) after ``first``; None when all were asked."""
-    if first not in order or level >= len(order):
-        return None
-    return order[(order.index(first) + level) % len(order)]
+    """Technician for escalation ``level`` (1, 2, ...) after ``first``; None when all were asked.
+
+    ``first`` may be outside the rotation (an override): then the rotation follows from its top.
+    """
+    if first in order:
+        i = order.index(first)
+        chain = order[i + 1 :] + order[:i]
+    else:
+        chain = order
+    return chain[level - 1] if 1 <= level <= len(chain) else None
 
 
 def due_action(

@@ -202,10 +202,12 @@ class Notifier:
         )
 
     def _refresh(self, inc: Incident, s: Signal) -> None:
-        if s.summary == inc.summary and s.route == inc.route:
+        if (s.summary, s.route, str(s.severity)) == (inc.summary, inc.route, inc.severity):
             return
         with self.store.transaction():
-            self.store.update_incident(inc.id, summary=s.summary, detail=s.detail, route=s.route)
+            self.store.update_incident(
+                inc.id, summary=s.summary, detail=s.detail, route=s.route, severity=str(s.severity)
+            )
             self.store.add_timeline(inc.id, s.at, f"update: {s.summary}")
 
     def _resolve(self, inc: Incident, s: Signal) -> None:

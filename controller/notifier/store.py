@@ -66,6 +66,11 @@ def dt(x: float | None) -> datetime | None:
     return None if x is None else datetime.fromtimestamp(x, UTC)
 
 
+def dtr(x: float) -> datetime:
+    """A required timestamp column."""
+    return datetime.fromtimestamp(x, UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A message to queue. ``channels`` lists the channels allowed, in order of preference."""
@@ -161,13 +166,13 @@ class NotifierStore:
             epoch=row["epoch"],
             code=row["code"],
             state=row["state"],
-            opened_at=dt(row["opened_at"]),  # type: ignore[arg-type]
+            opened_at=dtr(row["opened_at"]),
             resolved_at=dt(row["resolved_at"]),
             acked_at=dt(row["acked_at"]),
             acked_by=row["acked_by"],
             assignee=row["assignee"],
             escalation_level=row["escalation_level"],
-            last_escalated_at=dt(row["last_escalated_at"]),  # type: ignore[arg-type]
+            last_escalated_at=dtr(row["last_escalated_at"]),
             reminders=row["reminders"],
             last_reminded_at=dt(row["last_reminded_at"]),
             resolution=row["resolution"],
@@ -214,7 +219,7 @@ class NotifierStore:
         rows = self._db.execute(
             "SELECT at, what FROM timeline WHERE incident_id = ? ORDER BY id", (incident_id,)
         ).fetchall()
-        return [(dt(r[0]), r[1]) for r in rows]  # type: ignore[misc]
+        return [(dtr(r[0]), r[1]) for r in rows]
 
     def recipients_of(self, incident_id: int) -> list[str]:
         """Everyone told (or maybe told) about the incident: the resolve notice goes to them."""
@@ -270,8 +275,8 @@ class NotifierStore:
             message=m,
             state=r["state"],
             attempts=r["attempts"],
-            next_at=dt(r["next_at"]),
-            created_at=dt(r["created_at"]),  # type: ignore[arg-type]
+            next_at=dtr(r["next_at"]),
+            created_at=dtr(r["created_at"]),
             sent_at=dt(r["sent_at"]),
             channel=r["channel"],
             provider_id=r["provider_id"],
@@ -394,4 +399,4 @@ class NotifierStore:
             " AND sent_at > ? ORDER BY sent_at",
             (recipient, ts(since)),
         ).fetchall()
-        return [dt(r[0]) for r in rows]  # type: ignore[misc]
+        return [dtr(r[0]) for r in rows]
