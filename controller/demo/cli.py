@@ -97,6 +97,10 @@ async def run_demo(cfg: Any, script: bool) -> int:
                 started = time.monotonic()
                 results = await play(parts, lab, print)
                 ok = len(results) > 0 and all(r.ok for r in results) and len(results) == 5
+                await asyncio.sleep(1.0)  # let the notifier deliver the last alert
+                sms = len(lab.emulator.outbox) if lab.emulator is not None else 0
+                print(f"alerts: {sms} SMS sent through the emulated modem, {len(lab.mail)} "
+                      "e-mail(s) in the lab's SMTP sink")
                 print(f"demo {'PASSED' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s")
                 return EXIT_OK if ok else EXIT_REFUSED
             loop = asyncio.get_running_loop()
