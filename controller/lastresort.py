@@ -1,0 +1,204 @@
+"""The last-resort rule: what a node does when it cannot reach a ZooKeeper quorum.
+
+By default a node without a quorum does nothing: it cannot prove it leads, so it must not touch the
+route (its lease lapses within ``lease_fraction`` × the session timeout). A total outage and a
+broken network often come together, though, and then nobody would manage the hotline. One
+exception keeps a caller reaching a person:
+
+    the node that holds the modem on its *own* serial port (``/dev/...``, not rfc2217:// or
+    socket://), which has had no ZooKeeper quorum for at least the session timeout (so it surely
+    no longer leads) and whose own probes have seen a *total* outage for ``last_resort_after_s``,
+    forwards the hotline to the on-call mobile — holding the exclusive lock on the serial port.
+
+The serial port's lock is the fence that replaces the epoch: ``flock(LOCK_EX | LOCK_NB)`` on the
+device is the lock pyserial takes with ``exclusive=True``, so while any other local writer holds
+the port open exclusively (the daemon's modem actuator serving a ZooKeeper leader, a ser2net
+session configured to lock) the rule cannot fire, and while the rule writes nobody else can open
+the port exclusively. The rule fires once per outage; every firing (and every refusal by the lock)
+is logged and signalled (``Signal(key="last_resort")``) so people know the cluster was bypassed.
+
+``last_resort()`` is pure (monotonic times in, a verdict with its reason out); the small
+``LastResortRunner`` does the I/O: the lock, the forward, the log line and the signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from controller.notifier.signal import NullSink, Severity, Signal, SignalSink
+from modem.e164 import validate_e164
+
+log = logging.getLogger("hotline.lastresort")
+
+_REMOTE = ("rfc2217://", "socket://", "loop://", "spy://", "hwgrep://")
+
+
+def modem_is_local(url: str) -> bool:
+    """A serial device this host owns (``/dev/ttyUSB2``, ``COM3``), not one reached over TCP."""
+    if url.startswith(_REMOTE):
+        return False
+    return url.startswith("/dev/") or url.upper().startswith("COM")
+
+
+@dataclass(frozen=True, slots=True)
+class LastResortPolicy:
+    after_s: float | None  # total outage this long before firing; None: rule disabled
+    zk_grace_s: float  # no quorum this long first (the session timeout: we surely do not lead)
+
+
+@dataclass(frozen=True, slots=True)
+class LastResortInputs:
+    modem_url: str
+    oncall_number: str
+    zk_lost_since: float | None  # monotonic; None while a ZooKeeper quorum answers
+    total_outage_since: float | None  # monotonic; None unless this node's probes see it
+    forwarding_to: str | None = None  # what this node last saw the modem forward to
+
+
+@dataclass(frozen=True, slots=True)
+class LastResortVerdict:
+    fire: bool
+    reason: str
+    retry_in_s: float | None = None  # when the verdict may change by time alone
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
+
+
+def last_resort(
+    inputs: LastResortInputs, policy: LastResortPolicy, now: float
+) -> LastResortVerdict:
+    """Whether the rule fires now, and why (or why not), in words operators read."""
+    if policy.after_s is None:
+        return LastResortVerdict(False, "last-resort rule disabled")
+    if not modem_is_local(inputs.modem_url):
+        return LastResortVerdict(False, "the modem is not on this node's own serial port")
+    if inputs.zk_lost_since is None:
+        return LastResortVerdict(False, "ZooKeeper quorum reachable; the leader decides")
+    lost = now - inputs.zk_lost_since
+    if lost < policy.zk_grace_s:
+        return LastResortVerdict(
+            False, f"no ZooKeeper quorum for {_fmt(lost)}; waiting {_fmt(policy.zk_grace_s)}",
+            policy.zk_grace_s - lost,
+        )
+    if inputs.total_outage_since is None:
+        return LastResortVerdict(False, f"no ZooKeeper quorum for {_fmt(lost)}, no total "
+                                        "outage seen here: not actuating without a quorum")
+    outage = now - inputs.total_outage_since
+    if outage < policy.after_s:
+        return LastResortVerdict(
+            False, f"total outage for {_fmt(outage)} without a ZooKeeper quorum; last resort "
+                   f"after {_fmt(policy.after_s)}", policy.after_s - outage,
+        )
+    if inputs.forwarding_to == inputs.oncall_number:
+        return LastResortVerdict(False, f"already forwarding to on-call {inputs.oncall_number}")
+    return LastResortVerdict(
+        True, f"last resort: no ZooKeeper quorum for {_fmt(lost)} and a total outage for "
+              f"{_fmt(outage)}; forwarding the hotline to on-call {inputs.oncall_number}",
+    )
+
+
+class PortBusy(Exception):
+    """Another open file description holds the serial port's exclusive lock."""
+
+
+@contextlib.contextmanager
+def serial_port_lock(device: str) -> Iterator[int]:
+    """Hold ``flock(LOCK_EX | LOCK_NB)`` on ``device`` (what pyserial's exclusive=True takes)."""
+    fd = os.open(device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise PortBusy(f"{device} is held exclusively by another writer") from exc
+        try:
+            yield fd
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+Forward = Callable[[str], Awaitable[None]]
+"""Writes and verifies the unconditional forward to a number (e.g. ``Modem.set_forwarding``)."""
+
+
+class LastResortRunner:
+    """Evaluates the rule each tick and, when it fires, forwards under the serial port's lock."""
+
+    def __init__(
+        self, policy: LastResortPolicy, forward: Forward, sink: SignalSink | None = None,
+        node: str = "", forward_timeout_s: float = 90.0,
+    ) -> None:
+        self.policy = policy
+        self.forward = forward
+        self.sink = sink or NullSink()
+        self.node = node
+        self.forward_timeout_s = forward_timeout_s
+        self.fired_to: str | None = None  # the number forwarded to in this outage
+        self.last: LastResortVerdict | None = None
+        self.blocked = False  # the lock refused us in this outage (logged once)
+
+    async def tick(self, inputs: LastResortInputs, now: float, at: datetime) -> LastResortVerdict:
+        if inputs.zk_lost_since is None and self.fired_to is not None:
+            await self._signal(False, "ZooKeeper quorum back; the leader manages the route",
+                               f"the leader takes over from the last-resort forward to "
+                               f"{self.fired_to}", at)
+            self.fired_to = None
+        if inputs.zk_lost_since is None:
+            self.blocked = False
+        known = self.fired_to or inputs.forwarding_to  # once per outage
+        verdict = last_resort(
+            LastResortInputs(inputs.modem_url, inputs.oncall_number, inputs.zk_lost_since,
+                             inputs.total_outage_since, known), self.policy, now)
+        self.last = verdict
+        if verdict.fire:
+            verdict = await self._fire(inputs, verdict, at)
+        return verdict
+
+    async def _fire(
+        self, inputs: LastResortInputs, verdict: LastResortVerdict, at: datetime
+    ) -> LastResortVerdict:
+        number = validate_e164(inputs.oncall_number)
+        try:
+            with serial_port_lock(inputs.modem_url):
+                log.critical("event=last_resort_fired node=%s number=%s reason=%r", self.node,
+                             number, verdict.reason)
+                await asyncio.wait_for(self.forward(number), timeout=self.forward_timeout_s)
+        except PortBusy as exc:
+            if not self.blocked:  # once per outage: the rule re-evaluates every tick
+                log.error("event=last_resort_blocked node=%s reason=%r", self.node, str(exc))
+            self.blocked = True
+            return LastResortVerdict(False, f"last resort blocked: {exc}")
+        except Exception as exc:  # a failed forward is alert-worthy, never fatal to the daemon
+            log.error("event=last_resort_failed node=%s error=%s", self.node, type(exc).__name__)
+            await self._signal(True, "LAST RESORT forward to on-call FAILED",
+                               f"{verdict.reason}; the forward failed: {exc}", at)
+            return LastResortVerdict(False, f"last resort failed: {type(exc).__name__}: {exc}")
+        self.fired_to = number
+        self.blocked = False
+        log.critical("event=last_resort_verified node=%s number=%s", self.node, number)
+        await self._signal(True, f"LAST RESORT: hotline forwarded to on-call {number}",
+                           f"{verdict.reason}. Node {self.node} acted without ZooKeeper, "
+                           "fenced by the serial port lock.", at)
+        return verdict
+
+    async def _signal(self, active: bool, summary: str, detail: str, at: datetime) -> None:
+        try:
+            await self.sink.signal(Signal("last_resort", active, Severity.CRITICAL, summary,
+                                          detail, at, "oncall" if active else None, None))
+        except Exception:
+            log.exception("event=last_resort_signal_failed node=%s", self.node)
+
+
+def policy_from_settings(last_resort_after_s: float | None, session_timeout_s: float
+                         ) -> LastResortPolicy:
+    return LastResortPolicy(last_resort_after_s, session_timeout_s)
