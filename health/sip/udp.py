@@ -32,7 +32,10 @@ from health.sip.message import (
 
 log = logging.getLogger(__name__)
 
-_RECVERR = {socket.AF_INET: (socket.IPPROTO_IP, 11), socket.AF_INET6: (socket.IPPROTO_IPV6, 25)}
+_RECVERR: dict[int, tuple[int, int]] = {
+    socket.AF_INET: (socket.IPPROTO_IP, 11),  # IP_RECVERR (Linux)
+    socket.AF_INET6: (socket.IPPROTO_IPV6, 25),  # IPV6_RECVERR (Linux)
+}
 _ICMP_REASONS = {
     errno.ECONNREFUSED: "ICMP port unreachable",
     errno.EHOSTUNREACH: "ICMP host unreachable",

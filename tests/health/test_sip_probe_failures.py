@@ -208,3 +208,28 @@ async def test_icmp_errors_land_on_the_right_transaction(ctx: ProbeContext, scri
         reasons = [r.reason for r in results]
         assert reasons[1::2] == ["200 OK"] * 20
         assert reasons[0::2] == ["ICMP port unreachable"] * 20
+
+
+async def test_ipv6_loopback(ctx: ProbeContext, reply) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    loop = asyncio.get_running_loop()
+
+    class Answer(asyncio.DatagramProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            self.transport.sendto(reply(data), addr)  # type: ignore[attr-defined]
+
+    try:
+        transport, _ = await loop.create_datagram_endpoint(Answer, local_addr=("::1", 0))
+    except OSError:
+        pytest.skip("::1 not configured")
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        uri = f"sip:[::1]:{port}"
+        result = await SipProbe(SipProbeSpec(type="sip", uri=uri), ctx).run(1.0)
+        assert (result.ok, result.reason) == (True, "200 OK")
+    finally:
+        transport.close()
