@@ -25,14 +25,16 @@ def build_notifier(
     state_dir: Path,
     twilio_http_client: Any = None,
     clock: Callable[[], datetime] | None = None,
+    is_leader: Callable[[], bool] | None = None,
 ) -> Notifier:
     """The daemon's notifier: channels from ``cfg.notifier``, outbox in ``state_dir``.
 
     ``modem`` is anything with ``async send_sms(number, text) -> list[int]`` (``modem.driver``);
     without it the ``modem_sms`` channel is skipped and the next channel is used. If the modem
     has ``subscribe()`` (modem.driver), incoming SMS are read for ``ACK <code>`` replies.
-    ``twilio_http_client`` is the twilio library's HTTP-client hook and ``clock`` a UTC clock
-    (both for tests).
+    ``is_leader``: reminders and escalation run only while it answers True (queued messages are
+    delivered regardless). ``twilio_http_client`` is the twilio library's HTTP-client hook and
+    ``clock`` a UTC clock (both for tests).
     """
     from controller.notifier.channels import (
         Channel,
@@ -57,7 +59,8 @@ def build_notifier(
     if settings.smtp is not None:
         channels["email"] = EmailChannel(settings.smtp)
     store = NotifierStore(Path(state_dir) / "notifier.sqlite3")
-    notifier = Notifier(cfg, settings, store, channels, **({"clock": clock} if clock else {}))
+    extra: dict[str, Any] = {"clock": clock} if clock else {}
+    notifier = Notifier(cfg, settings, store, channels, is_leader=is_leader, **extra)
     if modem is not None:
         notifier.listen_for_replies(modem)
     return notifier

@@ -61,8 +61,10 @@ class Notifier:
         channels: dict[str, Channel],
         *,
         clock: Callable[[], datetime] = _utcnow,
+        is_leader: Callable[[], bool] | None = None,
     ) -> None:
         self.cfg = cfg
+        self.is_leader = is_leader
         self.settings = settings
         self.store = store
         self.channels = channels
@@ -291,6 +293,8 @@ class Notifier:
         (missed calls), False never. With an e-mail going anyway, the SMS chain does not fall
         through to e-mail (that would send the same person two e-mails).
         """
+        if not self.settings.enabled:
+            return 0
         now = self.clock()
         hold = quiet_until(self.settings.quiet_hours, severity, now, self.tz)
         copy = self._email_copy(recipient, email)
@@ -334,6 +338,9 @@ class Notifier:
     # -- escalation, reminders, acknowledgement --------------------------------------------
 
     async def tick(self) -> None:
+        """Escalations and reminders, on the leader only: a follower's incidents are stale."""
+        if self.is_leader is not None and not self.is_leader():
+            return
         now = self.clock()
         async with self._lock:
             for inc in self.store.incidents(state="open", limit=1000):

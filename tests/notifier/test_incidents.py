@@ -256,3 +256,38 @@ async def test_resolve_before_delivery_sends_nothing(make_notifier: MakeNotifier
     await n.run_once()
     assert sms.sent == []
     assert [r.state for r in n.store.outbox()] == ["cancelled"]
+
+
+async def test_a_follower_neither_reminds_nor_escalates(
+    make_notifier: MakeNotifier, clock: Clock
+) -> None:
+    sms = RecordingChannel("modem_sms")
+    n = make_notifier({"modem_sms": sms}, escalation_timeout_s=60, reminder_interval_s=60)
+    leader = True
+    n.is_leader = lambda: leader
+    await n.signal(signal())
+    await n.run_once()
+    leader = False
+    clock.advance(3600)
+    await n.run_once()
+    assert [m.kind for m in sms.sent] == ["open"]
+    leader = True
+    await n.run_once()
+    assert [m.kind for m in sms.sent] == ["open", "escalate1"]
+
+
+async def test_disabled_notifier_sends_nothing(make_notifier: MakeNotifier) -> None:
+    sms = RecordingChannel("modem_sms")
+    n = make_notifier({"modem_sms": sms}, enabled=False)
+    await n.signal(signal())
+    rec = n.oncall_recipient()
+    n.enqueue(
+        key="x",
+        kind="missed_call",
+        severity="warning",
+        recipient=rec,
+        sms_text="t",
+        subject="s",
+        body="b",
+    )
+    assert await n.run_once() == 0 and sms.sent == [] and n.store.outbox() == []
