@@ -6,4 +6,4 @@ scripts/setup.sh
 if [ $# -gt 0 ]; then
   exec .venv/bin/hotline "$@"
 fi
-exec .venv/bin/hotline config check examples/lab.yaml
+exec .venv/bin/hotline demo --script

@@ -95,7 +95,7 @@ async def run_demo(cfg: Any, script: bool) -> int:
             _banner(cfg, lab, script)
             if script:
                 started = time.monotonic()
-                results = await play(parts, lab, print)
+                results = await play(parts, lab, lambda line: print(line, flush=True))
                 ok = len(results) > 0 and all(r.ok for r in results) and len(results) == 5
                 await asyncio.sleep(1.0)  # let the notifier deliver the last alert
                 sms = len(lab.emulator.outbox) if lab.emulator is not None else 0
@@ -117,10 +117,10 @@ async def run_demo(cfg: Any, script: bool) -> int:
 def _banner(cfg: Any, lab: Any, script: bool) -> None:
     tokens = {str(t.role): t.token.get_secret_value() for t in cfg.api.tokens}
     print(f"hotline demo lab: node {cfg.node.name}, modem emulator at {cfg.hotline.modem.url}")
-    print(f"  dashboard  http://{cfg.api.listen}/dashboard")
+    print(f"  dashboard  http://{cfg.api.listen}/dashboard", flush=True)
     if "operator" in tokens:
         # The lab's tokens are published in examples/lab.yaml; printing them here is deliberate.
         print(f"  lab operator token  {tokens['operator']}")
     if not script:
         print(f"  break/restore: hotline demo break trunk-a | restore trunk-a "
-              f"(components: {', '.join(lab.breakable)}); Ctrl-C stops the lab")
+              f"(components: {', '.join(lab.breakable)}); Ctrl-C stops the lab", flush=True)

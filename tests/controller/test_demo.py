@@ -1,0 +1,116 @@
+"""The demo lab: the OPTIONS responder's pure reply, the scripted scenario end to end (as the
+README's run command does it), and break/restore of a running demo from another process."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from controller.demo.sip import reply_to
+
+ROOT = Path(__file__).resolve().parents[2]
+OPTIONS = (
+    b"OPTIONS sip:127.0.0.1:15061 SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-1;rport\r\n"
+    b"f: <sip:probe@invalid>;tag=abc\r\n"
+    b"To: <sip:127.0.0.1:15061>\r\n"
+    b"Call-ID: 42@probe\r\n"
+    b"CSeq: 1 OPTIONS\r\n"
+    b"Max-Forwards: 70\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+
+
+def test_options_reply_copies_the_dialog_headers_and_tags_to() -> None:
+    out = reply_to(OPTIONS, 200)
+    assert out is not None
+    text = out.decode()
+    assert text.startswith("SIP/2.0 200 OK\r\n")
+    assert "Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-1;rport\r\n" in text
+    assert "From: <sip:probe@invalid>;tag=abc\r\n" in text
+    assert re.search(r"To: <sip:127\.0\.0\.1:15061>;tag=[0-9a-f]{8}\r\n", text)
+    assert "Call-ID: 42@probe\r\nCSeq: 1 OPTIONS\r\n" in text
+
+
+@pytest.mark.parametrize("data", [
+    b"INVITE sip:x SIP/2.0\r\n\r\n",
+    b"SIP/2.0 200 OK\r\n\r\n",
+    OPTIONS.replace(b"Call-ID: 42@probe\r\n", b""),
+    b"\xff\xfe",
+])
+def test_anything_but_a_complete_options_gets_no_reply(data: bytes) -> None:
+    assert reply_to(data) is None
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+@pytest.mark.slow
+def test_demo_script_passes_and_prints_the_timeline() -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "controller", "demo", "--script", "--free-ports"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=_env(),
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = [line for line in done.stdout.splitlines() if line.startswith("[ok  ]")]
+    assert len(steps) == 5
+    assert [s.split("→ ")[1].split()[0] for s in steps] == [
+        "primary", "secondary", "oncall", "secondary", "primary"
+    ]
+    assert "demo PASSED" in done.stdout
+    print(f"demo --script took {took:.1f}s")
+
+
+@pytest.mark.slow
+def test_break_and_restore_reach_a_running_demo() -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "controller", "demo", "--free-ports"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=_env(),
+        start_new_session=True,
+    )
+    try:
+        assert demo.stdout is not None
+        url = None
+        for _ in range(20):
+            line = demo.stdout.readline()
+            m = re.search(r"dashboard\s+(http://\S+)/dashboard", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url, "no dashboard URL printed"
+
+        def hotline(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "controller", *args], cwd=ROOT,
+                                  env=_env(), capture_output=True, text=True, timeout=30)
+
+        def route_is(route: str) -> bool:
+            st = hotline("status", "--url", url, "--token", "lab-viewer-token-0001")
+            return st.returncode == 0 and f"route   {route} " in st.stdout
+
+        deadline = time.monotonic() + 30
+        while not route_is("primary") and time.monotonic() < deadline:
+            time.sleep(0.3)
+        broke = hotline("demo", "break", "trunk-a", "--url", url)
+        assert broke.returncode == 0 and "trunk-a broken" in broke.stdout
+        assert hotline("demo", "break", "nosuch", "--url", url).returncode == 2
+        deadline = time.monotonic() + 30
+        while not route_is("secondary") and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert route_is("secondary")
+        assert hotline("demo", "restore", "trunk-a", "--url", url).returncode == 0
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        code = demo.wait(30)
+        if demo.stdout is not None:
+            demo.stdout.close()
+    assert code == 0
