@@ -1,0 +1,70 @@
+"""The majority rule over the nodes' published health views (pure; any backend's ``views()``).
+
+Every node runs the probes and publishes ``{"at": <UTC ISO>, "components": {name: status}}``. With
+``zookeeper.majority_view`` on, the leader fails over only on what a majority of the cluster sees:
+a component the leader sees *down* that fewer than a majority of nodes (counting the configured
+``cluster_size``, not just the nodes alive) report down is treated as *unknown* for the decision —
+and unknown is not down, so one node's own network trouble does not move the hotline. Views older
+than ``max_age_s`` are ignored (a frozen node must not vote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from health.model import HealthSnapshot, Status
+
+
+def _fresh(view: Mapping[str, Any], now: datetime, max_age_s: float) -> bool:
+    try:
+        at = datetime.fromisoformat(str(view.get("at")))
+    except ValueError:
+        return False
+    return at.tzinfo is not None and (now - at).total_seconds() <= max_age_s
+
+
+def down_votes(
+    views: Mapping[str, Mapping[str, Any]], now: datetime, max_age_s: float
+) -> dict[str, list[str]]:
+    """Component → the nodes whose fresh view reports it down."""
+    votes: dict[str, list[str]] = {}
+    for node, view in sorted(views.items()):
+        comps = view.get("components")
+        if not isinstance(comps, Mapping) or not _fresh(view, now, max_age_s):
+            continue
+        for name, status in comps.items():
+            if status == Status.DOWN:
+                votes.setdefault(str(name), []).append(node)
+    return votes
+
+
+def apply_majority(
+    snapshot: HealthSnapshot, views: Mapping[str, Mapping[str, Any]], cluster_size: int,
+    max_age_s: float,
+) -> HealthSnapshot:
+    """The leader's snapshot with every down component not confirmed by a majority made unknown."""
+    majority = cluster_size // 2 + 1
+    votes = down_votes(views, snapshot.taken_at, max_age_s)
+    states = []
+    for state in snapshot.components.values():
+        seen = votes.get(state.name, [])
+        if state.status is Status.DOWN and len(seen) < majority:
+            who = ", ".join(seen) or "no node's published view"
+            state = replace(
+                state, status=Status.UNKNOWN,
+                reason=f"down on {who} only ({len(seen)} of {cluster_size} nodes, "
+                       f"{majority} needed): {state.reason}",
+            )
+        states.append(state)
+    return HealthSnapshot.of(snapshot.taken_at, states)
+
+
+def view_of(snapshot: HealthSnapshot) -> dict[str, Any]:
+    """The document a node publishes for its snapshot."""
+    return {
+        "at": snapshot.taken_at.isoformat(),
+        "components": {n: str(s.status) for n, s in snapshot.components.items()},
+    }
