@@ -1,0 +1,201 @@
+"""The zookeeper role renders a working three-member ensemble.
+
+The role is applied for real to three inventory hosts that all live on this machine (connection
+local, each with its own directories and loopback ports; apt and systemd switched off). Then the
+three members are started with the exact command line of the unit the role wrote, and must elect
+one leader and two followers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy.support import Ansible
+
+pytestmark = pytest.mark.slow
+
+MEMBERS = ("zk-a", "zk-b", "zk-c")
+
+
+def _free_ports(count: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _four_letter_word(port: int, word: bytes, timeout: float = 2.0) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(word)
+        chunks = []
+        for _ in range(100):
+            data = conn.recv(4096)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks).decode()
+
+
+def _mode(port: int) -> str | None:
+    try:
+        reply = _four_letter_word(port, b"srvr")
+    except OSError:
+        return None
+    for line in reply.splitlines():
+        if line.startswith("Mode: "):
+            return line.removeprefix("Mode: ").strip()
+    return None
+
+
+class Ensemble:
+    """Three members' variables and the play that applies the role to them."""
+
+    def __init__(self, ansible: Ansible) -> None:
+        self.ansible = ansible
+        self.root = ansible.workdir / "hosts"
+        ports = _free_ports(3 * len(MEMBERS))
+        self.client_ports: dict[str, int] = {}
+        lines = ["[zookeeper]"]
+        for i, host in enumerate(MEMBERS):
+            base = self.root / host
+            (base / "etc/systemd/system").mkdir(parents=True)
+            client, peer, election = ports[3 * i : 3 * i + 3]
+            self.client_ports[host] = client
+            hostvars = {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": sys.executable,
+                # no zookeeper_myid: the role numbers the members in inventory order
+                "zookeeper_conf_dir": base / "etc/zookeeper/hotline",
+                "zookeeper_data_dir": base / "var/lib/zookeeper/data",
+                "zookeeper_data_log_dir": base / "var/lib/zookeeper/txlog",
+                "zookeeper_unit_dir": base / "etc/systemd/system",
+                "zookeeper_peer_address": "127.0.0.1",
+                "zookeeper_client_address": "127.0.0.1",
+                "zookeeper_client_port": client,
+                "zookeeper_peer_port": peer,
+                "zookeeper_election_port": election,
+            }
+            lines.append(f"{host} " + " ".join(f"{k}={v}" for k, v in hostvars.items()))
+        lines += [
+            "[zookeeper:vars]",
+            "zookeeper_manage_packages=false",
+            "zookeeper_manage_service=false",
+            "zookeeper_user=root",
+            "zookeeper_group=root",
+            "zookeeper_tick_time_ms=200",
+            "zookeeper_heap=128m",
+        ]
+        self.inventory = ansible.workdir / "zookeeper.ini"
+        self.inventory.write_text("\n".join(lines) + "\n")
+        self.playbook = ansible.workdir / "apply-zookeeper.yml"
+        play = {"name": "ZooKeeper", "hosts": "zookeeper", "gather_facts": False}
+        play["roles"] = ["zookeeper"]
+        self.playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+
+    def unit(self, host: str) -> Path:
+        return self.root / host / "etc/systemd/system/zookeeper.service"
+
+    def exec_start(self, host: str) -> list[str]:
+        for line in self.unit(host).read_text().splitlines():
+            if line.startswith("ExecStart="):
+                return shlex.split(line.removeprefix("ExecStart="))
+        raise AssertionError(f"no ExecStart in {self.unit(host)}")
+
+
+@contextlib.contextmanager
+def _running(ensemble: Ensemble) -> Iterator[None]:
+    procs = []
+    try:
+        for host in MEMBERS:
+            with (ensemble.root / host / "zookeeper.log").open("wb") as log:
+                procs.append(
+                    subprocess.Popen(
+                        ensemble.exec_start(host),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory: pytest.TempPathFactory) -> Ensemble:
+    if shutil.which("java") is None or not Path("/usr/share/java/zookeeper.jar").exists():
+        pytest.skip("Debian's zookeeper package is not installed")
+    return Ensemble(Ansible(tmp_path_factory.mktemp("zookeeper-role")))
+
+
+def test_rendered_ensemble_elects_a_leader_and_rerun_changes_nothing(ensemble: Ensemble) -> None:
+    first = ensemble.ansible.playbook(ensemble.playbook, ensemble.inventory)
+    assert first.returncode == 0, first.output
+    assert all(first.changed(h) > 0 for h in MEMBERS)
+
+    for i, host in enumerate(MEMBERS, start=1):
+        assert (ensemble.root / host / "var/lib/zookeeper/data/myid").read_text().strip() == str(i)
+        cfg = (ensemble.root / host / "etc/zookeeper/hotline/zoo.cfg").read_text().splitlines()
+        assert "4lw.commands.whitelist=ruok,srvr,mntr" in cfg
+        assert sum(line.startswith("server.") for line in cfg) == 3
+        assert f"dataLogDir={ensemble.root / host / 'var/lib/zookeeper/txlog'}" in cfg
+        argv = ensemble.exec_start(host)
+        assert "-Xmx128m" in argv
+        assert argv[-2] == "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+
+    with _running(ensemble):
+        modes: dict[str, str | None] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            modes = {h: _mode(ensemble.client_ports[h]) for h in MEMBERS}
+            if all(m in ("leader", "follower") for m in modes.values()):
+                break
+            time.sleep(0.25)
+        assert sorted(str(m) for m in modes.values()) == ["follower", "follower", "leader"], modes
+        assert _four_letter_word(ensemble.client_ports["zk-a"], b"ruok") == "imok"
+
+    second = ensemble.ansible.playbook(ensemble.playbook, ensemble.inventory)
+    assert second.returncode == 0, second.output
+    assert all(second.changed(h) == 0 for h in MEMBERS), second.output
+
+
+def test_units_verify(ensemble: Ensemble) -> None:
+    if not ensemble.unit(MEMBERS[0]).exists():
+        run = ensemble.ansible.playbook(ensemble.playbook, ensemble.inventory)
+        assert run.returncode == 0, run.output
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+    proc = subprocess.run(
+        [analyze, "verify", *(str(ensemble.unit(h)) for h in MEMBERS)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout + proc.stderr == ""
