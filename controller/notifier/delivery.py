@@ -34,6 +34,15 @@ def mask(address: str | None) -> str:
     return address  # a technician's name
 
 
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ChannelError):
+        return exc.reason
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    log.error("notifier.channel_bug error=%s", type(exc).__name__, exc_info=exc)
+    return f"internal error: {type(exc).__name__}"
+
+
 class Deliverer:
     def __init__(
         self,
@@ -87,8 +96,8 @@ class Deliverer:
                 return 0
             try:
                 ref = await asyncio.wait_for(ch.send(m), self._settings.send_timeout_s)
-            except (ChannelError, TimeoutError) as exc:
-                reason = exc.reason if isinstance(exc, ChannelError) else "timeout"
+            except Exception as exc:  # a bug in a channel must not leave the row "sending"
+                reason = _reason(exc)
                 self._store.channel_failed(row.id, attempt, reason, self._clock())
                 errors.append(f"{name}: {reason}")
                 log.warning(

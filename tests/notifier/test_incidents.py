@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -291,3 +292,21 @@ async def test_disabled_notifier_sends_nothing(make_notifier: MakeNotifier) -> N
         body="b",
     )
     assert await n.run_once() == 0 and sms.sent == [] and n.store.outbox() == []
+
+
+async def test_a_channel_bug_falls_through_instead_of_sticking(
+    make_notifier: MakeNotifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(RecordingChannel):
+        async def send(self, m: Any) -> str:
+            raise KeyError("bug")
+
+    twilio = RecordingChannel("twilio_sms")
+    n = make_notifier(
+        {"modem_sms": Broken("modem_sms"), "twilio_sms": twilio},
+        channels=["modem_sms", "twilio_sms"],
+        twilio={"account_sid": "AC" + "0" * 32, "auth_token": "t", "from_number": "+420600000000"},
+    )
+    await n.signal(signal())
+    assert await n.run_once() == 1 and len(twilio.sent) == 1
+    assert "notifier.channel_bug error=KeyError" in caplog.text
