@@ -218,6 +218,7 @@ class AtLink:
             try:
                 await self._transport.write(AtProtocol.cancel_body())
                 await self.execute("AT", timeout=min(2.0, self.command_timeout), resync=False)
+                await asyncio.sleep(0.1)  # let late answers of abandoned commands drain as strays
                 return
             except ModemTimeout:
                 continue

@@ -163,7 +163,6 @@ class ModemEmulator:
         for link in list(self._ptys):
             self._close_pty(link, reopen=False)
         for session in list(self._sessions):
-            session.closed = True
             session.drop()
         self._sessions.clear()
         for task in list(self._tasks):

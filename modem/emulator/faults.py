@@ -32,6 +32,7 @@ class Faults:
     mid_response_urc: str | None = None  # e.g. "RING": written between answer lines and OK
     drop_on: str | None = None  # a command name: drop the connection when it arrives (once)
     hang_on: str | None = None  # a command name: never answer it (once)
+    wedged: bool = False  # firmware hung: answers nothing until AT+CFUN=1,1 resets it
     sticky_echo: bool = False  # ATE0 is accepted but echo stays on
     ccfc_unsupported: bool = False  # +CCFC answered with +CME ERROR: 4 (use MMI codes)
     ccfc_ignored: bool = False  # +CCFC set answered OK but the network keeps the old state

@@ -56,7 +56,8 @@ class Session:
             cut = self._buf.find(b"\r")
             if cut < 0:
                 break
-            line = bytes(self._buf[:cut]).decode("latin-1").replace("\n", "").strip()
+            raw = bytes(self._buf[:cut]).decode("latin-1")
+            line = "".join(ch for ch in raw if ch >= " ").strip()  # stray ESC/Ctrl-Z/LF ignored
             del self._buf[: cut + 1]
             if line and not self._lines.full():
                 self._lines.put_nowait(line)
@@ -115,6 +116,11 @@ class Session:
         name, op, args = _parse(body)
         faults = self.emu.faults
         attempt = self.emu.count_attempt(name)
+        if faults.wedged:
+            if name == "+CFUN" and op == "=" and args[1:2] == ["1"]:
+                faults.wedged = False
+                self.emu.schedule_reboot()
+            return
         if faults.drop_on == name:
             faults.drop_on = None
             self.drop()
