@@ -15,6 +15,7 @@ FastAPI must see the route signatures' dependency types, defined inside ``build_
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
@@ -273,5 +274,29 @@ def build_router(
     def call_stats(_: Reader, day: date | None = None) -> StatsView:
         log_: CallLog = _need(calls, "the call log")
         return StatsView.of(log_.daily_stats(day))
+
+    return router
+
+
+_ALERTS_JS = Path(__file__).with_name("static") / "alerts.js"
+
+
+def dashboard_assets_router() -> APIRouter:
+    """``GET /dashboard/alerts.js``: the dashboard panels for incidents, callbacks and call stats.
+
+    It holds no data (the panels fetch with the user's token), so it needs no token, like the
+    dashboard's own assets. The page loads it with ``<script src="/dashboard/alerts.js" defer>``
+    after ``dashboard.js``.
+    """
+    router = APIRouter(include_in_schema=False)
+    script = _ALERTS_JS.read_bytes()
+
+    @router.get("/dashboard/alerts.js")
+    def alerts_js() -> Response:
+        return Response(
+            content=script,
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     return router

@@ -209,3 +209,17 @@ async def test_mounts_on_the_api_apps_permission_guards(tmp_path: Path) -> None:
         assert len(listed.json()) == 1
         no_notifier = await client.get("/v1/incidents", headers=h("viewer-token-0123456"))
         assert no_notifier.status_code == 503
+
+
+async def test_dashboard_panel_script_is_served() -> None:
+    from controller.notifier.api import dashboard_assets_router
+
+    app = FastAPI()
+    app.include_router(dashboard_assets_router())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        r = await client.get("/dashboard/alerts.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert "hotlineDashboard" in r.text and "/v1/incidents/" in r.text
+    assert "innerHTML" not in r.text  # values are written with textContent only
