@@ -36,9 +36,10 @@ log = logging.getLogger("hotline.daemon")
 def make_coordinator(cfg: HotlineConfig, state_dir: Path) -> Coordinator:
     if cfg.coordination.backend == "local":
         return LocalCoordinator(state_dir / "coordination.db", cfg.node.name)
-    from controller.coordination import zookeeper  # type: ignore[attr-defined]  # issue 7
+    from controller.coordination.zookeeper import ZooKeeperCoordinator  # issue 7
 
-    coordinator: Coordinator = zookeeper.make_coordinator(cfg, state_dir)
+    assert cfg.coordination.zookeeper is not None  # the config model guarantees it
+    coordinator: Coordinator = ZooKeeperCoordinator(cfg.coordination.zookeeper, cfg.node.name)
     return coordinator
 
 

@@ -12,9 +12,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from controller.config import HotlineConfig, Route
-from controller.coordination.base import Coordinator
+from controller.coordination.base import CoordinationError, Coordinator
 from controller.decision import Condition, Override, Pause
 from controller.events import EventStore, NewEvent
 from controller.reconcile import Cached, Reconciler, SnapshotSource, utcnow
@@ -45,6 +46,9 @@ class ControllerServiceImpl:
         self.cfg, self.loop, self.monitor = cfg, loop, monitor
         self.coord, self.store, self.clock = coordinator, events, clock
         self._ready = False
+        register = getattr(coordinator, "set_intent_handler", None)
+        if register is not None:
+            register(self.handle_intent)
 
     def mark_ready(self, ready: bool = True) -> None:
         self._ready = ready
@@ -106,13 +110,65 @@ class ControllerServiceImpl:
         return render(self.loop, self.cfg)
 
     # ---- intent ----------------------------------------------------------------------------
+    # A follower forwards each action to the leader through the coordinator's intents (issue 7);
+    # the leader's handler runs the same ``_do_*`` code. A single node is always the leader.
 
     async def failover(
         self, to: Route, reason: str, ttl_s: float | None, force: bool, who: str
     ) -> ActionResult:
-        refused = self._refuse_unless_leader()
-        if refused:
-            return refused
+        doc = {"action": "failover", "to": str(to), "reason": reason, "ttl_s": ttl_s,
+               "force": force, "who": who}
+        return await self._leader_runs(doc)
+
+    async def failback(self, reason: str, who: str) -> ActionResult:
+        return await self._leader_runs({"action": "failback", "reason": reason, "who": who})
+
+    async def pause(self, reason: str, who: str) -> ActionResult:
+        return await self._leader_runs({"action": "pause", "reason": reason, "who": who})
+
+    async def resume(self, reason: str, who: str) -> ActionResult:
+        return await self._leader_runs({"action": "resume", "reason": reason, "who": who})
+
+    async def _leader_runs(self, doc: dict[str, Any]) -> ActionResult:
+        if self.coord.is_leader():
+            return await self._run_here(doc)
+        submit = getattr(self.coord, "submit_intent", None)
+        if submit is None:
+            return self._not_leader()
+        try:
+            answer = await submit(doc, self.cfg.reconcile.action_wait_s + 5)
+            return ActionResult.model_validate(answer)
+        except (CoordinationError, TimeoutError, ValueError) as exc:
+            return ActionResult(accepted=False, verified=False, route=None,
+                                message=f"the leader could not be asked: {exc}"[:300])
+
+    async def handle_intent(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The leader's side of a forwarded action (registered with the coordinator)."""
+        if not self.coord.is_leader():
+            result = self._not_leader()
+        else:
+            result = await self._run_here(doc)
+        return result.model_dump(mode="json")
+
+    async def _run_here(self, doc: dict[str, Any]) -> ActionResult:
+        action, reason, who = doc.get("action"), str(doc.get("reason", "")), str(doc.get("who"))
+        if action == "failover":
+            ttl = doc.get("ttl_s")
+            return await self._do_failover(Route(doc["to"]), reason,
+                                           None if ttl is None else float(ttl),
+                                           bool(doc.get("force")), who)
+        if action == "failback":
+            return await self._do_failback(reason, who)
+        if action == "pause":
+            return await self._do_pause(reason, who)
+        if action == "resume":
+            return await self._do_resume(reason, who)
+        return ActionResult(accepted=False, verified=False, route=None,
+                            message=f"unknown action {action!r}")
+
+    async def _do_failover(
+        self, to: Route, reason: str, ttl_s: float | None, force: bool, who: str
+    ) -> ActionResult:
         f = self.cfg.failover
         ttl = f.override_default_ttl_s if ttl_s is None else ttl_s
         if not 0 < ttl <= f.override_max_ttl_s:
@@ -130,18 +186,12 @@ class ControllerServiceImpl:
         await self.loop.refresh()
         return result
 
-    async def failback(self, reason: str, who: str) -> ActionResult:
-        refused = self._refuse_unless_leader()
-        if refused:
-            return refused
+    async def _do_failback(self, reason: str, who: str) -> ActionResult:
         await self.loop.state.set_override(None)
         ev = self._audit("failback", f"failback (override cleared): {reason}", who, None, {})
         return await self._await_route(None, ev.id)
 
-    async def pause(self, reason: str, who: str) -> ActionResult:
-        refused = self._refuse_unless_leader()
-        if refused:
-            return refused
+    async def _do_pause(self, reason: str, who: str) -> ActionResult:
         await self.loop.state.set_pause(PauseRecord(Pause(reason, who), self.clock()))
         ev = self._audit("pause", f"paused: {reason}", who, None, {})
         cached = await self.loop.refresh()
@@ -149,19 +199,14 @@ class ControllerServiceImpl:
         return ActionResult(accepted=True, verified=rec.verified, route=rec.route,
                             message=f"paused; holding {rec.route}", event_id=ev.id)
 
-    async def resume(self, reason: str, who: str) -> ActionResult:
-        refused = self._refuse_unless_leader()
-        if refused:
-            return refused
+    async def _do_resume(self, reason: str, who: str) -> ActionResult:
         await self.loop.state.set_pause(None)
         ev = self._audit("resume", f"resumed: {reason}", who, None, {})
         return await self._await_route(None, ev.id)
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _refuse_unless_leader(self) -> ActionResult | None:
-        if self.coord.is_leader():
-            return None
+    def _not_leader(self) -> ActionResult:
         return ActionResult(accepted=False, verified=False, route=None,
                             message=f"not the leader; the leader is {self.coord.leader_name()}")
 

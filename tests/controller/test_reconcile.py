@@ -219,3 +219,26 @@ async def test_a_non_e164_number_never_reaches_the_device(tmp_path: Path, bad: s
     out = await run_step(act, RouteTarget(Route.ONCALL, bad, "test", 1))
     assert out.outcome == "failed" and "E.164" in out.detail
     assert device.writes == []
+
+
+async def test_a_deposed_leader_stops_before_the_next_step(tmp_path: Path) -> None:
+    from tests.controller.helpers import SwitchableCoordinator
+
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    loop = await rig.start()
+    await loop.tick()
+    fenced = SwitchableCoordinator(rig.coord)
+    loop.coord = fenced  # type: ignore[assignment]
+    fenced.fence_ok = False
+    rig.health.set("trunk-a", Status.DOWN, clock.advance(5))
+    await loop.tick()
+    assert fenced.fence_checks == 1
+    assert rig.device.number == PRIMARY  # nothing touched
+    last = rig.events.list(kind="switch")[-1]
+    assert last.outcome == "fenced" and "superseded" in last.reason
+    assert (await ControllerState(rig.coord).change()) is not None  # left for the next leader
+    fenced.leader = False
+    await loop.tick()  # a follower does not act at all
+    assert rig.device.number == PRIMARY and fenced.fence_checks == 1
+    await rig.stop()

@@ -130,3 +130,26 @@ async def test_the_http_api_serves_the_real_service(running: Running) -> None:
         assert r.json()["active"]["route"] == "secondary"
         r = await client.get("/v1/events", params={"limit": 5}, headers=headers)
         assert r.status_code == 200 and r.json()
+
+
+async def test_a_follower_forwards_actions_to_the_leader(running: Running, tmp_path: Path) -> None:
+    from tests.controller.helpers import SwitchableCoordinator
+
+    follower_coord = SwitchableCoordinator(running.coord)
+    follower_coord.leader = False
+    follower_coord.leader_handler = running.svc.handle_intent
+    follower = ControllerServiceImpl(running.cfg, running.loop, running.health,
+                                     follower_coord, running.events)  # type: ignore[arg-type]
+    res = await follower.failover(Route.SECONDARY, "from node 2", 60, False, "ops")
+    assert res.accepted and res.verified and res.route is Route.SECONDARY
+    assert running.device.number == SECONDARY
+    back = await follower.failback("done", "ops")
+    assert back.verified and back.route is Route.PRIMARY
+
+    # The leader's handler refuses if it lost the lead meanwhile (no ping-pong).
+    leader_lost = SwitchableCoordinator(running.coord)
+    leader_lost.leader = False
+    orphan = ControllerServiceImpl(running.cfg, running.loop, running.health,
+                                   leader_lost, running.events)  # type: ignore[arg-type]
+    answer = await orphan.handle_intent({"action": "pause", "reason": "x", "who": "ops"})
+    assert answer["accepted"] is False and "other-node" in answer["message"]
