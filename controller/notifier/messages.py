@@ -44,8 +44,10 @@ def calls_go(route: str | None, oncall_name: str | None, recipient: str) -> str:
     if route is None:
         return ""
     if route == "oncall" and oncall_name is not None:
-        return "Calls ring YOUR mobile. " if oncall_name == recipient else (
-            f"Calls ring {gsm7.clean(oncall_name)}'s mobile. "
+        return (
+            "Calls ring YOUR mobile. "
+            if oncall_name == recipient
+            else (f"Calls ring {gsm7.clean(oncall_name)}'s mobile. ")
         )
     return f"Calls go to {_ROUTE_WORDS.get(route, gsm7.clean(route))}. "
 
@@ -78,6 +80,13 @@ def sms_remind(inc: Incident, tz: str, oncall_name: str | None, recipient: str) 
     return gsm7.fit(head, inc.summary.rstrip("."), tail)
 
 
+def sms_route(inc: Incident, tz: str, oncall_name: str | None, recipient: str, at: datetime) -> str:
+    head = f"HOTLINE {_sev(inc)} #{inc.id} UPDATE {local(at, tz)}: "
+    ack = "" if inc.acked_at is not None else f" Reply ACK {inc.code}"
+    tail = f". {calls_go(inc.route, oncall_name, recipient).strip()}{ack}"
+    return gsm7.fit(head, inc.summary.rstrip("."), tail)
+
+
 def sms_resolve(inc: Incident, tz: str, resolved_at: datetime, summary: str) -> str:
     head = f"HOTLINE RESOLVED #{inc.id}: "
     tail = (
@@ -106,18 +115,22 @@ def email_body(
         f"Opened:       {local_full(inc.opened_at, tz)}",
     ]
     if inc.resolved_at is not None:
-        lines.append(f"Resolved:     {local_full(inc.resolved_at, tz)}"
-                     f" (open {duration(inc.resolved_at - inc.opened_at)})")
+        lines.append(
+            f"Resolved:     {local_full(inc.resolved_at, tz)}"
+            f" (open {duration(inc.resolved_at - inc.opened_at)})"
+        )
     if inc.route is not None:
-        lines.append(f"Calls go to:  {_ROUTE_WORDS.get(inc.route, inc.route)}"
-                     + (f" ({oncall_name})" if inc.route == "oncall" and oncall_name else ""))
+        lines.append(
+            f"Calls go to:  {_ROUTE_WORDS.get(inc.route, inc.route)}"
+            + (f" ({oncall_name})" if inc.route == "oncall" and oncall_name else "")
+        )
     lines.append(f"Assigned to:  {inc.assignee} (escalation level {inc.escalation_level})")
     if inc.acked_at is not None:
         lines.append(f"Acknowledged: {local_full(inc.acked_at, tz)} by {inc.acked_by}")
     elif inc.state == "open":
         lines += [
             "",
-            f"To acknowledge: reply \"ACK {inc.code}\" by SMS from your registered mobile,",
+            f'To acknowledge: reply "ACK {inc.code}" by SMS from your registered mobile,',
             f"or POST /v1/incidents/{inc.id}/ack on the controller's API, or use the dashboard.",
         ]
     if inc.epoch is not None:

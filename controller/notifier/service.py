@@ -204,6 +204,7 @@ class Notifier:
         )
 
     def _refresh(self, inc: Incident, s: Signal) -> None:
+        """Keep the incident current; a new route is news for everyone already told."""
         if (s.summary, s.route, str(s.severity)) == (inc.summary, inc.route, inc.severity):
             return
         with self.store.transaction():
@@ -211,6 +212,18 @@ class Notifier:
                 inc.id, summary=s.summary, detail=s.detail, route=s.route, severity=str(s.severity)
             )
             self.store.add_timeline(inc.id, s.at, f"update: {s.summary}")
+            if s.route is None or s.route == inc.route:
+                return
+            n = self.store.count_timeline(inc.id, "calls now go to ") + 1
+            self.store.add_timeline(inc.id, s.at, f"calls now go to {s.route}")
+            now = replace(inc, summary=s.summary, route=s.route, severity=str(s.severity))
+            oncall = self._oncall_now(s.at).name
+            for label in self.store.recipients_of(inc.id):
+                r = self._recipient(label)
+                if r is not None:
+                    sms = texts.sms_route(now, self.tz, oncall, r.label, s.at)
+                    self._queue(now, f"route{n}", r, sms, texts.email_subject(now, "route changed"))
+        log.info("notifier.route_changed id=%s route=%s", inc.id, s.route)
 
     def _resolve(self, inc: Incident, s: Signal) -> None:
         with self.store.transaction():

@@ -221,6 +221,13 @@ class NotifierStore:
         ).fetchall()
         return [(dtr(r[0]), r[1]) for r in rows]
 
+    def count_timeline(self, incident_id: int, prefix: str) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM timeline WHERE incident_id = ? AND substr(what, 1, ?) = ?",
+            (incident_id, len(prefix), prefix),
+        ).fetchone()
+        return int(row[0])
+
     def recipients_of(self, incident_id: int) -> list[str]:
         """Everyone told (or maybe told) about the incident: the resolve notice goes to them."""
         rows = self._db.execute(

@@ -310,3 +310,25 @@ async def test_a_channel_bug_falls_through_instead_of_sticking(
     await n.signal(signal())
     assert await n.run_once() == 1 and len(twilio.sent) == 1
     assert "notifier.channel_bug error=KeyError" in caplog.text
+
+
+async def test_route_change_in_an_open_incident_tells_everyone_told(
+    make_notifier: MakeNotifier, clock: Clock
+) -> None:
+    sms = RecordingChannel("modem_sms")
+    n = make_notifier(
+        {"modem_sms": sms}, subscribers={"critical": ["+420600111222"]}, escalation_timeout_s=0
+    )
+    await n.signal(signal(route="secondary", summary="trunk A down; calls go to secondary"))
+    await n.run_once()
+    assert "Calls go to secondary line." in sms.sent[0].sms_text
+    clock.advance(60)
+    await n.signal(signal(route="oncall", summary="both trunks down", at=clock.now))
+    await n.signal(signal(route="oncall", summary="both trunks down", at=clock.now))
+    await n.run_once()
+    updates = {m.recipient: m.sms_text for m in sms.sent if m.kind == "route1"}
+    assert set(updates) == {"alice", "+420600111222"}
+    assert "Calls ring YOUR mobile." in updates["alice"]
+    assert "Calls ring alice's mobile." in updates["+420600111222"]
+    assert updates["alice"].startswith("HOTLINE CRITICAL #1 UPDATE 13:01 CET: both trunks down")
+    assert all(gsm7.sms_units(t) <= 160 for t in updates.values())
