@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,6 +80,8 @@ class ZooKeeperCoordinator:
         self._confirmed: float | None = None  # monotonic time the last good round trip was sent
         self._term_started: float | None = None
         self.intents = IntentBox(self)
+        self.transitions: deque[tuple[float, str, bool]] = deque(maxlen=100)
+        """(monotonic time, what happened, may_actuate right after): for status and tests."""
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -307,14 +310,21 @@ class ZooKeeperCoordinator:
             self._znode = None  # ephemeral nodes died with the session
             self._drop("session lost")
             (log.info if self._stopping else log.error)("zk.session state=lost node=%s", self.node)
+        self._note(str(state).lower())
         self._wake.set()
+
+    def _note(self, what: str) -> None:
+        self.transitions.append((time.monotonic(), what, self.may_actuate()))
 
     def _drop(self, why: str) -> None:
         if self._leader:
             log.warning("zk.leadership lost node=%s epoch=%d why=%s", self.node, self._epoch, why)
+        was = self._leader
         self._leader = False
         self._confirmed = None
         self._term_started = None
+        if was:
+            self._note(f"lost: {why}")
 
     # ---- the campaign ------------------------------------------------------------------------
 
@@ -362,7 +372,10 @@ class ZooKeeperCoordinator:
             if stat.version != self._epoch_version or doc.get("znode") != self._znode:
                 self._drop(f"epoch record moved to {doc.get('epoch')}")
                 return
-            self._confirmed = max(self._confirmed or 0.0, sent)
+            if self._confirmed is None:
+                self._confirmed = sent
+                self._note("reconfirmed")
+            self._confirmed = max(self._confirmed, sent)
         await self.intents.serve()
 
     async def _join(self) -> None:
@@ -402,6 +415,7 @@ class ZooKeeperCoordinator:
         self._term_started = sent
         self._confirmed = sent
         log.warning("zk.leadership won node=%s epoch=%d", self.node, new)
+        self._note(f"won epoch {new}")
 
     async def _name_of(self, znode: str) -> str | None:
         if znode not in self._names:
@@ -428,3 +442,12 @@ def _close_client(client: KazooClient) -> None:
         client.stop()
     finally:
         client.close()
+
+
+def make_coordinator(cfg: Any, state_dir: Any) -> ZooKeeperCoordinator:
+    """The daemon's factory (``controller.daemon.make_coordinator``); ZooKeeper keeps no local
+    state, so ``state_dir`` is unused."""
+    zk = cfg.coordination.zookeeper
+    if zk is None:
+        raise CoordinationError("coordination.backend is zookeeper but no zookeeper: section")
+    return ZooKeeperCoordinator(zk, cfg.node.name)
