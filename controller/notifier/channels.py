@@ -77,7 +77,10 @@ class ModemSmsChannel:
             refs = await self._modem.send_sms(number, _sms_text(m))
         except Exception as exc:  # the driver's errors are many; all mean "not sent"
             raise ChannelError(self.name, f"{type(exc).__name__}: {exc}") from exc
-        return "mr:" + ",".join(str(r) for r in refs)
+        # the send succeeded: whatever the driver returned must not turn it into a failure
+        if isinstance(refs, list | tuple):
+            return "mr:" + ",".join(str(r) for r in refs)
+        return "mr:" + gsm7.clean(str(refs))[:40]
 
 
 class TwilioSmsChannel:
