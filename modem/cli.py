@@ -43,6 +43,11 @@ def _register_modem(sub: Any) -> None:
     p.add_argument("--pin-env", default="HOTLINE_SIM_PIN", help="env variable holding the PIN")
     p.add_argument("--timeout", type=float, default=10.0, help="command timeout, seconds")
     p.add_argument("--network-timeout", type=float, default=60.0, help="+CCFC/+CMGS timeout")
+    p.add_argument(
+        "--retry-delays",
+        default="1,3,9",
+        help="seconds between retries of transient network errors (comma list; '' for none)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
     msub = p.add_subparsers(dest="modem_command", required=True, metavar="ACTION")
     info = msub.add_parser("info", help="manufacturer, model, IMEI, SIM, registration, signal")
@@ -96,6 +101,7 @@ def _open_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "command_timeout": args.timeout,
         "network_timeout": args.network_timeout,
         "pin": os.environ.get(args.pin_env) or None,
+        "retry_delays": tuple(float(d) for d in args.retry_delays.split(",") if d.strip()),
     }
     url = args.port
     if args.config:
