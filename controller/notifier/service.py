@@ -135,11 +135,11 @@ class Notifier:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            self._wake.clear()  # before the pass: a signal arriving during it wakes the next one
             try:
                 await self.run_once()
             except Exception:
                 log.exception("notifier.worker_error")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 
