@@ -148,7 +148,15 @@ class NotifierStore:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    _MUTABLE = frozenset(
+        "severity summary detail route state resolved_at acked_at acked_by assignee"
+        " escalation_level last_escalated_at reminders last_reminded_at resolution".split()
+    )
+
     def update_incident(self, incident_id: int, **fields: Any) -> None:
+        unknown = set(fields) - self._MUTABLE
+        if unknown:  # column names go into the SQL text: only known ones
+            raise ValueError(f"not an incident column: {sorted(unknown)}")
         cols = ", ".join(f"{k} = ?" for k in fields)
         vals = [ts(v) if isinstance(v, datetime) else v for v in fields.values()]
         self._db.execute(f"UPDATE incidents SET {cols} WHERE id = ?", (*vals, incident_id))
