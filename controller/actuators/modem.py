@@ -118,11 +118,13 @@ class ModemLink:
     modem that was unplugged or a ser2net that restarted heals without restarting the daemon."""
 
     def __init__(
-        self, url: str, *, pin: str | None, command_timeout: float, network_timeout: float
+        self, url: str, *, pin: str | None, command_timeout: float, network_timeout: float,
+        **driver_options: Any,
     ) -> None:
         self.url = url
         self._pin = pin
         self._timeouts = (command_timeout, network_timeout)
+        self._options = driver_options  # e.g. retry_delays, reconnect_delays (tests shorten them)
         self._modem: Any = None
         self._lock: Any = None
 
@@ -137,7 +139,7 @@ class ModemLink:
 
                 opened = Modem.open(
                     self.url, pin=self._pin, command_timeout=self._timeouts[0],
-                    network_timeout=self._timeouts[1],
+                    network_timeout=self._timeouts[1], **self._options,
                 )
                 self._modem = await opened if inspect.isawaitable(opened) else opened
             return self._modem
