@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import warnings
 from typing import Any
 
 import serial
@@ -45,11 +46,22 @@ class SerialTransport:
     @classmethod
     async def open(cls, url: str, baudrate: int = 115200, timeout: float = 10.0) -> SerialTransport:
         def opener() -> Any:
-            return serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, write_timeout=5)
+            with warnings.catch_warnings():
+                # pyserial 3.5 rfc2217 calls Thread.setDaemon()/setName(), deprecated since 3.10
+                warnings.filterwarnings("ignore", "set(Daemon|Name)", DeprecationWarning)
+                # rfc2217:// refuses write_timeout (NotImplementedError); the executor bounds it
+                extra = {} if url.startswith("rfc2217:") else {"write_timeout": 5}
+                return serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, **extra)
 
         try:
             port = await asyncio.wait_for(asyncio.to_thread(opener), timeout)
-        except (serial.SerialException, OSError, ValueError, TimeoutError) as exc:
+        except (
+            serial.SerialException,
+            OSError,
+            ValueError,
+            TimeoutError,
+            NotImplementedError,
+        ) as exc:
             raise ModemUnavailable(f"cannot open {redact_url(url)}: {exc}") from exc
         return cls(port, url)
 
