@@ -149,8 +149,22 @@ class NotifierStore:
         return cur.lastrowid
 
     _MUTABLE = frozenset(
-        "severity summary detail route state resolved_at acked_at acked_by assignee"
-        " escalation_level last_escalated_at reminders last_reminded_at resolution".split()
+        [
+            "severity",
+            "summary",
+            "detail",
+            "route",
+            "state",
+            "resolved_at",
+            "acked_at",
+            "acked_by",
+            "assignee",
+            "escalation_level",
+            "last_escalated_at",
+            "reminders",
+            "last_reminded_at",
+            "resolution",
+        ]
     )
 
     def update_incident(self, incident_id: int, **fields: Any) -> None:
