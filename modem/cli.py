@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from typing import Any
 
@@ -74,7 +74,7 @@ def _register_modem(sub: Any) -> None:
 
 
 def _sync(
-    fn: Callable[[argparse.Namespace], Awaitable[int]],
+    fn: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         logging.basicConfig(

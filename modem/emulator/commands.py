@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from modem.emulator.network import REASON_GROUPS, NetworkRefusal
+from modem.emulator.network import REASON_GROUPS, NetworkRefusal, NetworkState
 from modem.pdu import PduError, encode_deliver
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class Interpreter:
         self.clip, self.creg_n, self.cereg_n = False, 0, 0
 
     @property
-    def net(self):  # type: ignore[no-untyped-def]
+    def net(self) -> NetworkState:
         return self.emu.network
 
     def need_sim(self, sms: bool = False) -> None:

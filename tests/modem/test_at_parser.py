@@ -10,10 +10,10 @@ from modem.at import AtProtocol, Prompt, Response, Urc
 from modem.commands import BadArgument, spec_for
 
 
-def run(line: str, *chunks: bytes) -> tuple[AtProtocol, list[object]]:
+def run(line: str, *chunks: bytes) -> tuple[AtProtocol, list[Response | Urc | Prompt]]:
     proto = AtProtocol()
     assert proto.send_command(line, spec_for(line)) == line.encode() + b"\r"
-    events = []
+    events: list[Response | Urc | Prompt] = []
     for chunk in chunks:
         proto.receive_data(chunk)
         while (ev := proto.next_event()) is not None:

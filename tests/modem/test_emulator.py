@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -193,7 +194,7 @@ async def test_state_file_transcript_and_control_port(tmp_path: Path) -> None:
         assert b"AT+CCFC=0,3" in (tmp_path / "t.log").read_bytes()
         cr, cw = await asyncio.open_connection("127.0.0.1", cport)
 
-        async def ask(req: dict[str, object]) -> dict[str, object]:
+        async def ask(req: dict[str, Any]) -> dict[str, Any]:
             cw.write(json.dumps(req).encode() + b"\n")
             return dict(json.loads(await asyncio.wait_for(cr.readline(), 3)))
 
@@ -207,7 +208,7 @@ async def test_state_file_transcript_and_control_port(tmp_path: Path) -> None:
         injected = {"cmd": "set_forwarding", "number": "+420;+CFUN=0"}
         assert (await ask(injected))["ok"] is False
         got = await ask({"cmd": "get_state"})
-        assert got["state"]["forwarding"]["unconditional"]["number"] == "+420999000111"  # type: ignore[index]
+        assert got["state"]["forwarding"]["unconditional"]["number"] == "+420999000111"
         cw.close()
         await r.close()
     finally:
