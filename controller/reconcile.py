@@ -256,7 +256,7 @@ class Reconciler:
         target = RouteTarget(desired, number, "drift check", self.coord.epoch())
         wrong: dict[str, str] = {}
         for act in self.actuators:
-            if act.settings.dry_run:
+            if act.settings.dry_run or not act.can_read_back:
                 continue
             check = await check_step(act, target)
             if check.error:  # unreadable is not drift; the next check tries again

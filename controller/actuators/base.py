@@ -46,6 +46,7 @@ class Verification:
 class Actuator(Protocol):
     name: str
     settings: _Common
+    can_read_back: bool  # False: ``verify`` only knows what this process applied (no drift check)
 
     async def apply(self, target: RouteTarget) -> None: ...
 

@@ -15,6 +15,8 @@ from controller.actuators.settings import CommandActuatorSettings
 
 
 class CommandActuator:
+    can_read_back = False
+
     def __init__(self, settings: CommandActuatorSettings) -> None:
         self.settings = settings
         self.name = settings.label

@@ -33,6 +33,8 @@ def render_body(template: str | None, target: RouteTarget) -> str:
 
 
 class HttpActuator:
+    can_read_back = False
+
     def __init__(self, settings: HttpActuatorSettings, client: httpx.AsyncClient | None = None):
         self.settings = settings
         self.name = settings.label

@@ -16,6 +16,8 @@ from controller.actuators.settings import KamailioActuatorSettings
 
 
 class KamailioActuator:
+    can_read_back = True
+
     def __init__(
         self, settings: KamailioActuatorSettings, client: httpx.AsyncClient | None = None
     ) -> None:

@@ -86,6 +86,8 @@ class DriverDevice:
 
 
 class ModemActuator:
+    can_read_back = True
+
     def __init__(self, settings: ModemActuatorSettings, device: ForwardingDevice) -> None:
         self.settings = settings
         self.name = settings.label

@@ -81,7 +81,8 @@ class E2ELab:
         self.daemon: subprocess.Popen[bytes] | None = None
         self.kamailio: Kamailio | None = None
         self.command_log = tmp / "command.log"
-        self.slow_flag = tmp / "slow"
+        self.slow_flag = tmp / "slow"  # the command step hangs (for kill -9 mid-switch)
+        self.brief_flag = tmp / "brief"  # the command step takes 3 s (for SIGTERM mid-switch)
         self.url = f"http://127.0.0.1:{self.api_port}"
 
     # ---- peers ---------------------------------------------------------------------------
@@ -147,7 +148,8 @@ class E2ELab:
         data["reconcile"] = {"interval_s": 0.2, "drift_check_s": 1.5, "retry_failed_s": 2,
                              "action_wait_s": 30, "shutdown_grace_s": 30}
         script = (f'echo "$HOTLINE_ROUTE $HOTLINE_NUMBER $HOTLINE_EPOCH" >> {self.command_log}; '
-                  f'if [ -e {self.slow_flag} ]; then sleep 30; fi')
+                  f'if [ -e {self.slow_flag} ]; then sleep 30; fi; '
+                  f'if [ -e {self.brief_flag} ]; then sleep 3; fi')
         assert self.kamailio is not None
         data["actuators"] = [
             {"type": "modem", "retries": 1, "backoff_s": 0.2, "timeout_s": 20},

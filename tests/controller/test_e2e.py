@@ -130,3 +130,36 @@ def test_kill_9_mid_switch_is_healed_on_restart(lab: E2ELab) -> None:
     assert kinds.index(("recovery", None)) < len(kinds) - 1
     assert any(e["kind"] == "switch" and e["outcome"] == "ok" and e["route_to"] == "secondary"
                and e["epoch"] == 2 for e in events)
+
+
+def _failover_in_background(lab: E2ELab, reason: str) -> threading.Thread:
+    def failover() -> None:
+        try:
+            lab.api("POST", "/v1/failover", json={"to": "secondary", "reason": reason})
+        except Exception:  # the daemon may stop under this request
+            return
+
+    t = threading.Thread(target=failover, daemon=True)
+    t.start()
+    return t
+
+
+def test_sigterm_mid_switch_finishes_the_switch_first(lab: E2ELab) -> None:
+    wait_for("primary verified", lambda: lab.verified("primary"), 30)
+    lab.brief_flag.touch()
+    t = _failover_in_background(lab, "sigterm test")
+    wait_for("the command step to start",
+             lambda: lab.command_log.exists() and "secondary" in lab.command_log.read_text(), 20)
+    assert lab.stop_daemon(signal.SIGTERM) == 0
+    t.join(10)
+    log = lab.log()
+    assert log.index("finishing the tick in progress") < log.index("switch route_from=primary "
+                                                                   "route_to=secondary outcome=ok")
+    lab.brief_flag.unlink()
+    lab.start_daemon()
+    wait_for("secondary verified after restart", lambda: lab.verified("secondary"), 30)
+    code, events = lab.api("GET", "/v1/events", params={"limit": 200})
+    assert code == 200
+    assert not [e for e in events if e["kind"] == "recovery"]  # nothing was left half-done
+    runs = [r for r in lab.command_log.read_text().splitlines() if r.startswith("secondary")]
+    assert len(runs) == 1  # the step was not needed again
