@@ -1,0 +1,100 @@
+"""Modem figures: parser throughput, verified forwarding change, SMS, reconnect (127.0.0.1 only).
+
+    python3 benchmarks/bench_modem.py
+
+Runs the driver against the in-process emulator over socket:// (and the parser alone); every loop is
+bounded by a count. Prints one line per figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from modem.at import AtProtocol
+from modem.commands import spec_for
+from modem.driver import Modem
+from modem.emulator import ModemEmulator
+
+CZECH_300 = ("Příliš žluťoučký kůň úpěl ďábelské ódy; hotline výpadek — volejte technika! " * 5)[
+    :300
+]
+ANSWER = b'\r\n+CCFC: 1,1,"+420212000001",145\r\n\r\nRING\r\n\r\nOK\r\n'
+
+
+def bench_parser(rounds: int = 20000) -> None:
+    start = time.perf_counter()
+    for _ in range(rounds):
+        proto = AtProtocol()
+        proto.send_command("AT+CCFC=0,2", spec_for("AT+CCFC=0,2"))
+        proto.receive_data(ANSWER)
+        while proto.next_event() is not None:
+            pass
+    elapsed = time.perf_counter() - start
+    mb = rounds * len(ANSWER) / elapsed / 1e6
+    print(f"parser: {rounds / elapsed:,.0f} responses/s ({mb:.1f} MB/s), {rounds} rounds")
+
+
+async def timed(coro_factory, n: int) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await coro_factory()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def show(name: str, ms: list[float]) -> None:
+    p95 = sorted(ms)[max(0, int(len(ms) * 0.95) - 1)]
+    print(f"{name}: median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, n={len(ms)}")
+
+
+async def bench_driver(latency: float) -> None:
+    emu = ModemEmulator()
+    emu.faults.latency = latency
+    port = await emu.start_tcp()
+    url = f"socket://127.0.0.1:{port}"
+    t = time.perf_counter()
+    modem = await Modem.open(url, reconnect_delays=(0.05, 0.1, 0.2))
+    print(f"[latency {latency * 1000:.0f} ms] open+init: {(time.perf_counter() - t) * 1000:.1f} ms")
+    numbers = ["+420212000001", "+420601000111"]
+    i = 0
+
+    async def switch() -> None:
+        nonlocal i
+        i += 1
+        await modem.set_forwarding(numbers[i % 2])
+
+    show(
+        f"[latency {latency * 1000:.0f} ms] set_forwarding (+CSCS, +CCFC, read-back)",
+        await timed(switch, 30),
+    )
+    show(f"[latency {latency * 1000:.0f} ms] get_forwarding", await timed(modem.get_forwarding, 30))
+    show(
+        f"[latency {latency * 1000:.0f} ms] send_sms 300 Czech chars (5 parts)",
+        await timed(lambda: modem.send_sms("+420601000111", CZECH_300), 10),
+    )
+    recon = []
+    for _ in range(5):
+        emu.drop_connections()
+        t = time.perf_counter()
+        await modem.get_forwarding()
+        recon.append((time.perf_counter() - t) * 1000)
+    show(f"[latency {latency * 1000:.0f} ms] dropped port → reconnect, re-init, query", recon)
+    await modem.close()
+    await emu.stop()
+
+
+def main() -> None:
+    bench_parser()
+    asyncio.run(bench_driver(0.0))
+    asyncio.run(bench_driver(0.05))
+
+
+if __name__ == "__main__":
+    main()
