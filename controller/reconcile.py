@@ -107,7 +107,10 @@ class Reconciler:
         self.view = LoopView()
         self.cache = Cached()
         self.ticks_done = 0
-        self._modem = next((a for a in actuators if isinstance(a, ModemActuator)), None)
+        self._modem: ModemActuator | None = None
+        for act in actuators:
+            if isinstance(act, ModemActuator):
+                self._modem = act
         self._next_check: datetime | None = None  # None: check on the next tick
         self._last_decision_key: tuple[object, ...] | None = None
         self._failed_target: tuple[Route, str] | None = None
@@ -262,11 +265,10 @@ class Reconciler:
             if check.error:  # unreadable is not drift; the next check tries again
                 log.warning("drift check actuator=%s unreadable: %s", act.name, check.observed)
                 continue
-            if act is self._modem:
-                seen_number = check.observed.removeprefix("forwarding to ")
-                seen_number = None if seen_number == "no forwarding active" else seen_number
-                self.view = LoopView(self.view.decision, desired, seen_number,
-                                     self.classify(seen_number, now), None, now)
+            if self._modem is not None and act is self._modem:
+                seen = self._modem.last_seen
+                self.view = LoopView(self.view.decision, desired, seen, self.classify(seen, now),
+                                     None, now)
             if not check.ok:
                 wrong[act.name] = check.observed
         if not wrong:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from controller.actuators.settings import _Common
+from controller.actuators.settings import CommonSettings
 from controller.config import Route
 
 log = logging.getLogger("hotline.actuators")
@@ -45,8 +45,14 @@ class Verification:
 
 class Actuator(Protocol):
     name: str
-    settings: _Common
-    can_read_back: bool  # False: ``verify`` only knows what this process applied (no drift check)
+
+    @property
+    def settings(self) -> CommonSettings: ...
+
+    @property
+    def can_read_back(self) -> bool:
+        """False: ``verify`` only knows what this process applied (no drift check)."""
+        ...
 
     async def apply(self, target: RouteTarget) -> None: ...
 

@@ -92,6 +92,7 @@ class ModemActuator:
         self.settings = settings
         self.name = settings.label
         self.device = device
+        self.last_seen: str | None = None  # the forwarding read back last (for the status)
 
     async def apply(self, target: RouteTarget) -> None:
         try:
@@ -104,6 +105,7 @@ class ModemActuator:
 
     async def verify(self, target: RouteTarget) -> Verification:
         number = await self.device.read_forwarding()
+        self.last_seen = number
         observed = f"forwarding to {number}" if number else "no forwarding active"
         return Verification(number == target.number, observed)
 

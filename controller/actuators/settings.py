@@ -18,7 +18,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Common(_Model):
+class CommonSettings(_Model):
     name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$", description="default: the type")
     dry_run: bool = Field(default=False, description="log what would be done, touch nothing")
     retries: int = Field(default=2, ge=0, le=10, description="extra attempts after a failure")
@@ -30,14 +30,14 @@ class _Common(_Model):
         return self.name or str(getattr(self, "type", "actuator"))
 
 
-class ModemActuatorSettings(_Common):
+class ModemActuatorSettings(CommonSettings):
     """Unconditional call forwarding in the GSM modem (AT+CCFC), verified by a +CCFC query."""
 
     type: Literal["modem"]
     timeout_s: float = Field(default=90.0, gt=0, le=600)
 
 
-class KamailioActuatorSettings(_Common):
+class KamailioActuatorSettings(CommonSettings):
     """Kamailio dispatcher gateway states over JSON-RPC (jsonrpcs over xhttp).
 
     For a route listed in ``gateways`` its URIs are made active and every other URI named here is
@@ -52,7 +52,7 @@ class KamailioActuatorSettings(_Common):
     timeout_s: float = Field(default=5.0, gt=0, le=600)
 
 
-class HttpActuatorSettings(_Common):
+class HttpActuatorSettings(CommonSettings):
     """A webhook to a PBX or provider API. Header values may hold tokens: never logged.
 
     ``body`` is a template: ``$route``, ``$number``, ``$reason``, ``$epoch`` are replaced by
@@ -67,7 +67,7 @@ class HttpActuatorSettings(_Common):
     expect_status: tuple[int, ...] = (200, 201, 202, 204)
 
 
-class CommandActuatorSettings(_Common):
+class CommandActuatorSettings(CommonSettings):
     """An executable run (no shell) with HOTLINE_ROUTE, HOTLINE_NUMBER, HOTLINE_REASON,
     HOTLINE_EPOCH in its environment; exit status 0 means applied."""
 

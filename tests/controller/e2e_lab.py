@@ -118,7 +118,8 @@ class E2ELab:
         return answer
 
     def modem_state(self) -> dict[str, Any]:
-        return self.control({"cmd": "get_state"})["state"]
+        state: dict[str, Any] = self.control({"cmd": "get_state"})["state"]
+        return state
 
     def forwarded_to(self) -> str | None:
         fwd = self.modem_state()["forwarding"]["unconditional"]

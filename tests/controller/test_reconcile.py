@@ -229,7 +229,7 @@ async def test_a_deposed_leader_stops_before_the_next_step(tmp_path: Path) -> No
     loop = await rig.start()
     await loop.tick()
     fenced = SwitchableCoordinator(rig.coord)
-    loop.coord = fenced  # type: ignore[assignment]
+    loop.coord = fenced
     fenced.fence_ok = False
     rig.health.set("trunk-a", Status.DOWN, clock.advance(5))
     await loop.tick()

@@ -139,7 +139,7 @@ async def test_a_follower_forwards_actions_to_the_leader(running: Running, tmp_p
     follower_coord.leader = False
     follower_coord.leader_handler = running.svc.handle_intent
     follower = ControllerServiceImpl(running.cfg, running.loop, running.health,
-                                     follower_coord, running.events)  # type: ignore[arg-type]
+                                     follower_coord, running.events)
     res = await follower.failover(Route.SECONDARY, "from node 2", 60, False, "ops")
     assert res.accepted and res.verified and res.route is Route.SECONDARY
     assert running.device.number == SECONDARY
@@ -150,6 +150,6 @@ async def test_a_follower_forwards_actions_to_the_leader(running: Running, tmp_p
     leader_lost = SwitchableCoordinator(running.coord)
     leader_lost.leader = False
     orphan = ControllerServiceImpl(running.cfg, running.loop, running.health,
-                                   leader_lost, running.events)  # type: ignore[arg-type]
+                                   leader_lost, running.events)
     answer = await orphan.handle_intent({"action": "pause", "reason": "x", "who": "ops"})
     assert answer["accepted"] is False and "other-node" in answer["message"]
