@@ -1,0 +1,69 @@
+"""The CLI's own judgement, before any HTTP: durations, exit codes for bad input and for an
+unreachable controller, the status text. (The CLI against a real daemon: test_e2e.py.)"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from controller.cli import main
+from controller.cli_daemon import format_status, parse_ttl
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("90", 90.0), ("90s", 90.0), ("30m", 1800.0), ("2h", 7200.0), ("1d", 86400.0), ("1.5h", 5400.0)
+])
+def test_ttl_durations(text: str, seconds: float) -> None:
+    assert parse_ttl(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0", "-5m", "30x", "m", "soon", "1e3"])
+def test_bad_ttl_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_ttl(text)
+
+
+def _dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"  # closed again: nobody listens
+
+
+def test_exit_codes_without_a_controller(capsys: pytest.CaptureFixture[str]) -> None:
+    url = _dead_url()
+    assert main(["status", "--url", url, "--timeout", "2"]) == 1
+    assert "cannot reach the controller" in capsys.readouterr().err
+    assert main(["failover", "--to", "secondary", "--reason", "x", "--ttl", "later",
+                 "--url", url]) == 2
+    assert main(["failover", "--to", "sideways", "--reason", "x"]) == 2
+    assert main(["demo", "break", "trunk-a", "--url", url]) == 1
+    assert main(["demo", "break"]) == 2
+
+
+def test_run_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("node: {name: x}\n")
+    assert main(["run", "--config", str(bad)]) == 2
+    assert "required key is missing" in capsys.readouterr().err
+
+
+def test_token_is_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["status", "--url", _dead_url(), "--token", "very-secret-token-xyz", "--timeout", "2"])
+    out = capsys.readouterr()
+    assert "very-secret-token-xyz" not in out.out + out.err
+
+
+def test_status_text_names_route_reason_and_components() -> None:
+    text = format_status({
+        "node": "lab-1", "leader": "lab-1", "mode": "override", "epoch": 3,
+        "active": {"route": "secondary", "number": "+420212000002", "since": "t",
+                   "verified": True, "failed": False},
+        "desired": "secondary", "reason": "manual override by ops", "oncall": "alice",
+        "conditions": ["override"],
+        "override": {"to": "secondary", "who": "ops", "expires_at": "t2", "reason": "maint"},
+        "components": [{"name": "trunk-a", "kind": "trunk", "status": "down", "reason": "timeout"}],
+    })
+    assert "route   secondary → +420212000002" in text and "(verified)" in text
+    assert "override to secondary by ops" in text and "trunk-a" in text and "timeout" in text
