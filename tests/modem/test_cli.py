@@ -166,10 +166,29 @@ def test_pin_from_environment_never_printed_never_retried(
 
 def test_hotline_entry_point_lists_modem_commands() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "modem.cli", "modem", "forward", "get", "--help"],
+        [sys.executable, "-m", "controller.cli", "modem", "forward", "get", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert result.returncode == 0 and "--reason" in result.stdout
+
+
+def test_modem_sim_on_a_pty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    link = tmp_path / "ttyHOTLINE"
+    sim = start_sim(tmp_path, "--pty", str(link))
+    try:
+        for _ in range(100):  # the pty line is printed after the TCP one
+            if link.exists():
+                break
+            time.sleep(0.05)
+        args = ["modem", "--port", str(link), "--retry-delays", ""]
+        assert main([*args, "forward", "set", "+420601000111", "--reason", "busy"]) == 0
+        fw = sim.ask({"cmd": "get_state"})["state"]["forwarding"]["busy"]
+        assert fw == {**fw, "active": True, "number": "+420601000111"}
+    finally:
+        sim.proc.terminate()
+        sim.proc.wait(timeout=10)
+        assert sim.proc.stdout is not None
+        sim.proc.stdout.close()
