@@ -190,3 +190,53 @@ def test_random_bytes_never_crash_or_grow(chunks: list[bytes], line: str) -> Non
                 break
             assert isinstance(ev, Response | Urc | Prompt)
         assert len(proto._buf) <= AtProtocol.MAX_LINE
+
+
+@pytest.mark.parametrize(
+    ("line", "data", "answer", "urcs"),
+    [
+        # Huawei: ^RSSI / ^BOOT arrive at any time
+        (
+            "AT+CSQ",
+            b"\r\n^RSSI: 14\r\n\r\n+CSQ: 14,99\r\n\r\n^BOOT: 1,0\r\n\r\nOK\r\n",
+            ("+CSQ: 14,99",),
+            ["^RSSI: 14", "^BOOT: 1,0"],
+        ),
+        # Quectel: +QIND URCs; identification answered with a prefix on some firmware
+        (
+            "AT+CGSN",
+            b'\r\n+QIND: "csq",20,99\r\n\r\n+CGSN: 866758042111111\r\n\r\nOK\r\n',
+            ("+CGSN: 866758042111111",),
+            ['+QIND: "csq",20,99'],
+        ),
+        # SIMCom: "Call Ready"/"SMS Ready" after boot, between echo and answer
+        (
+            "AT+CPIN?",
+            b"AT+CPIN?\r\r\nCall Ready\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n\r\nOK\r\n",
+            ("+CPIN: READY",),
+            ["Call Ready", "SMS Ready"],
+        ),
+        # TS 27.007: a no-reply query answer carries <time> after empty subaddress fields
+        (
+            "AT+CCFC=2,2",
+            b'\r\n+CCFC: 1,1,"+420212000001",145,,,20\r\n\r\nOK\r\n',
+            ('+CCFC: 1,1,"+420212000001",145,,,20',),
+            [],
+        ),
+        # +CREG unsolicited (no <n>) while +CREG? is answered (with <n>)
+        ("AT+CREG?", b"\r\n+CREG: 0,5\r\n\r\nOK\r\n", ("+CREG: 0,5",), []),
+        # +CUSD answer to a USSD code arrives as a URC after OK
+        (
+            'AT+CUSD=1,"*#21#",15',
+            b'\r\nOK\r\n\r\n+CUSD: 0,"Call forwarding not active",15\r\n',
+            (),
+            ['+CUSD: 0,"Call forwarding not active",15'],
+        ),
+    ],
+)
+def test_vendor_transcripts(
+    line: str, data: bytes, answer: tuple[str, ...], urcs: list[str]
+) -> None:
+    _, events = run(line, data)
+    assert [e for e in events if isinstance(e, Response)] == [Response(line, answer, "OK")]
+    assert [e.line for e in events if isinstance(e, Urc)] == urcs
