@@ -216,6 +216,9 @@ def _register_sim(sub: Any) -> None:
     p.add_argument("--forward", action="append", default=[], metavar="REASON=NUMBER")
     f = p.add_argument_group("faults")
     f.add_argument("--latency", type=float, default=0.05, help="network operation delay, s")
+    f.add_argument(
+        "--latency-for", action="append", default=[], metavar="CMD=S", help="e.g. +CCFC=2.5"
+    )
     f.add_argument("--no-network", action="store_true")
     f.add_argument("--echo", action="store_true", help="echo stays on even after ATE0")
     f.add_argument("--garbage", default="", help="text written before every final result")
@@ -243,8 +246,13 @@ def _build_emulator(args: argparse.Namespace) -> Any:
     for spec in args.error:
         cmd, attempt, code = spec.rsplit(":", 2)
         errors.append(ErrorFault(cmd, int(attempt), int(code), "cms" if cmd == "+CMGS" else "cme"))
+    per_command = {}
+    for item in args.latency_for:
+        name, _, seconds = item.rpartition("=")
+        per_command[name] = float(seconds)
     faults = Faults(
         latency=args.latency,
+        latency_per_command=per_command,
         no_network=args.no_network,
         sticky_echo=args.echo,
         garbage=args.garbage,
