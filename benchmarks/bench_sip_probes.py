@@ -90,7 +90,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def start(argv: list[str], workdir: Path, **kw: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, cwd=workdir, start_new_session=True, **kw)  # type: ignore[call-overload]
+    proc: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
+        argv, cwd=workdir, start_new_session=True, **kw
+    )
+    return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

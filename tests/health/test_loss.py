@@ -66,14 +66,14 @@ async def test_30_percent_loss_does_not_take_trunk_down_but_outage_does(sipp_200
         local_addr=("127.0.0.1", 0),
     )
     port = relay_transport.get_extra_info("sockname")[1]
-    # Time-scaled: interval 0.1 s, timeout 0.1 s, T1 20 ms → sends at 0, 20, 60 ms (3 sends).
-    # rise/fall are the defaults (2/3).
+    # Time-scaled: interval 0.12 s, timeout 0.08 s, T1 16 ms → sends at 0, 16, 48 ms (3 sends,
+    # like T1 = 500 ms in a 2 s timeout). rise/fall are the defaults (2/3).
     settings = ComponentSettings.model_validate(
         {
             "kind": "trunk",
-            "probes": [{"type": "sip", "uri": f"sip:127.0.0.1:{port}", "t1_ms": 20}],
-            "interval_s": 0.1,
-            "timeout_s": 0.1,
+            "probes": [{"type": "sip", "uri": f"sip:127.0.0.1:{port}", "t1_ms": 16}],
+            "interval_s": 0.12,
+            "timeout_s": 0.08,
         }
     )
     assert (settings.rise, settings.fall) == (2, 3)
