@@ -21,6 +21,8 @@ from typing import Any
 
 from kazoo.exceptions import (
     BadVersionError,
+    ConnectionClosedError,
+    ConnectionLoss,
     KazooException,
     NodeExistsError,
     NoNodeError,
@@ -85,9 +87,27 @@ class KazooBridge:
         self.loop = loop
 
     async def call(
-        self, start: Callable[[], IAsyncResult], what: str, deadline_s: float
+        self, start: Callable[[], IAsyncResult], what: str, deadline_s: float,
+        idempotent: bool = False,
     ) -> Any:
-        """Start one kazoo async request and await its result for at most ``deadline_s``."""
+        """Start one kazoo async request and await its result for at most ``deadline_s``.
+
+        An ``idempotent`` request (a read) is re-sent after a connection hiccup until the deadline;
+        a write never is: it may have been applied before the connection dropped.
+        """
+        loop = self.loop
+        deadline = loop.time() + deadline_s
+        for attempt in range(1000):  # bounded by the deadline long before this count
+            try:
+                return await self._once(start, what, max(0.001, deadline - loop.time()))
+            except CoordinationError as exc:
+                transient = isinstance(exc.__cause__, (ConnectionLoss, ConnectionClosedError))
+                if not (idempotent and transient) or loop.time() + 0.02 >= deadline:
+                    raise
+            await asyncio.sleep(min(0.02 * (attempt + 1), 0.2))
+        raise CoordinationError(f"{what}: gave up")  # pragma: no cover
+
+    async def _once(self, start: Callable[[], IAsyncResult], what: str, deadline_s: float) -> Any:
         fut: asyncio.Future[Any] = self.loop.create_future()
 
         def settle(result: IAsyncResult) -> None:  # runs on our loop
@@ -96,7 +116,10 @@ class KazooBridge:
             if result.successful():
                 fut.set_result(result.value)
             else:
-                fut.set_exception(translate(result.exception, what))
+                exc = result.exception
+                err = translate(exc, what)
+                err.__cause__ = exc
+                fut.set_exception(err)
 
         def on_kazoo_thread(result: IAsyncResult) -> None:
             # A closed loop (RuntimeError) means nobody waits for this answer any more.

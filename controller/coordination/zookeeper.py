@@ -96,7 +96,10 @@ class ZooKeeperCoordinator:
             connection_retry=retry, command_retry=None,
         )
         self.client.add_listener(lambda state: self._from_kazoo(loop, state))
-        self.client.start_async()
+        connected = self.client.start_async()
+        # Wait (bounded) for the first session so start-up reads find ZooKeeper; without one we
+        # still start, as a follower that keeps trying in the background.
+        await asyncio.to_thread(connected.wait, self.settings.session_timeout_s)
         self._task = asyncio.create_task(self._campaign(), name=f"zk-campaign-{self.node}")
         log.info("zk.start node=%s hosts=%s path=%s session_s=%g lease_s=%.2f", self.node,
                  ",".join(self.settings.hosts), self.settings.path,
@@ -151,7 +154,7 @@ class ZooKeeperCoordinator:
     def server(self) -> str | None:
         """The ZooKeeper server ("host:port") this session talks to now, for status and tests."""
         try:
-            sock = self.client._connection._socket if self.client else None  # type: ignore[union-attr]
+            sock = self.client._connection._socket if self.client else None
             host, port = sock.getpeername()[:2] if sock is not None else (None, None)
         except (AttributeError, OSError):
             return None
@@ -206,7 +209,7 @@ class ZooKeeperCoordinator:
 
     async def get(self, key: str) -> JsonDoc | None:
         try:
-            data, _ = await self.call(lambda c: c.get_async(self._state_path(key)), f"get {key}")
+            data, _ = await self.read(lambda c: c.get_async(self._state_path(key)), f"get {key}")
         except ZkConflict as exc:
             if exc.kind == "nonode":
                 return None
@@ -233,7 +236,7 @@ class ZooKeeperCoordinator:
         raise CoordinationError(f"put {key}: kept racing with another writer")
 
     async def _write(self, path: str, data: bytes | None, fence: int | None, key: str) -> None:
-        exists = await self.call(lambda c: c.exists_async(path), f"put {key}")
+        exists = await self.read(lambda c: c.exists_async(path), f"put {key}")
 
         def fill(txn: Any) -> None:
             if fence is not None:
@@ -265,12 +268,19 @@ class ZooKeeperCoordinator:
 
     # ---- plumbing ----------------------------------------------------------------------------
 
-    async def call(self, start: Any, what: str, deadline_s: float | None = None) -> Any:
+    async def call(
+        self, start: Any, what: str, deadline_s: float | None = None, idempotent: bool = False
+    ) -> Any:
         """One kazoo ``*_async`` call, ``start(client)``, under a deadline."""
         client, bridge = self.client, self._bridge
         if client is None or bridge is None:
             raise CoordinationError(f"{what}: coordinator not started")
-        return await bridge.call(lambda: start(client), what, deadline_s or self.deadline_s)
+        return await bridge.call(lambda: start(client), what, deadline_s or self.deadline_s,
+                                 idempotent)
+
+    async def read(self, start: Any, what: str) -> Any:
+        """A read: re-sent after a connection hiccup, within the one deadline."""
+        return await self.call(start, what, idempotent=True)
 
     async def transaction(self, fill: Any, what: str) -> list[Any]:
         client, bridge = self.client, self._bridge

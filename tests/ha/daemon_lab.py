@@ -1,0 +1,183 @@
+"""Three ``hotline run`` daemons on one ZooKeeper ensemble and ONE ``hotline modem-sim``.
+
+Components are probed with ``command`` probes that fail while a flag file exists, so a test breaks
+a trunk for every node at once by touching a file (no SIP peers needed here: the HA behaviour is
+under test, not the probes). The emulator appends every byte in and out to a transcript file;
+``ccfc_writes()`` returns the forwarding writes with their time and connection.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from controller.coordination.zk_lab import free_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "lab-operator-token-001"
+
+
+def lab_dict() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "lab.yaml").read_text())
+    return data
+
+
+def child(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = dict(env if env is not None else os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent,
+                                env=env, start_new_session=True)
+
+
+@dataclass
+class DaemonLab:
+    tmp: Path
+    zk_hosts: tuple[str, ...]
+    names: tuple[str, ...] = ("node-1", "node-2", "node-3")
+    session_s: float = 2.0
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    sim: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        p = free_ports(2 + len(self.names))
+        self.modem_port, self.control_port = p[0], p[1]
+        self.ports = dict(zip(self.names, p[2:], strict=True))
+        self.flags = self.tmp / "flags"
+        self.flags.mkdir(parents=True, exist_ok=True)
+        self.transcript_path = self.tmp / "modem-transcript.log"
+
+    # ---- peers -------------------------------------------------------------------------------
+    def start_modem(self) -> None:
+        env = dict(os.environ, LAB_PIN="1234")
+        self.sim = child([sys.executable, "-m", "controller", "modem-sim",
+                          "--listen", f"127.0.0.1:{self.modem_port}",
+                          "--control", f"127.0.0.1:{self.control_port}",
+                          "--pin-env", "LAB_PIN", "--latency", "0.02",
+                          "--transcript", str(self.transcript_path)],
+                         self.tmp / "modem-sim.log", env)
+        self.wait("the modem-sim control port", lambda: self.control({"cmd": "get_state"}), 30)
+
+    def control(self, request: dict[str, Any]) -> dict[str, Any]:
+        with socket.create_connection(("127.0.0.1", self.control_port), timeout=5) as s:
+            s.sendall(json.dumps(request).encode() + b"\n")
+            answer: dict[str, Any] = json.loads(s.makefile().readline())
+        return answer
+
+    def forwarded_to(self) -> str | None:
+        fwd = self.control({"cmd": "get_state"})["state"]["forwarding"]["unconditional"]
+        return fwd["number"] if fwd["active"] else None
+
+    def ccfc_writes(self) -> list[tuple[float, str, str]]:
+        """(time, connection, command) of every +CCFC *write* the modem received."""
+        out: list[tuple[float, str, str]] = []
+        if not self.transcript_path.exists():
+            return out
+        for line in self.transcript_path.read_text(errors="replace").splitlines():
+            t, who, direction, data = line.split(" ", 3)
+            if direction != "<":  # bytes the modem received
+                continue
+            text = ast.literal_eval(data).decode("latin-1")
+            if "+CCFC=0,3," in text:  # unconditional, registration: a forwarding write
+                out.append((float(t), who, text.strip()))
+        return out
+
+    def break_(self, component: str) -> None:
+        (self.flags / component).touch()
+
+    def restore(self, component: str) -> None:
+        (self.flags / component).unlink(missing_ok=True)
+
+    # ---- daemons -----------------------------------------------------------------------------
+    def config(self, name: str) -> Path:
+        data = lab_dict()
+        data["node"] = {"name": name, "state_dir": str(self.tmp / name)}
+        data["hotline"]["modem"]["url"] = f"socket://127.0.0.1:{self.modem_port}"
+        data["hotline"]["modem"]["network_timeout_s"] = 5
+        for comp in data["components"]:
+            data["components"][comp]["probes"] = [
+                {"type": "command", "argv": ["/bin/sh", "-c", f"test ! -e {self.flags / comp}"]}
+            ]
+            data["components"][comp].update(interval_s=0.3, timeout_s=0.3, rise=1, fall=1)
+        data["failover"]["failback_hold_s"] = 1
+        data["failover"]["flap_max_switches"] = 50
+        data["coordination"] = {"backend": "zookeeper", "zookeeper": {
+            "hosts": list(self.zk_hosts), "path": "/hotline/lab",
+            "session_timeout_s": self.session_s}}
+        data["api"]["listen"] = f"127.0.0.1:{self.ports[name]}"
+        data.pop("notifier", None)
+        data["notifier"] = {"enabled": False}
+        data["actuators"] = [{"type": "modem", "retries": 1, "backoff_s": 0.2, "timeout_s": 10}]
+        data["reconcile"] = {"interval_s": 0.2, "drift_check_s": 30, "retry_failed_s": 2,
+                             "action_wait_s": 20, "shutdown_grace_s": 10}
+        path = self.tmp / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    def start(self, name: str | None = None) -> None:
+        for n in [name] if name else self.names:
+            self.procs[n] = child([sys.executable, "-m", "controller", "run", "--config",
+                                   str(self.config(n))], self.tmp / f"{n}.log")
+        for n in [name] if name else self.names:
+            self.wait(f"{n}'s API", lambda n=n: self.get(n, "/healthz")[0] == 200, 40)
+
+    def get(self, name: str, path: str) -> tuple[int, Any]:
+        r = httpx.get(f"http://127.0.0.1:{self.ports[name]}{path}",
+                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=3)
+        return r.status_code, (r.json() if r.content else None)
+
+    def leaders(self) -> list[str]:
+        """Nodes whose ``GET /leader`` answers 200 (stopped or dead nodes do not answer)."""
+        out = []
+        for n, p in self.procs.items():
+            if p.poll() is not None:
+                continue
+            try:
+                if self.get(n, "/leader")[0] == 200:
+                    out.append(n)
+            except httpx.HTTPError:
+                continue
+        return out
+
+    def one_leader(self, timeout: float, exclude: str | None = None) -> str:
+        def check() -> str | None:
+            got = self.leaders()
+            return got[0] if len(got) == 1 and got[0] != exclude else None
+        return self.wait(f"exactly one leader (not {exclude})", check, timeout)
+
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        os.killpg(self.procs[name].pid, sig)
+
+    def wait(self, what: str, check: Any, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                got = check()
+            except (OSError, httpx.HTTPError, KeyError, ValueError):
+                got = None
+            if got:
+                return got
+            time.sleep(0.05)
+        logs = {n: (self.tmp / f"{n}.log").read_text(errors="replace")[-3000:]
+                for n in self.procs}
+        raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; logs: {logs}")
+
+    def close(self) -> None:
+        for p in [*self.procs.values(), self.sim]:
+            if p is not None and p.poll() is None:
+                os.killpg(p.pid, signal.SIGCONT)
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)

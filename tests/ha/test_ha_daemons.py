@@ -1,0 +1,82 @@
+"""Three ``hotline run`` daemons on a 3-server ZooKeeper ensemble, sharing one modem emulator.
+
+The emulator's transcript is the witness: every forwarding write (AT+CCFC=0,3,...) comes from the
+connection of the node that led at that moment, and none from a node after it was killed or while
+it was paused past its session. Each scenario ends with exactly one node answering ``GET /leader``.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controller.coordination.zk_lab import ZkEnsemble
+from tests.ha.daemon_lab import DaemonLab
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+PRIMARY, SECONDARY = "+420212000001", "+420212000002"
+ONCALL = ("+420777000001", "+420777000002")
+
+
+@pytest.fixture
+def lab(zk3: ZkEnsemble, tmp_path: Path) -> Iterator[DaemonLab]:
+    lab = DaemonLab(tmp_path / "lab", zk3.hosts)
+    try:
+        lab.start_modem()
+        lab.start()
+        yield lab
+    finally:
+        lab.close()
+
+
+def writer_of(lab: DaemonLab, number: str, after: float) -> str:
+    """The connection that wrote the forward to ``number`` after ``after``."""
+    def check() -> str | None:
+        hits = [w for t, w, cmd in lab.ccfc_writes() if t > after and number in cmd]
+        return hits[-1] if hits else None
+    return str(lab.wait(f"a +CCFC write of {number}", check, 30))
+
+
+def test_kill_and_pause_of_the_leader_with_one_modem(lab: DaemonLab) -> None:
+    first = lab.one_leader(20)
+    lab.wait("primary in the modem", lambda: lab.forwarded_to() == PRIMARY, 20)
+
+    # The leader acts on a partial outage; remember its modem connection.
+    t0 = time.time()
+    lab.break_("trunk-a")
+    lab.wait("secondary in the modem", lambda: lab.forwarded_to() == SECONDARY, 20)
+    first_conn = writer_of(lab, SECONDARY, t0)
+
+    # SIGKILL: another node leads, continues from the shared state (no re-actuation of the
+    # verified secondary), and acts on the next change.
+    lab.signal(first, signal.SIGKILL)
+    killed = time.time()
+    second = lab.one_leader(lab.session_s * 6, exclude=first)
+    time.sleep(1.0)
+    assert not [w for t, w, c in lab.ccfc_writes() if t > killed and SECONDARY in c], \
+        "the new leader must not re-actuate a verified route"
+    lab.break_("trunk-b")  # total outage → on-call mobile
+    lab.wait("on-call in the modem", lambda: lab.forwarded_to() in ONCALL, 20)
+    second_conn = writer_of(lab, lab.forwarded_to() or "", killed)
+    assert second_conn != first_conn
+    assert all(w != first_conn for t, w, c in lab.ccfc_writes() if t > killed)
+
+    # SIGSTOP past the session timeout, change the world meanwhile, SIGCONT.
+    lab.signal(second, signal.SIGSTOP)
+    stopped = time.time()
+    third = lab.one_leader(lab.session_s * 6, exclude=second)
+    lab.restore("trunk-b")  # secondary is up again: failback from on-call after the 1 s hold
+    lab.wait("secondary again", lambda: lab.forwarded_to() == SECONDARY, 20)
+    third_conn = writer_of(lab, SECONDARY, stopped)
+    lab.signal(second, signal.SIGCONT)
+    resumed = time.time()
+    time.sleep(lab.session_s * 2)
+    assert lab.one_leader(lab.session_s * 3) == third
+    late = [(t, w, c) for t, w, c in lab.ccfc_writes() if t > stopped and w != third_conn]
+    assert not late, f"writes by a stale leader: {late}"
+    assert lab.forwarded_to() == SECONDARY and resumed > stopped
