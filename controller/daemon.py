@@ -27,7 +27,8 @@ from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
 from controller.events import EventStore
 from controller.notifier.signal import NullSink, SignalSink
-from controller.reconcile import Reconciler, SnapshotSource
+from controller.reconcile import Reconciler
+from controller.reconcile_parts import SnapshotSource
 from controller.service_impl import ControllerServiceImpl
 
 log = logging.getLogger("hotline.daemon")

@@ -17,69 +17,30 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 
 from controller.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
 from controller.actuators.modem import ModemActuator
 from controller.config import HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
-from controller.decision import Condition, Decision, Override, Policy, RouteState, decide
+from controller.decision import Condition, Decision, Policy, RouteState, decide
 from controller.events import EventStore, NewEvent
-from controller.notifier.signal import NullSink, Severity, Signal, SignalSink
+from controller.notifier.signal import NullSink, Severity, SignalSink
+from controller.reconcile_parts import (
+    Alerts,
+    Cached,
+    LoopCounters,
+    LoopView,
+    SnapshotSource,
+    utcnow,
+)
 from controller.schedule import Calendar, on_call
-from controller.state import ChangeMarker, ControllerState, PauseRecord, RouteRecord
-from health.model import HealthSnapshot
+from controller.state import ChangeMarker, ControllerState, RouteRecord
 
 log = logging.getLogger("hotline.reconcile")
 
 FOREIGN = "foreign"  # the modem forwards somewhere no route knows
 NONE = "none"  # the modem forwards nowhere
-
-
-class SnapshotSource(Protocol):
-    def snapshot(self) -> HealthSnapshot: ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(slots=True)
-class LoopCounters:
-    """Counters and gauges for /metrics, updated by the loop only."""
-
-    ticks: int = 0
-    decisions: dict[str, int] = field(default_factory=dict)  # by cause
-    switches: dict[str, int] = field(default_factory=dict)  # by route reached
-    switch_failures: int = 0
-    drifts: int = 0
-    steps: dict[tuple[str, str], int] = field(default_factory=dict)  # (actuator, outcome)
-    step_seconds: dict[str, float] = field(default_factory=dict)  # actuator → total seconds
-    last_switch_seconds: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Cached:
-    """The persisted state as last read, so synchronous readers (``status()``) need no I/O."""
-
-    route: RouteRecord = field(default_factory=RouteRecord)
-    change: ChangeMarker | None = None
-    override: Override | None = None
-    pause: PauseRecord | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoopView:
-    """What the last tick saw and decided, for ``/v1/status``."""
-
-    decision: Decision | None = None
-    desired: Route | None = None
-    observed_number: str | None = None
-    observed: str | None = None  # a route name, FOREIGN, NONE, or None (not read)
-    changing: Route | None = None
-    at: datetime | None = None
 
 
 class Reconciler:
@@ -99,7 +60,6 @@ class Reconciler:
         self.state = ControllerState(coordinator)
         self.events = events
         self.actuators = actuators
-        self.sink = sink or NullSink()
         self.clock = clock
         self.policy = Policy.from_config(cfg)
         self.calendar = Calendar.from_config(cfg.schedule)
@@ -114,7 +74,7 @@ class Reconciler:
         self._next_check: datetime | None = None  # None: check on the next tick
         self._last_decision_key: tuple[object, ...] | None = None
         self._failed_target: tuple[Route, str] | None = None
-        self._signalled: dict[str, bool] = {}
+        self.alerts = Alerts(sink or NullSink(), coordinator.epoch)
         self._wake = asyncio.Event()
         self._tick_done = asyncio.Event()
 
@@ -277,7 +237,7 @@ class Reconciler:
         detail = "; ".join(f"{k}: {v}" for k, v in wrong.items())
         self._event("drift", f"the world differs from {desired} ({number}): {detail}",
                     route_from=rec.route, route_to=desired, details={"observed": wrong})
-        await self._signal("drift", True, Severity.WARNING, f"drift found, restoring {desired}",
+        await self.alerts.send("drift", True, Severity.WARNING, f"drift found, restoring {desired}",
                            detail, now, desired)
         return f"drift: restoring {desired} ({detail})"
 
@@ -352,11 +312,11 @@ class Reconciler:
                              self.classify(seen, now) if seen else self.view.observed, None, now)
         log.info("switch route_from=%s route_to=%s outcome=%s seconds=%.3f", rec.route,
                  target.route, outcome, took)
-        await self._signal("actuation_failed", False, Severity.CRITICAL,
+        await self.alerts.send("actuation_failed", False, Severity.CRITICAL,
                            f"route {target.route} verified", reason, now, target.route)
-        await self._signal("drift", False, Severity.WARNING, f"{target.route} restored", reason,
+        await self.alerts.send("drift", False, Severity.WARNING, f"{target.route} restored", reason,
                            now, target.route)
-        await self._route_signal(target, reason, now)
+        await self.alerts.route_changed(target.route, target.number, reason, now)
 
     async def _failed(
         self, rec: RouteRecord, target: RouteTarget, last: StepOutcome, took: float,
@@ -371,7 +331,7 @@ class Reconciler:
                     details={"number": target.number, "steps": steps})
         log.error("switch route_from=%s route_to=%s outcome=failed: %s", rec.route,
                   target.route, why)
-        await self._signal("actuation_failed", True, Severity.CRITICAL,
+        await self.alerts.send("actuation_failed", True, Severity.CRITICAL,
                            f"switch to {target.route} FAILED ({last.actuator})",
                            f"{why}. Calls may still go to {rec.route}.", now, rec.route)
 
@@ -397,33 +357,8 @@ class Reconciler:
         ev = NewEvent(kind=kind, reason=reason, epoch=self.coord.epoch(), **kw)  # type: ignore[arg-type]
         self.events.append(ev, self.clock())
 
-    async def _signal(
-        self, key: str, active: bool, sev: Severity, summary: str, detail: str,
-        now: datetime, route: Route | None,
-    ) -> None:
-        if self._signalled.get(key, False) == active:
-            return
-        self._signalled[key] = active
-        try:
-            await self.sink.signal(Signal(key, active, sev, summary, detail, now,
-                                          None if route is None else str(route),
-                                          self.coord.epoch()))
-        except Exception:
-            log.exception("signal %s could not be delivered", key)
-
-    async def _route_signal(self, target: RouteTarget, reason: str, now: datetime) -> None:
-        if target.route is Route.PRIMARY:
-            await self._signal("route", False, Severity.INFO, "calls back on primary", reason,
-                               now, target.route)
-            return
-        sev = Severity.CRITICAL if target.route is Route.ONCALL else Severity.WARNING
-        self._signalled["route"] = False  # a move between non-primary routes is news too
-        await self._signal("route", True, sev,
-                           f"hotline now forwards to {target.route} {target.number}", reason,
-                           now, target.route)
-
     async def _condition_signals(self, d: Decision, rec: RouteRecord, now: datetime) -> None:
         flapping = Condition.FLAPPING in d.conditions
-        await self._signal("flapping", flapping, Severity.WARNING,
+        await self.alerts.send("flapping", flapping, Severity.WARNING,
                            "route is flapping" if flapping else "route stable again", d.reason,
                            now, rec.route)

@@ -18,7 +18,8 @@ from controller.config import HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
 from controller.decision import Condition, Override, Pause
 from controller.events import EventStore, NewEvent
-from controller.reconcile import Cached, Reconciler, SnapshotSource, utcnow
+from controller.reconcile import Reconciler
+from controller.reconcile_parts import Cached, SnapshotSource, utcnow
 from controller.schedule import on_call
 from controller.service import (
     ActionResult,
