@@ -217,10 +217,17 @@ class ZooKeeperCoordinator:
         return decode(data)
 
     async def put(self, key: str, value: JsonDoc | None) -> None:
-        """Write ``value`` (None deletes); while leading the write is fenced by the epoch."""
+        """Write ``value`` (None deletes), fenced by our epoch: only the leader writes.
+
+        A follower's change goes through ``submit_intent``. A deposed leader that has not noticed
+        yet (it was frozen mid-switch) fails the epoch check inside the transaction, so it cannot
+        overwrite what the new leader recorded.
+        """
         path = self._state_path(key)
         data = None if value is None else encode(value)
         fence = self._epoch_version if self._leader else None
+        if fence is None:
+            raise CoordinationError(f"put {key} refused: not the leader (use submit_intent)")
         for _ in range(3):  # create/set races with another writer are settled in a few rounds
             try:
                 await self._write(path, data, fence, key)

@@ -78,6 +78,8 @@ async def test_handover_moves_leadership_within_a_second(
     assert new is not old and new.epoch() == old.epoch() + 1
     with pytest.raises(CoordinationError):
         await old.check_fence()
+    with pytest.raises(CoordinationError, match="not the leader"):
+        await old.put("route", {"route": "oncall"})  # a deposed leader cannot write state
 
 
 async def test_leaving_on_stop_hands_over(trio: list[ZooKeeperCoordinator]) -> None:
@@ -96,8 +98,10 @@ async def test_shared_state_is_read_by_followers_and_deleted(
     assert await follower.get("route") is None
     await leader.put("route", {"route": "secondary", "verified": True, "epoch": leader.epoch()})
     assert await follower.get("route") == {"route": "secondary", "verified": True, "epoch": 1}
-    await follower.put("override", {"target": "oncall"})  # unfenced: a follower's own record
-    assert (await leader.get("override") or {})["target"] == "oncall"
+    with pytest.raises(CoordinationError, match="not the leader"):
+        await follower.put("override", {"target": "oncall"})  # followers submit intents
+    await leader.put("override", {"target": "oncall"})
+    assert (await follower.get("override") or {})["target"] == "oncall"
     await leader.put("override", None)
     await leader.put("override", None)  # deleting twice is fine
     assert await follower.get("override") is None
