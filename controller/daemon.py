@@ -151,6 +151,17 @@ async def _stop(parts: Parts) -> None:
     parts.events.close()
 
 
+async def _wake_on_health(parts: Parts) -> None:
+    """A component changed status: run the next tick now instead of at the next interval."""
+    subscribe = getattr(parts.monitor, "subscribe", None)
+    if subscribe is None:
+        return
+    queue: asyncio.Queue[Any] = subscribe()
+    while True:  # ends by cancellation at shutdown
+        await queue.get()
+        parts.loop.wake()
+
+
 async def serve(
     parts: Parts,
     cfg: HotlineConfig,
@@ -176,6 +187,7 @@ async def serve(
             server = _QuietServer.make(app, host, port)
             server_task = asyncio.create_task(server.serve(), name="api")
     loop_task = asyncio.create_task(parts.loop.run(stop), name="reconcile")
+    waker = asyncio.create_task(_wake_on_health(parts), name="health-waker")
     parts.service.mark_ready()
     log.info("started node=%s api=%s dry_run=%s", cfg.node.name, cfg.api.listen if api else "off",
              cfg.reconcile.dry_run)
@@ -190,6 +202,9 @@ async def serve(
         with contextlib.suppress(asyncio.CancelledError):
             await loop_task
     parts.service.mark_ready(False)
+    waker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waker
     if server is not None and server_task is not None:
         server.should_exit = True
         with contextlib.suppress(Exception):

@@ -82,11 +82,17 @@ async def run_demo(cfg: Any, script: bool) -> int:
     from controller.demo.web import demo_router
 
     with tempfile.TemporaryDirectory(prefix="hotline-demo-") as tmp:
-        if script:  # a scripted run starts from a clean slate, whatever an earlier demo left
-            cfg = cfg.model_copy(update={"node": cfg.node.model_copy(
-                update={"state_dir": Path(tmp)})})
+        # Every lab starts from a clean slate (the emulated modem does too), whatever an
+        # earlier demo left in the config's state_dir.
+        cfg = cfg.model_copy(update={"node": cfg.node.model_copy(update={"state_dir": Path(tmp)})})
         lab = Lab(cfg)
-        await lab.start()
+        try:
+            await lab.start()
+        except OSError as exc:
+            await lab.stop()
+            print(f"cannot start the lab: {exc.strerror or exc} (is another demo running? "
+                  "try --free-ports)", file=sys.stderr)
+            return EXIT_REFUSED
         stop = asyncio.Event()
         parts = await assemble(cfg)
         task = asyncio.create_task(serve(

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from controller.demo.sip import reply_to
@@ -108,6 +109,15 @@ def test_break_and_restore_reach_a_running_demo() -> None:
             time.sleep(0.3)
         assert route_is("secondary")
         assert hotline("demo", "restore", "trunk-a", "--url", url).returncode == 0
+        # The dashboard's buttons: listed for any token, pressed only by operators.
+        viewer = {"Authorization": "Bearer lab-viewer-token-0001"}
+        listed = httpx.get(f"{url}/v1/demo", headers=viewer, timeout=5).json()["actions"]
+        assert {"label": "break pbx", "path": "/v1/demo/break", "method": "POST",
+                "body": {"component": "pbx"}} in listed
+        pressed = httpx.post(f"{url}/v1/demo/break", json={"component": "pbx"}, headers=viewer,
+                             timeout=5)
+        assert pressed.status_code == 403
+        assert httpx.get(f"{url}/v1/demo", timeout=5).status_code == 401
     finally:
         demo.send_signal(signal.SIGTERM)
         code = demo.wait(30)
