@@ -18,7 +18,8 @@ the port exclusively. The rule fires once per outage; every firing (and every re
 is logged and signalled (``Signal(key="last_resort")``) so people know the cluster was bypassed.
 
 ``last_resort()`` is pure (monotonic times in, a verdict with its reason out); the small
-``LastResortRunner`` does the I/O: the lock, the forward, the log line and the signal.
+``LastResortRunner`` does the I/O: the lock, the forward, the log line and the signal;
+``LastResortWatch`` feeds it from a running node (its snapshot, the coordinator's clock).
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from controller.config import HotlineConfig, Route
+from controller.decision import Topology, route_health
 from controller.notifier.signal import NullSink, Severity, Signal, SignalSink
+from controller.schedule import on_call
+from health.model import HealthSnapshot, Status
 from modem.e164 import validate_e164
 
 log = logging.getLogger("hotline.lastresort")
@@ -199,6 +205,46 @@ class LastResortRunner:
             log.exception("event=last_resort_signal_failed node=%s", self.node)
 
 
-def policy_from_settings(last_resort_after_s: float | None, session_timeout_s: float
-                         ) -> LastResortPolicy:
-    return LastResortPolicy(last_resort_after_s, session_timeout_s)
+def total_outage(snapshot: HealthSnapshot, cfg: HotlineConfig) -> bool:
+    """Both lines down (their own paths, or the PBX cluster) in this node's own snapshot."""
+    health = route_health(snapshot, Topology.from_config(cfg))
+    return all(health[r].status is Status.DOWN for r in (Route.PRIMARY, Route.SECONDARY))
+
+
+class LastResortWatch:
+    """The rule wired to a running node; the daemon calls ``tick`` every loop tick on every node.
+
+    ``zk_lost_since`` is the coordinator's ``quorum_lost_since`` (the local backend has none, so
+    the rule never fires there: a single node always leads). ``forward`` writes the forward through
+    the daemon's own modem link (e.g. ``DriverDevice(link).write_forwarding``).
+    """
+
+    def __init__(
+        self, cfg: HotlineConfig, zk_lost_since: Callable[[], float | None], forward: Forward,
+        sink: SignalSink | None = None, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        zk = cfg.coordination.zookeeper
+        policy = LastResortPolicy(
+            None if zk is None or cfg.coordination.backend != "zookeeper"
+            else zk.last_resort_after_s,
+            zk.session_timeout_s if zk is not None else 0.0,
+        )
+        self.cfg = cfg
+        self.runner = LastResortRunner(policy, forward, sink, node=cfg.node.name)
+        self.zk_lost_since = zk_lost_since
+        self.clock = clock
+        self.outage_since: float | None = None
+
+    async def tick(
+        self, snapshot: HealthSnapshot, observed_number: str | None, at: datetime
+    ) -> LastResortVerdict:
+        now = self.clock()
+        if total_outage(snapshot, self.cfg):
+            self.outage_since = self.outage_since if self.outage_since is not None else now
+        else:
+            self.outage_since = None
+        inputs = LastResortInputs(
+            self.cfg.hotline.modem.url, on_call(self.cfg.oncall, at).mobile,
+            self.zk_lost_since(), self.outage_since, observed_number,
+        )
+        return await self.runner.tick(inputs, now, at)

@@ -79,6 +79,7 @@ class ZooKeeperCoordinator:
         self._epoch_version = -1
         self._confirmed: float | None = None  # monotonic time the last good round trip was sent
         self._term_started: float | None = None
+        self._lost_since: float | None = time.monotonic()  # no confirmed round trip yet
         self.intents = IntentBox(self)
         self.transitions: deque[tuple[float, str, bool]] = deque(maxlen=100)
         """(monotonic time, what happened, may_actuate right after): for status and tests."""
@@ -150,6 +151,13 @@ class ZooKeeperCoordinator:
 
     def connected(self) -> bool:
         return self._connected
+
+    def quorum_lost_since(self) -> float | None:
+        """Monotonic time since which no ZooKeeper round trip has succeeded; None while they do.
+
+        The last-resort rule's clock: a node that cannot reach a quorum sees this grow.
+        """
+        return self._lost_since
 
     def server(self) -> str | None:
         """The ZooKeeper server ("host:port") this session talks to now, for status and tests."""
@@ -321,10 +329,12 @@ class ZooKeeperCoordinator:
         elif state == KazooState.SUSPENDED:
             self._connected = False
             self._confirmed = None  # stop actuating now; resume only after a fresh confirmation
+            self._lost_since = self._lost_since or time.monotonic()
             log.warning("zk.session state=suspended node=%s leader=%s", self.node, self._leader)
         elif state == KazooState.LOST:
             self._connected = False
             self._znode = None  # ephemeral nodes died with the session
+            self._lost_since = self._lost_since or time.monotonic()
             self._drop("session lost")
             (log.info if self._stopping else log.error)("zk.session state=lost node=%s", self.node)
         self._note(str(state).lower())
@@ -352,11 +362,14 @@ class ZooKeeperCoordinator:
             try:
                 if self._connected:
                     await self._round()
+                    self._lost_since = None
             except CoordinationError as exc:
                 self._confirmed = None
+                self._lost_since = self._lost_since or time.monotonic()
                 log.warning("zk.round node=%s failed: %s", self.node, exc)
             except Exception:
                 self._confirmed = None
+                self._lost_since = self._lost_since or time.monotonic()
                 log.exception("zk.round node=%s crashed; retrying", self.node)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.heartbeat_s)
