@@ -102,3 +102,17 @@ def test_kill_and_pause_of_the_leader_with_one_modem(lab: DaemonLab) -> None:
 )
 def test_a_leader_frozen_mid_switch_does_not_write_when_it_wakes(lab: DaemonLab) -> None:
     kill_then_pause(lab, pause_mid_switch=True)
+
+
+def test_sigterm_hands_leadership_over_within_a_second(lab: DaemonLab) -> None:
+    old = lab.one_leader(20)
+    lab.wait("primary in the modem", lambda: lab.forwarded_to() == PRIMARY, 20)
+    started = time.time()
+    lab.procs[old].send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    new = lab.one_leader(5, exclude=old)
+    took = time.monotonic() - t0
+    assert took < 1.0, f"hand-over took {took:.2f}s"
+    assert lab.procs[old].wait(15) == 0
+    assert new != old
+    assert not [c for t, _, c in lab.ccfc_writes() if t > started], "nothing to re-actuate"
