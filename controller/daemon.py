@@ -162,6 +162,43 @@ async def _wake_on_health(parts: Parts) -> None:
         parts.loop.wake()
 
 
+class DaemonError(Exception):
+    """The daemon cannot run (e.g. the API port is taken); nothing was actuated."""
+
+
+async def _serve_api(server: Any) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exc:  # uvicorn exits the process on a bind error; we decide instead
+        raise DaemonError(f"the HTTP API could not start (uvicorn exit {exc.code})") from None
+
+
+async def _start_api(
+    parts: Parts, cfg: HotlineConfig, extend_app: Callable[[Any], None] | None
+) -> tuple[Any, asyncio.Task[None]] | None:
+    try:
+        from controller.api.app import create_app
+    except ImportError:
+        log.warning("controller.api is not installed: running without the HTTP API")
+        return None
+    host, port = split_listen(cfg.api.listen)
+    app = create_app(parts.service, cfg)
+    if extend_app is not None:
+        extend_app(app)
+    server = _QuietServer.make(app, host, port)
+    task = asyncio.create_task(_serve_api(server), name="api")
+    for _ in range(200):  # up to 10 s for the socket to be bound
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if not server.started:
+        if task.done():
+            task.result()  # raises the DaemonError
+        task.cancel()
+        raise DaemonError(f"the HTTP API did not start listening on {cfg.api.listen}")
+    return server, task
+
+
 async def serve(
     parts: Parts,
     cfg: HotlineConfig,
@@ -170,22 +207,14 @@ async def serve(
     extend_app: Callable[[Any], None] | None = None,
 ) -> None:
     """Run until ``stop`` is set; returns after an orderly shutdown. ``extend_app`` may add
-    routes to the API app (the demo lab's break/restore buttons)."""
+    routes to the API app (the demo lab's break/restore buttons). Raises ``DaemonError`` (after
+    stopping what was started) when the API cannot listen."""
     await _start(parts)
-    server = None
-    server_task: asyncio.Task[None] | None = None
-    if api:
-        try:
-            from controller.api.app import create_app
-        except ImportError:
-            log.warning("controller.api is not installed: running without the HTTP API")
-        else:
-            host, port = split_listen(cfg.api.listen)
-            app = create_app(parts.service, cfg)
-            if extend_app is not None:
-                extend_app(app)
-            server = _QuietServer.make(app, host, port)
-            server_task = asyncio.create_task(server.serve(), name="api")
+    try:
+        served = await _start_api(parts, cfg, extend_app) if api else None
+    except DaemonError:
+        await _stop(parts)
+        raise
     loop_task = asyncio.create_task(parts.loop.run(stop), name="reconcile")
     waker = asyncio.create_task(_wake_on_health(parts), name="health-waker")
     parts.service.mark_ready()
@@ -205,10 +234,11 @@ async def serve(
     waker.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await waker
-    if server is not None and server_task is not None:
+    if served is not None:
+        server, task = served
         server.should_exit = True
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(server_task, 10)
+            await asyncio.wait_for(task, 10)
     await _stop(parts)
     log.info("stopped")
 
@@ -221,6 +251,9 @@ async def run_daemon(cfg: HotlineConfig, api: bool = True) -> int:
     parts = await assemble(cfg)
     try:
         await serve(parts, cfg, stop, api=api)
+    except DaemonError as exc:
+        log.error("cannot run: %s", exc)
+        return 1
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
