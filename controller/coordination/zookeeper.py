@@ -49,6 +49,7 @@ from controller.config import ZooKeeperSettings
 from controller.coordination.base import CoordinationError, IntentHandler, JsonDoc
 from controller.coordination.zk_bridge import KazooBridge, ZkConflict, decode, encode
 from controller.coordination.zk_intents import IntentBox
+from controller.coordination.zk_state import SharedState
 
 log = logging.getLogger("hotline.coordination.zk")
 
@@ -81,6 +82,7 @@ class ZooKeeperCoordinator:
         self._term_started: float | None = None
         self._lost_since: float | None = time.monotonic()  # no confirmed round trip yet
         self.intents = IntentBox(self)
+        self.state = SharedState(self)
         self.transitions: deque[tuple[float, str, bool]] = deque(maxlen=100)
         """(monotonic time, what happened, may_actuate right after): for status and tests."""
 
@@ -213,59 +215,14 @@ class ZooKeeperCoordinator:
         log.info("zk.handover node=%s epoch=%d", self.node, self._epoch)
         self._wake.set()
 
-    # ---- shared state ------------------------------------------------------------------------
+    # ---- shared state (see zk_state) ----------------------------------------------------------
 
     async def get(self, key: str) -> JsonDoc | None:
-        try:
-            data, _ = await self.read(lambda c: c.get_async(self._state_path(key)), f"get {key}")
-        except ZkConflict as exc:
-            if exc.kind == "nonode":
-                return None
-            raise
-        return decode(data)
+        return await self.state.get(key)
 
     async def put(self, key: str, value: JsonDoc | None) -> None:
-        """Write ``value`` (None deletes), fenced by our epoch: only the leader writes.
-
-        A follower's change goes through ``submit_intent``. A deposed leader that has not noticed
-        yet (it was frozen mid-switch) fails the epoch check inside the transaction, so it cannot
-        overwrite what the new leader recorded.
-        """
-        path = self._state_path(key)
-        data = None if value is None else encode(value)
-        fence = self._epoch_version if self._leader else None
-        if fence is None:
-            raise CoordinationError(f"put {key} refused: not the leader (use submit_intent)")
-        for _ in range(3):  # create/set races with another writer are settled in a few rounds
-            try:
-                await self._write(path, data, fence, key)
-                return
-            except ZkConflict as exc:
-                if exc.op_index == 0 and fence is not None:
-                    self._drop("fenced while writing shared state")
-                    raise CoordinationError(f"fenced: put {key} refused, epoch moved") from exc
-                if exc.kind == "nonode" and data is None:
-                    return
-                if exc.kind not in ("nonode", "exists"):
-                    raise
-        raise CoordinationError(f"put {key}: kept racing with another writer")
-
-    async def _write(self, path: str, data: bytes | None, fence: int | None, key: str) -> None:
-        exists = await self.read(lambda c: c.exists_async(path), f"put {key}")
-
-        def fill(txn: Any) -> None:
-            if fence is not None:
-                txn.check(self.paths["epoch"], fence)
-            if data is None:
-                txn.delete(path)
-            elif exists is None:
-                txn.create(path, data)
-            else:
-                txn.set_data(path, data)
-
-        if data is None and exists is None:
-            return
-        await self.transaction(fill, f"put {key}")
+        """Only the leader writes, fenced by its epoch; followers use ``submit_intent``."""
+        await self.state.put(key, value)
 
     # ---- intents and views (see zk_intents) --------------------------------------------------
 
@@ -307,11 +264,6 @@ class ZooKeeperCoordinator:
         """The epoch znode's version of our term, for fenced transactions; None if not leading."""
         return self._epoch_version if self._leader else None
 
-    def _state_path(self, key: str) -> str:
-        if not key or "/" in key or key.startswith("."):
-            raise CoordinationError(f"bad shared-state key {key!r}")
-        return f"{self.paths['state']}/{key}"
-
     def _election_path(self) -> str:
         return f"{self.paths['election']}/{self._znode}"
 
@@ -342,6 +294,10 @@ class ZooKeeperCoordinator:
 
     def _note(self, what: str) -> None:
         self.transitions.append((time.monotonic(), what, self.may_actuate()))
+
+    def step_down(self, why: str) -> None:
+        """Stop leading now (a fenced write or read showed that our term is over)."""
+        self._drop(why)
 
     def _drop(self, why: str) -> None:
         if self._leader:
