@@ -93,13 +93,19 @@ class Ansible:
         return path
 
     def playbook(
-        self, playbook: Path, inventory: Path, *extra: str, timeout: float = 240
+        self,
+        playbook: Path,
+        inventory: Path,
+        *extra: str,
+        wrap: Sequence[str] = (),
+        timeout: float = 240,
     ) -> PlaybookRun:
+        """Run ``playbook``; ``wrap`` prefixes the command (e.g. ``unshare -n``)."""
         exe = tool("ansible-playbook")
         assert exe, "ansible-playbook is not installed (pip install -e '.[test]')"
         (self.workdir / "ansible.cfg").write_text("[defaults]\ninterpreter_python = auto_silent\n")
         proc = subprocess.run(
-            [exe, "-i", str(inventory), str(playbook), *extra],
+            [*wrap, exe, "-i", str(inventory), str(playbook), *extra],
             cwd=self.workdir,
             env=self.env(),
             capture_output=True,
