@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from controller.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
 from controller.actuators.modem import ModemActuator
-from controller.config import HotlineConfig, Route
+from controller.config import ComponentKind, HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
 from controller.decision import Condition, Decision, Policy, RouteState, decide
 from controller.events import EventStore, NewEvent
@@ -36,6 +36,7 @@ from controller.reconcile_parts import (
 )
 from controller.schedule import Calendar, on_call
 from controller.state import ChangeMarker, ControllerState, RouteRecord
+from health.model import HealthSnapshot, Status
 
 log = logging.getLogger("hotline.reconcile")
 
@@ -172,12 +173,13 @@ class Reconciler:
                         who=override.who, route_to=override.target, outcome="expired")
             override = None
         current = RouteState(rec.route, rec.since, rec.switches)
+        snapshot = self.monitor.snapshot()
         decision = decide(
-            self.monitor.snapshot(), current, override,
+            snapshot, current, override,
             None if pause is None else pause.pause, self.calendar, self.policy, now,
         )
         self._note_decision(decision, rec)
-        await self._condition_signals(decision, rec, now)
+        await self._condition_signals(decision, rec, snapshot, now)
         desired = decision.route or rec.route or (marker.target if marker else None)
         self.view = LoopView(decision, desired, self.view.observed_number, self.view.observed,
                              None, now)
@@ -357,8 +359,21 @@ class Reconciler:
         ev = NewEvent(kind=kind, reason=reason, epoch=self.coord.epoch(), **kw)  # type: ignore[arg-type]
         self.events.append(ev, self.clock())
 
-    async def _condition_signals(self, d: Decision, rec: RouteRecord, now: datetime) -> None:
+    async def _condition_signals(
+        self, d: Decision, rec: RouteRecord, snapshot: HealthSnapshot, now: datetime
+    ) -> None:
         flapping = Condition.FLAPPING in d.conditions
         await self.alerts.send("flapping", flapping, Severity.WARNING,
-                           "route is flapping" if flapping else "route stable again", d.reason,
-                           now, rec.route)
+                               "route is flapping" if flapping else "route stable again",
+                               d.reason, now, rec.route)
+        for name, comp in self.cfg.components.items():
+            if comp.kind is not ComponentKind.MODEM:
+                continue
+            st = snapshot.get(name)
+            if st.status is Status.UNKNOWN:
+                continue  # no verdict yet: neither raise nor clear
+            down = st.status is Status.DOWN
+            await self.alerts.send(
+                "modem", down, Severity.CRITICAL,
+                "GSM modem unhealthy: the route cannot be changed" if down else "GSM modem OK",
+                st.reason or str(st.status), now, rec.route)

@@ -242,3 +242,18 @@ async def test_a_deposed_leader_stops_before_the_next_step(tmp_path: Path) -> No
     await loop.tick()  # a follower does not act at all
     assert rig.device.number == PRIMARY and fenced.fence_checks == 1
     await rig.stop()
+
+
+async def test_modem_health_raises_and_clears_its_signal_once(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    loop = await rig.start()
+    await loop.tick()
+    rig.health.set("modem", Status.DOWN, clock.advance(1))
+    await loop.tick()
+    await loop.tick()
+    rig.health.set("modem", Status.UP, clock.advance(1))
+    await loop.tick()
+    modem = [(s.active, s.severity) for s in rig.signals.got if s.key == "modem"]
+    assert modem == [(True, "critical"), (False, "critical")]
+    await rig.stop()
