@@ -56,9 +56,14 @@ def _iso(at: datetime) -> str:
 
 
 class EventStore:
-    """Append-only event log in one SQLite file (``:memory:`` for tests)."""
+    """Append-only event log in one SQLite file (``:memory:`` for tests). The oldest events
+    beyond ``keep`` are pruned now and then, so years of drift checks cannot fill the disk."""
 
-    def __init__(self, path: Path | str) -> None:
+    PRUNE_EVERY = 1000
+
+    def __init__(self, path: Path | str, keep: int = 200_000) -> None:
+        self.keep = keep
+        self._appended = 0
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -91,6 +96,9 @@ class EventStore:
                 ),
             )
             new_id = int(cur.lastrowid or 0)
+            self._appended += 1
+            if self._appended % self.PRUNE_EVERY == 0:
+                self._db.execute("DELETE FROM events WHERE id <= ?", (new_id - self.keep,))
         return EventRecord(
             id=new_id,
             at=when.astimezone(UTC),
