@@ -201,7 +201,6 @@ async def test_every_call_has_a_deadline_when_zookeeper_is_frozen(
     try:
         await until(c.may_actuate, 5)
         server.signal(signal.SIGSTOP)
-        frozen = time.monotonic()
         took = await until(lambda: not c.may_actuate(), c.lease_s + 0.5)
         assert took <= c.lease_s + 0.3
         started = time.monotonic()
@@ -210,7 +209,7 @@ async def test_every_call_has_a_deadline_when_zookeeper_is_frozen(
         assert time.monotonic() - started < 0.3 + 0.2
         with pytest.raises(CoordinationError):
             await c.check_fence()
-        assert time.monotonic() - frozen < SESSION_S  # decided before the session could expire
+        assert time.monotonic() - started < 2 * 0.3 + 0.3  # both calls ended by their deadline
     finally:
         server.signal(signal.SIGCONT)
         await c.stop()
