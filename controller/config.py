@@ -410,12 +410,19 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+_TAGGED_LISTS = ("probes", "actuators")  # lists of tagged unions: the tag is not in the file
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     # pydantic inserts the tag of a tagged union ("probes.0.sip.uri"); the file has no such key.
     parts = [
         str(p)
         for i, p in enumerate(loc)
-        if not (0 < i - 1 < len(loc) - 2 and loc[i - 2] == "probes" and isinstance(loc[i - 1], int))
+        if not (
+            0 < i - 1 < len(loc) - 2
+            and loc[i - 2] in _TAGGED_LISTS
+            and isinstance(loc[i - 1], int)
+        )
     ]
     return ".".join(parts)
 
