@@ -139,6 +139,11 @@ class DaemonLab:
                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=3)
         return r.status_code, (r.json() if r.content else None)
 
+    def post(self, name: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        r = httpx.post(f"http://127.0.0.1:{self.ports[name]}{path}", json=body,
+                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+        return r.status_code, (r.json() if r.content else None)
+
     def leaders(self) -> list[str]:
         """Nodes whose ``GET /leader`` answers 200 (stopped or dead nodes do not answer)."""
         out = []

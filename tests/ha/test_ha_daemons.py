@@ -95,9 +95,9 @@ def test_kill_and_pause_of_the_leader_with_one_modem(lab: DaemonLab) -> None:
 
 
 @pytest.mark.xfail(
-    reason="controller.reconcile retries an actuation step (actuators.base.run_step) without "
-           "calling coordinator.check_fence() first: a leader frozen mid-switch re-applies its "
-           "stale route when it wakes (issue 7 gap, reported)",
+    reason="the loop checks the fence before each actuator step, but actuators.base.run_step "
+           "retries a step (apply again after a failed read-back) without a fence check: a "
+           "leader frozen mid-step re-applies its stale route when it wakes (issue 7 gap)",
     strict=False,
 )
 def test_a_leader_frozen_mid_switch_does_not_write_when_it_wakes(lab: DaemonLab) -> None:
@@ -116,3 +116,19 @@ def test_sigterm_hands_leadership_over_within_a_second(lab: DaemonLab) -> None:
     assert lab.procs[old].wait(15) == 0
     assert new != old
     assert not [c for t, _, c in lab.ccfc_writes() if t > started], "nothing to re-actuate"
+
+
+def test_a_followers_manual_failover_is_executed_by_the_leader(lab: DaemonLab) -> None:
+    leader = lab.one_leader(20)
+    lab.wait("primary settled", lambda: settled(lab, leader, "primary"), 20)
+    follower = next(n for n in lab.names if n != leader)
+    started = time.time()
+    code, body = lab.post(follower, "/v1/failover",
+                          {"to": "secondary", "reason": "carrier maintenance", "ttl_s": 600})
+    assert code == 200, body
+    assert body["accepted"] and body["verified"] and body["route"] == "secondary", body
+    assert lab.forwarded_to() == SECONDARY
+    writers = {w for t, w, c in lab.ccfc_writes() if t > started}
+    assert len(writers) == 1  # one connection wrote: the leader's
+    _, status = lab.get(follower, "/v1/status")
+    assert status["leader"] == leader and status["mode"] == "override"
