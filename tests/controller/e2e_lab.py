@@ -61,7 +61,10 @@ def _child(
 def _end(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
     if proc is None or proc.poll() is not None:
         return
-    proc.send_signal(sig)
+    if sig == signal.SIGKILL:  # the child's whole session: no orphaned actuator scripts
+        os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.send_signal(sig)
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
