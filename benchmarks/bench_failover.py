@@ -1,6 +1,6 @@
 """Fail-over time after SIGKILL of the leader: prints figures against the session timeout.
 
-    python3 benchmarks/bench_failover.py [--runs 5] [--session 2.0]
+    python3 benchmarks/bench_failover.py [--runs 5] [--session 2.0] [--handovers 3]
 
 Starts a 3-server ZooKeeper ensemble (Debian's package, tickTime 200 ms, loopback ports), one
 ``hotline modem-sim`` and three ``hotline run`` daemons (tests/ha/daemon_lab.py). Each run, with
@@ -14,7 +14,9 @@ time
 A client learns that the dead leader's session expired only when the server expires it, so both
 figures are bounded below by the session timeout; the rest is election, the first probe round of
 the new term and the modem's own latency. Between runs the killed node is restarted and trunk A
-restored (the route fails back). Nothing is asserted; bounded by --runs and per-step timeouts.
+restored (the route fails back). Then --handovers controlled switchovers: SIGTERM to the leader
+(it leaves the election on its way out) until another node answers ``GET /leader``. Nothing is
+asserted; bounded by --runs, --handovers and per-step timeouts.
 """
 
 from __future__ import annotations
@@ -62,6 +64,17 @@ def one_run(lab: DaemonLab) -> tuple[float, float]:
     return t_leader, t_act
 
 
+def one_handover(lab: DaemonLab) -> float:
+    old = lab.one_leader(30)
+    lab.procs[old].send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    lab.one_leader(10, exclude=old)
+    took = time.monotonic() - t0
+    lab.procs[old].wait(15)
+    lab.start(old)
+    return took
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -71,6 +84,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--session", type=float, default=2.0, help="ZooKeeper session timeout, s")
+    p.add_argument("--handovers", type=int, default=3, help="SIGTERM switchovers to time")
     args = p.parse_args()
     if not available():
         print("ZooKeeper (Debian package) or java not installed", file=sys.stderr)
@@ -88,6 +102,7 @@ def main() -> int:
                 act.append(t_act)
                 print(f"run {i + 1}: new leader {t_leader:.2f}s, first verified actuation "
                       f"{t_act:.2f}s", flush=True)
+            handovers = [one_handover(lab) for _ in range(args.handovers)]
         finally:
             lab.close()
             ens.stop()
@@ -98,6 +113,10 @@ def main() -> int:
         print(f"  {name:<26} min {min(xs):.2f}s  median {statistics.median(xs):.2f}s  "
               f"p90 {pct(xs, 0.9):.2f}s  max {max(xs):.2f}s  "
               f"({statistics.median(xs) / s:.2f} × session timeout)")
+    if handovers:
+        print(f"  {'SIGTERM hand-over':<26} min {min(handovers):.2f}s  median "
+              f"{statistics.median(handovers):.2f}s  max {max(handovers):.2f}s  "
+              f"({len(handovers)} runs; target < 1 s)")
     return 0
 
 
