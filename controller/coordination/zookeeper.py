@@ -200,7 +200,7 @@ class ZooKeeperCoordinator:
         if doc.get("epoch") != epoch or doc.get("znode") != znode or exists is None:
             self._drop(f"fenced: epoch record is {doc.get('epoch')} by {doc.get('leader')}")
             raise CoordinationError(f"fenced: epoch {epoch} is no longer current")
-        if self._leader and self._epoch == epoch:
+        if self._leader and self._epoch == epoch and self._connected:
             self._confirmed = max(self._confirmed or 0.0, sent)
 
     async def handover(self) -> None:
