@@ -99,7 +99,8 @@ class KazooBridge:
         deadline = loop.time() + deadline_s
         for attempt in range(1000):  # bounded by the deadline long before this count
             try:
-                return await self._once(start, what, max(0.001, deadline - loop.time()))
+                return await self._once(start, what, max(0.001, deadline - loop.time()),
+                                        deadline_s)
             except CoordinationError as exc:
                 transient = isinstance(exc.__cause__, (ConnectionLoss, ConnectionClosedError))
                 if not (idempotent and transient) or loop.time() + 0.02 >= deadline:
@@ -107,7 +108,9 @@ class KazooBridge:
             await asyncio.sleep(min(0.02 * (attempt + 1), 0.2))
         raise CoordinationError(f"{what}: gave up")  # pragma: no cover
 
-    async def _once(self, start: Callable[[], IAsyncResult], what: str, deadline_s: float) -> Any:
+    async def _once(
+        self, start: Callable[[], IAsyncResult], what: str, wait_s: float, deadline_s: float
+    ) -> Any:
         fut: asyncio.Future[Any] = self.loop.create_future()
 
         def settle(result: IAsyncResult) -> None:  # runs on our loop
@@ -132,7 +135,7 @@ class KazooBridge:
             raise translate(exc, what) from exc
         async_result.rawlink(on_kazoo_thread)
         try:
-            return await asyncio.wait_for(fut, timeout=deadline_s)
+            return await asyncio.wait_for(fut, timeout=wait_s)
         except TimeoutError as exc:
             raise CoordinationError(f"{what}: no answer within {deadline_s:g}s") from exc
 
