@@ -202,7 +202,8 @@ class Reconciler:
                 return None
             return f"retrying the failed change to {desired}: {decision.reason}"
         if marker is not None:
-            return f"completing an interrupted change to {marker.target}: {decision.reason}"
+            return (f"completing an interrupted change (to {marker.target}) by applying "
+                    f"{desired} again: {decision.reason}")
         if desired is not rec.route:
             return decision.reason
         if rec.number != number:
