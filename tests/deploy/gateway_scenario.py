@@ -1,4 +1,6 @@
-"""Run inside a fresh network namespace (``unshare -n``): the modem gateway as the role rendered it.
+"""The modem gateway as the role rendered it, inside fresh network and mount namespaces.
+
+Run with ``unshare -n -m``.
 
 Loads the rendered nftables file, starts ser2net with the rendered config in front of a pty that
 answers ``AT`` with ``OK`` (a stand-in for the USB modem), then connects once from an allowed
@@ -6,7 +8,7 @@ address (pyserial's RFC 2217 client, 127.0.0.1) and once from an address that is
 allow-list (a socket bound to 127.0.0.2). Prints one JSON object with what happened.
 
 Usage: python gateway_scenario.py NFT_FILE SER2NET_YAML DEVICE_LINK PORT
-Only loopback exists in the namespace, and it disappears with this process.
+Only loopback (and a veth pair) exists in the namespace; it disappears with this process.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def main() -> int:
     nft_file, ser2net_yaml, link, port_s = sys.argv[1:5]
     port = int(port_s)
     result: dict[str, object] = {}
+    # ser2net writes UUCP lock files: keep them in this mount namespace (unshare -m).
+    _run("mount", "-t", "tmpfs", "tmpfs", "/run/lock")
     _run("ip", "link", "set", "lo", "up")
     # getaddrinfo(AI_ADDRCONFIG), which ser2net uses, finds no IPv4 without a non-loopback
     # address: give the namespace one (a documentation address on a veth pair inside it).

@@ -70,12 +70,14 @@ def test_example_inventory_renders_valid_configs(ansible: Ansible) -> None:
     assert run.returncode == 0, run.output
 
     configs = {host: load_config(out / f"{host}.yaml") for host in ("hl-1", "hl-2", "hl-3")}
-    assert configs["hl-1"].hotline.modem.url == "rfc2217://127.0.0.1:7000"
+    # the modem host opens the device itself, the others go through ser2net
+    assert configs["hl-1"].hotline.modem.url == "/dev/hotline-modem"
     assert configs["hl-2"].hotline.modem.url == "rfc2217://192.0.2.11:7000"
     assert configs["hl-3"].node.name == "hl-3"
     zk = configs["hl-2"].coordination.zookeeper
     assert zk is not None
     assert zk.hosts == ("192.0.2.11:2181", "192.0.2.12:2181", "192.0.2.13:2181")
+    assert (zk.cluster_size, zk.last_resort_after_s) == (3, 120)
     pin = configs["hl-1"].hotline.modem.pin
     assert pin is not None and pin.get_secret_value() == "0000"
 

@@ -89,6 +89,7 @@ def _vars(root: Path, wheel: Path) -> dict[str, Any]:
         },
         "hotline_zookeeper_hosts": ["192.0.2.11:2181", "192.0.2.12:2181", "192.0.2.13:2181"],
         "hotline_zookeeper_path": "/hotline/test",
+        "hotline_zookeeper_options": {"majority_view": True, "last_resort_after_s": None},
         "hotline_api_listen": "0.0.0.0:8080",
         "hotline_api_tokens": [
             {"name": name, "role": role, "token": TOKENS[name]}
@@ -188,6 +189,8 @@ def test_installed_program_accepts_the_rendered_config(applied: Applied) -> None
 
     rendered = yaml.safe_load(target.config.read_text())
     assert rendered["hotline"]["modem"]["pin"] == PIN
+    zk = rendered["coordination"]["zookeeper"]
+    assert (zk["majority_view"], zk["last_resort_after_s"]) == (True, None)
     assert rendered["oncall"]["rotation"]["handover_time"] == "10:30"
     assert rendered["components"]["pbx-1"]["probes"][0]["v3"]["auth_key"] == SNMP_AUTH
     assert [t["token"] for t in rendered["api"]["tokens"]] == list(TOKENS.values())

@@ -118,6 +118,7 @@ def test_only_allowed_clients_reach_the_modem(gateway: Gateway) -> None:
         [
             "unshare",
             "-n",
+            "-m",
             sys.executable,
             str(SCENARIO),
             str(gateway.path("modem_gateway_firewall_file")),
