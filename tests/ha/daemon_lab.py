@@ -161,7 +161,7 @@ class DaemonLab:
         def check() -> str | None:
             got = self.leaders()
             return got[0] if len(got) == 1 and got[0] != exclude else None
-        return self.wait(f"exactly one leader (not {exclude})", check, timeout)
+        return str(self.wait(f"exactly one leader (not {exclude})", check, timeout))
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         os.killpg(self.procs[name].pid, sig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from controller.coordination.zk_views import apply_majority, down_votes, view_of
 from health.model import ComponentState, HealthSnapshot, Status
@@ -17,7 +18,7 @@ def snap(**statuses: Status) -> HealthSnapshot:
     )
 
 
-def view(at: datetime = NOW, **statuses: str) -> dict[str, object]:
+def view(at: datetime = NOW, **statuses: str) -> dict[str, Any]:
     return {"at": at.isoformat(), "components": statuses}
 
 
@@ -48,7 +49,7 @@ def test_the_majority_counts_the_configured_cluster_not_the_live_nodes() -> None
 
 def test_stale_and_malformed_views_do_not_vote() -> None:
     old = NOW - timedelta(seconds=31)
-    views = {"n1": view(trunk_a="down"), "n2": view(old, trunk_a="down"),
+    views: dict[str, dict[str, Any]] = {"n1": view(trunk_a="down"), "n2": view(old, trunk_a="down"),
              "n3": {"at": "yesterday", "components": {"trunk_a": "down"}},
              "n4": {"at": NOW.isoformat(), "components": "down"}}
     assert down_votes(views, NOW, 30) == {"trunk_a": ["n1"]}

@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 SESSION_S = 2.0
 
 
-def settings(ens: ZkEnsemble, path: str, **kw: float) -> ZooKeeperSettings:
-    return ZooKeeperSettings(hosts=ens.hosts, path=path, session_timeout_s=SESSION_S, **kw)
+def settings(ens: ZkEnsemble, path: str, call_timeout_s: float = 1.0) -> ZooKeeperSettings:
+    return ZooKeeperSettings(hosts=ens.hosts, path=path, session_timeout_s=SESSION_S,
+                             call_timeout_s=call_timeout_s)
 
 
 async def until(cond: Callable[[], bool], timeout: float, step: float = 0.01) -> float:
