@@ -114,7 +114,7 @@ def _demo_router(pressed: list[dict[str, Any]]) -> APIRouter:
 @contextlib.contextmanager
 def _serve(app: Any) -> Iterator[str]:
     """uvicorn on 127.0.0.1 at a free port, in a thread; stopped on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # → NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
