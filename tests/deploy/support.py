@@ -117,7 +117,7 @@ class Ansible:
         return PlaybookRun(proc.returncode, output, parse_recap(proc.stdout))
 
 
-def _export_sources(dest: Path) -> None:
+def export_sources(dest: Path) -> None:
     """The committed tree (``git archive HEAD``), or the working tree outside a git checkout.
 
     The committed tree is what CI tests and what an operator deploys; other engineers' files that
@@ -149,7 +149,7 @@ def build_wheel(base: Path) -> Path:
     """
     src = base / "src"
     src.mkdir()
-    _export_sources(src)
+    export_sources(src)
     out = base / "dist"
     env = dict(os.environ, SOURCE_DATE_EPOCH="315532800", PYTHONWARNINGS="ignore")
     proc = subprocess.run(
