@@ -256,10 +256,15 @@ class Reconciler:
                              self.view.observed, route, now)
         started = time.monotonic()
         outcomes: list[StepOutcome] = []
+        fence = getattr(self.coord, "check_fence", None)
         for act in self.actuators:
-            if not await self._fenced_ok(act.name, rec, route):
+            # run_step checks the fence before every apply attempt (retries included).
+            out = await run_step(act, target, dry_run=self.cfg.reconcile.dry_run, fence=fence)
+            if out.fenced:
+                self._event("switch", f"stopped at {act.name}: no longer allowed to actuate "
+                            f"({out.detail})", route_from=rec.route, route_to=route,
+                            outcome="fenced")
                 return  # deposed: the marker stays for whoever leads next
-            out = await run_step(act, target, dry_run=self.cfg.reconcile.dry_run)
             outcomes.append(out)
             self._count_step(out)
             self._event("actuation", f"{act.name}: {out.detail}", route_from=rec.route,
@@ -274,20 +279,6 @@ class Reconciler:
             await self._switched(rec, target, reason, took, steps, done)
         else:
             await self._failed(rec, target, outcomes[-1], took, steps, done)
-
-    async def _fenced_ok(self, step: str, rec: RouteRecord, route: Route) -> bool:
-        """Right before each step: is our epoch still current (issue 7's fencing)?"""
-        check = getattr(self.coord, "check_fence", None)
-        if check is None:
-            return True
-        try:
-            await check()
-        except CoordinationError as exc:
-            self._event("switch", f"stopped before {step}: no longer allowed to actuate ({exc})",
-                        route_from=rec.route, route_to=route, outcome="fenced")
-            log.error("switch fenced before actuator=%s: %s", step, exc)
-            return False
-        return True
 
     async def _switched(
         self, rec: RouteRecord, target: RouteTarget, reason: str, took: float,

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from controller.actuators.settings import CommonSettings
 from controller.config import Route
+from controller.coordination.base import CoordinationError
 
 log = logging.getLogger("hotline.actuators")
 
@@ -64,7 +65,7 @@ class Actuator(Protocol):
 @dataclass(frozen=True, slots=True)
 class StepOutcome:
     actuator: str
-    outcome: str  # ok | failed | dry-run
+    outcome: str  # ok | failed | dry-run | fenced
     attempts: int
     duration_ms: float
     detail: str
@@ -73,22 +74,41 @@ class StepOutcome:
     def ok(self) -> bool:
         return self.outcome in ("ok", "dry-run")
 
+    @property
+    def fenced(self) -> bool:
+        """Stopped because this node may no longer actuate (nothing written by this attempt)."""
+        return self.outcome == "fenced"
+
 
 Sleep = Callable[[float], Awaitable[None]]
+Fence = Callable[[], Awaitable[None]]
+"""``Coordinator.check_fence``: raises ``CoordinationError`` unless our epoch is current now."""
 
 
 async def run_step(
-    act: Actuator, target: RouteTarget, *, dry_run: bool = False, sleep: Sleep = asyncio.sleep
+    act: Actuator, target: RouteTarget, *, dry_run: bool = False, sleep: Sleep = asyncio.sleep,
+    fence: Fence | None = None,
 ) -> StepOutcome:
-    """Apply ``target`` with ``act`` and read it back, retrying with doubling backoff."""
+    """Apply ``target`` with ``act`` and read it back, retrying with doubling backoff.
+
+    ``fence`` runs before *every* apply attempt, not just the first: a leader frozen (SIGSTOP, a
+    long GC, a stalled VM) between attempts wakes up deposed, and a retry would otherwise write
+    its stale route over the new leader's. A failed fence ends the step as ``fenced``.
+    """
     started = time.monotonic()
     s = act.settings
     if dry_run or s.dry_run:
+        stopped = await _fenced(act, fence, 1, started)
+        if stopped is not None:
+            return stopped
         detail = f"would set {target.route} ({target.number})"
         log.info("actuator=%s outcome=dry-run route=%s", act.name, target.route)
         return StepOutcome(act.name, "dry-run", 0, 0.0, detail)
     attempts, detail, delay = 0, "", s.backoff_s
     for attempt in range(1, s.retries + 2):
+        stopped = await _fenced(act, fence, attempt, started)
+        if stopped is not None:
+            return stopped
         attempts = attempt
         try:
             await asyncio.wait_for(act.apply(target), s.timeout_s)
@@ -111,6 +131,22 @@ async def run_step(
             delay *= 2
     ms = (time.monotonic() - started) * 1000
     return StepOutcome(act.name, "failed", attempts, ms, detail)
+
+
+async def _fenced(
+    act: Actuator, fence: Fence | None, attempt: int, started: float
+) -> StepOutcome | None:
+    """The fenced outcome when ``fence`` refuses attempt number ``attempt``; None to go on."""
+    if fence is None:
+        return None
+    try:
+        await fence()
+    except CoordinationError as exc:
+        ms = (time.monotonic() - started) * 1000
+        log.error("actuator=%s outcome=fenced attempt=%d: %s", act.name, attempt, exc)
+        return StepOutcome(act.name, "fenced", attempt - 1, ms,
+                           f"fenced before attempt {attempt}: {exc}")
+    return None
 
 
 async def check_step(act: Actuator, target: RouteTarget) -> Verification:

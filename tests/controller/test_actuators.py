@@ -157,3 +157,27 @@ async def test_command_failure_and_per_actuator_dry_run(tmp_path: Path) -> None:
     ))
     out = await run_step(dry, PRIMARY)
     assert out.outcome == "dry-run" and not marker.exists()
+
+
+async def test_run_step_checks_the_fence_before_every_attempt() -> None:
+    from controller.actuators.modem import ModemActuator
+    from controller.actuators.settings import ModemActuatorSettings
+    from controller.coordination.base import CoordinationError
+    from tests.controller.helpers import MemoryForwarding
+
+    device = MemoryForwarding("+420212000001")
+    device.fail_writes = 2
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=3, backoff_s=0.0), device)
+    checks: list[int] = []
+
+    async def fence() -> None:
+        checks.append(len(checks) + 1)
+        if len(checks) == 3:
+            raise CoordinationError("fenced: epoch 4 is no longer current")
+
+    out = await run_step(act, SECONDARY, fence=fence)
+    assert out.outcome == "fenced" and not out.ok and out.attempts == 2, out
+    assert "before attempt 3" in out.detail and "epoch 4" in out.detail
+    assert checks == [1, 2, 3] and device.writes == []  # the third apply never ran
+    assert (await run_step(act, SECONDARY, fence=fence)).outcome == "ok"  # fence fine again
+    assert device.writes == ["+420212000002"]

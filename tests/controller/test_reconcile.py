@@ -257,3 +257,32 @@ async def test_modem_health_raises_and_clears_its_signal_once(tmp_path: Path) ->
     modem = [(s.active, s.severity) for s in rig.signals.got if s.key == "modem"]
     assert modem == [(True, "critical"), (False, "critical")]
     await rig.stop()
+
+
+async def test_a_leader_deposed_between_retries_does_not_write_again(tmp_path: Path) -> None:
+    """The fence is checked before every apply attempt, retries included (issue 7)."""
+    from tests.controller.helpers import SwitchableCoordinator
+
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    loop = await rig.start()
+    await loop.tick()
+    fenced = SwitchableCoordinator(rig.coord)
+    loop.coord = fenced
+    real_check = fenced.check_fence
+
+    async def deposed_after_first_attempt() -> None:
+        await real_check()
+        fenced.fence_ok = False  # another node leads from now on
+
+    fenced.check_fence = deposed_after_first_attempt  # type: ignore[method-assign]
+    rig.device.fail_writes = 1  # the first attempt fails, so run_step would retry
+    rig.health.set("trunk-a", Status.DOWN, clock.advance(5))
+    await loop.tick()
+    assert fenced.fence_checks == 2  # before attempt 1 and before the retry
+    assert rig.device.writes == [PRIMARY] and rig.device.number == PRIMARY  # the first tick's
+    last = rig.events.list(kind="switch")[-1]
+    assert last.outcome == "fenced" and "before attempt 2" in last.reason
+    assert (await ControllerState(rig.coord).change()) is not None  # left for the next leader
+    await rig.stop()
+
