@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from modem.at import AtProtocol, Prompt, Response, Urc
 from modem.commands import spec_for
-from modem.errors import ModemError, ModemTimeout, ModemUnavailable, PinRejected, error_from_final
+from modem.errors import ModemError, ModemTimeout, ModemUnavailable, error_from_final
 from modem.transport import SerialTransport, redact_url
 
 log = logging.getLogger("modem")
@@ -79,12 +79,12 @@ class AtLink:
                 await self._initialize()
                 log.info("event=modem_connected url=%s", redact_url(self.url))
                 return
-            except PinRejected:
-                await self._drop_transport()
-                raise
             except (ModemUnavailable, ModemTimeout) as exc:
                 last = exc
                 log.warning("event=modem_connect_failed url=%s error=%s", redact_url(self.url), exc)
+            except BaseException:  # a refusal (wrong PIN, SIM PUK...) or cancellation: no retry
+                await self._drop_transport()
+                raise
         await self._drop_transport()
         raise ModemUnavailable(f"modem at {redact_url(self.url)} unavailable: {last}")
 

@@ -45,24 +45,37 @@ class SerialTransport:
 
     @classmethod
     async def open(cls, url: str, baudrate: int = 115200, timeout: float = 10.0) -> SerialTransport:
+        lock = threading.Lock()
+        abandoned: list[bool] = []  # set once the caller stops waiting
+        handed: list[Any] = []  # ports the opener returned
+
         def opener() -> Any:
             with warnings.catch_warnings():
                 # pyserial 3.5 rfc2217 calls Thread.setDaemon()/setName(), deprecated since 3.10
                 warnings.filterwarnings("ignore", "set(Daemon|Name)", DeprecationWarning)
                 # rfc2217:// refuses write_timeout (NotImplementedError); the executor bounds it
                 extra = {} if url.startswith("rfc2217:") else {"write_timeout": 5}
-                return serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, **extra)
+                port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, **extra)
+            with lock:
+                if not abandoned:
+                    handed.append(port)
+                    return port
+            port.close()  # the caller gave up (timeout, cancel) while we were opening
+            return None
 
         try:
             port = await asyncio.wait_for(asyncio.to_thread(opener), timeout)
-        except (
-            serial.SerialException,
-            OSError,
-            ValueError,
-            TimeoutError,
-            NotImplementedError,
-        ) as exc:
+        except (serial.SerialException, OSError, ValueError, NotImplementedError) as exc:
             raise ModemUnavailable(f"cannot open {redact_url(url)}: {exc}") from exc
+        except BaseException as exc:
+            with lock:
+                abandoned.append(True)
+                late = list(handed)
+            for p in late:  # opened, but the answer never reached us
+                threading.Thread(target=p.close, name="modem-late-close", daemon=True).start()
+            if isinstance(exc, TimeoutError):
+                raise ModemUnavailable(f"cannot open {redact_url(url)}: timed out") from exc
+            raise
         return cls(port, url)
 
     def _read_loop(self) -> None:
