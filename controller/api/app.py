@@ -1,4 +1,4 @@
-"""The FastAPI application: ``create_app(service, config)``.
+"""The FastAPI application: ``create_app(service, config, *, notifier=None, calls=None)``.
 
 The API records intent and reads state; the reconcile loop acts (STYLE lesson 10). Every handler is
 a thin translation between HTTP and ``controller.service.ControllerService``:
@@ -11,6 +11,11 @@ a thin translation between HTTP and ``controller.service.ControllerService``:
   admin). The service audits each with the token's name as ``who``. The answer is the
   ``ActionResult`` with status 200 when the loop verified the result in the world, 202 when the
   request was accepted but not (yet) verified, 409 when the controller refused it.
+- with ``notifier`` and/or ``calls`` (controller.notifier / controller.calls): the alerts router
+  (``/v1/incidents``, ``/v1/calls``, ``/v1/callbacks``, ``/v1/calls/stats``, see
+  ``controller.notifier.api``) on the same tokens, and the dashboard's incidents/callbacks/stats
+  panels (``/dashboard/alerts.js``). ``POST /v1/calls`` needs the ``calls`` permission, which
+  only the ``pbx`` role holds; a ``pbx`` token may do nothing else.
 - no token → 401 (``WWW-Authenticate: Bearer``); a token whose role lacks the permission → 403;
   a bad body or query → 422 naming each faulty field.
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -40,6 +45,10 @@ from controller.api.errors import ErrorBody, SecurityHeaders, install_error_hand
 from controller.api.metrics import ApiMetrics
 from controller.config import HotlineConfig
 from controller.service import ActionResult, ControllerService, EventRecord, StatusReport
+
+if TYPE_CHECKING:
+    from controller.calls.service import CallLog
+    from controller.notifier.service import Notifier
 
 log = logging.getLogger("hotline.api")
 
@@ -264,8 +273,33 @@ def _write_routes(
         return done("resume", who.name, await service.resume(body.reason, who.name))
 
 
-def create_app(service: ControllerService, config: HotlineConfig) -> FastAPI:
-    """The API and dashboard for one controller node."""
+def _alerts_routes(app: FastAPI, notifier: Notifier | None, calls: CallLog | None) -> None:
+    # Imported here: an API without a notifier does not load the notifier's modules.
+    from controller.notifier.api import (
+        build_router,
+        dashboard_assets_router,
+        roles_to_permissions,
+    )
+
+    require_role = roles_to_permissions(app.state.require)
+    router = build_router(notifier, calls, require_role, route_class=GuardedRoute)
+    app.include_router(router, responses=_AUTH_RESPONSES)
+    app.include_router(dashboard_assets_router())
+
+
+def create_app(
+    service: ControllerService,
+    config: HotlineConfig,
+    *,
+    notifier: Notifier | None = None,
+    calls: CallLog | None = None,
+) -> FastAPI:
+    """The API and dashboard for one controller node.
+
+    ``notifier`` and ``calls`` are the daemon's ``Notifier`` and ``CallLog``; given either, the
+    incidents/calls endpoints and their dashboard panels are served too (an endpoint whose part
+    is missing answers 503). Without both the app is exactly the controller's API.
+    """
     registry = TokenRegistry(config.api.tokens)
     metrics = ApiMetrics()
     requirements = {p: Requirement(registry, p, metrics) for p in Permission}
@@ -293,5 +327,7 @@ def create_app(service: ControllerService, config: HotlineConfig) -> FastAPI:
     _read_routes(router, service, config, read)
     _write_routes(router, service, config, operate, metrics)
     app.include_router(router)
+    if notifier is not None or calls is not None:
+        _alerts_routes(app, notifier, calls)
     app.include_router(dashboard_router())
     return app

@@ -32,14 +32,17 @@ log = logging.getLogger("hotline.api")
 class Permission(StrEnum):
     READ = "read"  # status, events, metrics
     OPERATE = "operate"  # failover, failback, pause, resume
-    CALLS = "calls"  # post call events (the PBX's hook; a later issue adds the endpoint)
+    CALLS = "calls"  # post call events (POST /v1/calls, the PBX's hook)
     ADMIN = "admin"  # leadership and configuration actions (later issues)
 
 
+# Call events are the PBX's record of what happened: only the PBX's token posts them (an admin is
+# a person, and a hand-made call would skew the statistics and the callback list), and the PBX's
+# token may do nothing else.
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.OPERATOR: frozenset({Permission.READ, Permission.OPERATE}),
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - {Permission.CALLS},
     Role.PBX: frozenset({Permission.CALLS}),
 }
 

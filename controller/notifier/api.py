@@ -15,10 +15,10 @@ FastAPI must see the route signatures' dependency types, defined inside ``build_
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -164,6 +164,27 @@ class StatsView(_View):
         )
 
 
+class Problem(_View):
+    """An error's body (FastAPI's ``{"detail": "..."}``), for the OpenAPI document."""
+
+    detail: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Documented error answers of a route: a client (and schemathesis) may rely on them."""
+    why = {
+        404: "no such incident or callback",
+        409: "the incident is already resolved",
+        503: "the notifier or the call log is not configured on this node",
+    }
+    return {code: {"model": Problem, "description": why[code]} for code in codes}
+
+
+# Row ids are SQLite INTEGERs (signed 64-bit): a larger number cannot name a row, and binding it
+# would raise OverflowError inside the store (a 500) instead of a 422.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the row's id")]
+
+
 def who(principal: Any) -> str:
     """The acting principal's name, whatever shape the app's dependency returns."""
     if isinstance(principal, str):
@@ -207,14 +228,20 @@ def build_router(
     *,
     route_class: type[APIRoute] = APIRoute,
 ) -> APIRouter:
-    """The routes; ``route_class`` lets the app check tokens before bodies are parsed."""
+    """The routes; ``route_class`` lets the app check tokens before bodies are parsed.
+
+    Every handler is ``async`` although the stores are synchronous: each store is one SQLite
+    connection shared with the notifier's worker on the event loop, and a plain ``def`` handler
+    would run in FastAPI's thread pool, where its transaction could interleave with the loop's
+    (``cannot start a transaction within a transaction``). The queries are small and local.
+    """
     router = APIRouter(prefix="/v1", tags=["alerts and calls"], route_class=route_class)
     Reader = Annotated[Any, Depends(require_role(Role.VIEWER, Role.OPERATOR, Role.ADMIN))]
     Actor = Annotated[Any, Depends(require_role(Role.OPERATOR, Role.ADMIN))]
     Pbx = Annotated[Any, Depends(require_role(Role.PBX))]
 
-    @router.get("/incidents", response_model=list[IncidentView])
-    def list_incidents(
+    @router.get("/incidents", response_model=list[IncidentView], responses=_errors(503))
+    async def list_incidents(
         _: Reader,
         state: Literal["open", "resolved"] | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -222,8 +249,10 @@ def build_router(
         n: Notifier = _need(notifier, "the notifier")
         return [IncidentView.of(i) for i in n.store.incidents(state, limit)]
 
-    @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-    def get_incident(incident_id: int, _: Reader) -> IncidentDetail:
+    @router.get(
+        "/incidents/{incident_id}", response_model=IncidentDetail, responses=_errors(404, 503)
+    )
+    async def get_incident(incident_id: RowId, _: Reader) -> IncidentDetail:
         n: Notifier = _need(notifier, "the notifier")
         inc = n.store.incident(incident_id)
         if inc is None:
@@ -235,8 +264,12 @@ def build_router(
             deliveries=[DeliveryView.of(r) for r in n.store.outbox(inc.id)],
         )
 
-    @router.post("/incidents/{incident_id}/ack", response_model=IncidentView)
-    async def ack_incident(incident_id: int, principal: Actor) -> IncidentView:
+    @router.post(
+        "/incidents/{incident_id}/ack",
+        response_model=IncidentView,
+        responses=_errors(404, 409, 503),
+    )
+    async def ack_incident(incident_id: RowId, principal: Actor) -> IncidentView:
         n: Notifier = _need(notifier, "the notifier")
         try:
             inc = await n.acknowledge(incident_id, who(principal), "api")
@@ -246,7 +279,15 @@ def build_router(
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such incident")
         return IncidentView.of(inc)
 
-    @router.post("/calls", response_model=CallRecorded)
+    @router.post(
+        "/calls",
+        response_model=CallRecorded,
+        responses={
+            201: {"model": CallRecorded, "description": "a new call"},
+            200: {"description": "an update of a known call, or a duplicate"},
+            **_errors(503),
+        },
+    )
     async def post_call(event: CallEvent, _: Pbx, response: Response) -> CallRecorded:
         log_: CallLog = _need(calls, "the call log")
         r = await log_.record(event)
@@ -255,13 +296,19 @@ def build_router(
             status=r.status, missed=r.missed, callback_id=r.callback_id, problematic=r.problematic
         )
 
-    @router.get("/callbacks", response_model=list[CallbackView])
-    def list_callbacks(_: Reader, include_closed: bool = False) -> list[CallbackView]:
+    @router.get("/callbacks", response_model=list[CallbackView], responses=_errors(503))
+    async def list_callbacks(_: Reader, include_closed: bool = False) -> list[CallbackView]:
         log_: CallLog = _need(calls, "the call log")
         return [CallbackView.of(c) for c in log_.callbacks(open_only=not include_closed)]
 
-    @router.post("/callbacks/{callback_id}/close", response_model=CallbackView)
-    def close_callback(callback_id: int, body: CloseCallback, principal: Actor) -> CallbackView:
+    @router.post(
+        "/callbacks/{callback_id}/close",
+        response_model=CallbackView,
+        responses=_errors(404, 503),
+    )
+    async def close_callback(
+        callback_id: RowId, body: CloseCallback, principal: Actor
+    ) -> CallbackView:
         log_: CallLog = _need(calls, "the call log")
         cb = log_.close_callback(
             callback_id, body.by or who(principal), body.called_back_at, body.note
@@ -270,15 +317,15 @@ def build_router(
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such callback")
         return CallbackView.of(cb)
 
-    @router.get("/calls/stats", response_model=StatsView)
-    def call_stats(_: Reader, day: date | None = None) -> StatsView:
+    @router.get("/calls/stats", response_model=StatsView, responses=_errors(503))
+    async def call_stats(_: Reader, day: date | None = None) -> StatsView:
         log_: CallLog = _need(calls, "the call log")
         return StatsView.of(log_.daily_stats(day))
 
     return router
 
 
-_ALERTS_JS = Path(__file__).with_name("static") / "alerts.js"
+_ALERTS_JS = FilePath(__file__).with_name("static") / "alerts.js"
 
 
 def dashboard_assets_router() -> APIRouter:

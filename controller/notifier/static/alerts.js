@@ -109,7 +109,9 @@
       table.appendChild(tr);
     });
     body.appendChild(el("p", "meta", stats.day + " (" + stats.timezone + ")"));
-    body.appendChild(table);
+    const wrap = el("div", "scroll");  // seven columns: scroll inside the card, not the page
+    wrap.appendChild(table);
+    body.appendChild(wrap);
   }
 
   async function panel() {

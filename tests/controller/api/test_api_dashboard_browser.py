@@ -4,12 +4,15 @@ The app (with the fake controller service) is served by uvicorn on 127.0.0.1 at 
 browser loads /dashboard on a phone-sized viewport, the test types a token, and then checks what a
 person would see: the active route highlighted in the call-path picture, each component's state
 and latency, the events timeline, and that the failover button reaches the controller with the
-token's name. A screenshot is written to the test's tmp dir (and to $DASHBOARD_SCREENSHOT_DIR if
-set) so a person can look at it.
+token's name. With the daemon's notifier and call log mounted (real ones, SQLite in the test's
+tmp dir), the incidents, callbacks and call-statistics panels render, and their buttons
+acknowledge the incident and close the callback as the token. A screenshot is written to the
+test's tmp dir (and to $DASHBOARD_SCREENSHOT_DIR if set) so a person can look at it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -19,6 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,12 @@ from fastapi import APIRouter
 from websockets.sync.client import connect
 
 from controller.api import create_app
+from controller.calls.model import CallEvent
+from controller.calls.service import CallLog, build_call_log
 from controller.config import Role, Route
+from controller.notifier import build_notifier
+from controller.notifier.service import Notifier
+from controller.notifier.signal import Severity, Signal
 
 pytestmark = pytest.mark.slow
 
@@ -150,6 +159,32 @@ def served_demo(kit) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         yield base, pressed
 
 
+async def _seed(notifier: Notifier, calls: CallLog) -> None:
+    """One open incident and one missed call (so one callback), both a moment ago."""
+    now = datetime.now(UTC)
+    await notifier.signal(Signal(
+        key="route", active=True, severity=Severity.CRITICAL,
+        summary="primary down; calls go to secondary", detail="trunk-a does not answer",
+        at=now - timedelta(seconds=40), route="secondary",
+    ))
+    await calls.record(CallEvent(
+        call_id="pbx-1-0001", caller="+420601000999", start=now - timedelta(seconds=30),
+        end=now - timedelta(seconds=10), line="primary",
+    ))
+
+
+@pytest.fixture
+def served_alerts(kit, tmp_path: Path) -> Iterator[tuple[str, Notifier, CallLog]]:
+    cfg = kit.make_config()
+    state = tmp_path / "state"
+    state.mkdir()
+    notifier = build_notifier(cfg, modem=None, state_dir=state)
+    calls = build_call_log(cfg.notifier.calls, cfg.schedule.timezone, state, notifier)
+    asyncio.run(_seed(notifier, calls))
+    with _serve(create_app(kit.fake(), cfg, notifier=notifier, calls=calls)) as base:
+        yield base, notifier, calls
+
+
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Cdp]:
     if CHROMIUM is None:
@@ -243,6 +278,7 @@ def test_dashboard_shows_the_call_path_components_and_events(served, browser, ki
     width = cdp.js("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
     assert cdp.js("document.getElementById('demo').hidden"), "no demo lab on this app"
+    assert cdp.js("document.getElementById('alerts-incidents') === null"), "no notifier here"
     _screenshot(cdp, tmp_path / "dashboard-phone.png")
     cdp.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
     cdp.wait_for("document.getElementById('events').getBoundingClientRect().width > 1000")
@@ -298,3 +334,41 @@ def test_demo_lab_buttons_appear_when_the_app_has_them(served_demo, browser, kit
     cdp.click("#demo-actions button")
     cdp.wait_for("document.getElementById('demo-result').textContent.includes('stops answering')")
     assert pressed == [{"component": "trunk-b"}]
+
+
+PANEL_TEXT = "(document.getElementById({}) || {{textContent: ''}}).textContent"
+
+
+def test_incident_callback_and_stats_panels_render_and_act(served_alerts, browser, kit, tmp_path):
+    base, notifier, calls = served_alerts
+    cdp = browser
+    _sign_in(cdp, base, kit.tokens[Role.OPERATOR])
+    cdp.wait_for("document.querySelectorAll('#alerts-incidents li.incident').length === 1")
+    incident = cdp.js(PANEL_TEXT.format("'alerts-incidents'"))
+    assert "#1 CRITICAL" in incident and "primary down; calls go to secondary" in incident
+    assert "not acknowledged" in incident
+    cdp.wait_for("document.querySelectorAll('#alerts-callbacks li.callback').length === 1")
+    assert "+420601000999 on primary" in cdp.js(PANEL_TEXT.format("'alerts-callbacks'"))
+    cdp.wait_for("document.querySelector('#alerts-stats table') !== null")
+    rows = cdp.js(
+        "[...document.querySelectorAll('#alerts-stats tr')].slice(1)"
+        ".map(r => [...r.children].slice(0, 4).map(c => c.textContent))"
+    )
+    assert rows == [["primary", "1", "0", "1"], ["all lines", "1", "0", "1"]]
+    width = cdp.js("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+    _screenshot(cdp, tmp_path / "dashboard-alerts-phone.png")
+
+    cdp.click("#alerts-incidents li.incident button")
+    cdp.wait_for(PANEL_TEXT.format("'alerts-incidents'") + ".includes('acknowledged by')")
+    assert f"acknowledged by {kit.names[Role.OPERATOR]}" in cdp.js(
+        PANEL_TEXT.format("'alerts-incidents'")
+    )
+    acked = notifier.store.incident(1)
+    assert acked is not None and acked.acked_by == kit.names[Role.OPERATOR]
+
+    cdp.click("#alerts-callbacks li.callback button")
+    cdp.wait_for(PANEL_TEXT.format("'alerts-callbacks'") + ".includes('Nobody is waiting')")
+    assert calls.callbacks(open_only=True) == []
+    closed = calls.callbacks(open_only=False)
+    assert [c.closed_by for c in closed] == [kit.names[Role.OPERATOR]]
