@@ -142,16 +142,17 @@ def export_sources(dest: Path) -> None:
             shutil.copy2(source, dest / name)
 
 
-def build_wheel(base: Path) -> Path:
+def build_wheel(base: Path, epoch: int = 315532800) -> Path:
     """A wheel of this checkout, built from an exported copy so the checkout stays clean.
 
-    ``SOURCE_DATE_EPOCH`` makes it reproducible, like site.yml's build play.
+    ``SOURCE_DATE_EPOCH`` makes it reproducible, like site.yml's build play; another ``epoch``
+    gives the same code in different bytes (a rebuild under the same version number).
     """
     src = base / "src"
     src.mkdir()
     export_sources(src)
     out = base / "dist"
-    env = dict(os.environ, SOURCE_DATE_EPOCH="315532800", PYTHONWARNINGS="ignore")
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), PYTHONWARNINGS="ignore")
     proc = subprocess.run(
         [
             sys.executable,

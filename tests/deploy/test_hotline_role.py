@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.support import Ansible, PlaybookRun
+from tests.deploy.support import Ansible, PlaybookRun, build_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -255,3 +255,28 @@ def test_a_bad_config_never_replaces_the_good_one(applied: Applied) -> None:
     assert "lines.primary.forward_to: not an E.164 number" in bad.output
     assert target.config.read_bytes() == good
     _assert_no_secret(bad.output)
+
+
+def test_a_rebuilt_wheel_is_reinstalled_and_restarts_once(
+    applied: Applied, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Same version, new bytes (the checkout changed): reinstall, check, restart; then quiet."""
+    target = applied.target
+    rebuilt = build_wheel(tmp_path_factory.mktemp("rebuilt"), epoch=946684800)
+    installed = target.venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    cli = next(installed.glob("site-packages/controller/cli.py"))
+    before = cli.stat().st_mtime_ns
+    target.vars["hotline_wheel"] = str(rebuilt)
+    target.write_vars()
+
+    upgrade = target.apply()
+    assert upgrade.returncode == 0, upgrade.output
+    assert upgrade.changed("localhost") >= 2  # the wheel copied, the package reinstalled
+    assert "RUNNING HANDLER [hotline : Check the installed config before a restart]" in (
+        upgrade.output
+    )
+    assert cli.stat().st_mtime_ns != before
+
+    quiet = target.apply()
+    assert quiet.returncode == 0, quiet.output
+    assert quiet.changed("localhost") == 0, quiet.output
