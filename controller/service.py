@@ -117,3 +117,12 @@ class ControllerService(Protocol):
     async def pause(self, reason: str, who: str) -> ActionResult: ...
 
     async def resume(self, reason: str, who: str) -> ActionResult: ...
+
+    async def handover(self, who: str) -> ActionResult:
+        """Give up leadership so that another node takes over (before maintenance of this one).
+
+        ``accepted`` and ``verified``: another node leads now. Not ``accepted``: nothing moved
+        (this node was not the leader, or no other node could take over); ``message`` says why.
+        The API answers 501 for a service that does not have this method.
+        """
+        ...

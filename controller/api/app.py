@@ -16,6 +16,9 @@ a thin translation between HTTP and ``controller.service.ControllerService``:
   ``controller.notifier.api``) on the same tokens, and the dashboard's incidents/callbacks/stats
   panels (``/dashboard/alerts.js``). ``POST /v1/calls`` needs the ``calls`` permission, which
   only the ``pbx`` role holds; a ``pbx`` token may do nothing else.
+- ``/v1/leader/handover``: ``admin`` (a leadership action). The service's ``handover(who)``
+  gives up leadership: 200 when another node leads now, 202 accepted but not verified, 409 when
+  nothing moved (e.g. this node is not the leader); 501 when the service has no ``handover``.
 - no token → 401 (``WWW-Authenticate: Bearer``); a token whose role lacks the permission → 403;
   a bad body or query → 422 naming each faulty field.
 """
@@ -273,6 +276,35 @@ def _write_routes(
         return done("resume", who.name, await service.resume(body.reason, who.name))
 
 
+def _leader_routes(
+    router: APIRouter, service: ControllerService, admin: Requirement, metrics: ApiMetrics
+) -> None:
+    responses: dict[int | str, dict[str, Any]] = {
+        **_ACTION_RESPONSES,
+        200: {"model": ActionResult, "description": "another node leads now (verified)"},
+        409: {"model": ActionResult, "description": "nothing moved, e.g. not the leader"},
+        501: {"model": ErrorBody, "description": "this controller cannot hand over"},
+    }
+
+    @router.post("/v1/leader/handover", response_model=ActionResult, responses=responses)
+    async def handover(who: Principal = Depends(admin)) -> JSONResponse:  # noqa: B008
+        """Give up leadership so another node takes over (e.g. before maintenance)."""
+        # Looked up per request: a service built without handover() (an older implementation)
+        # answers 501 instead of failing when the app is built.
+        act = getattr(service, "handover", None)
+        if not callable(act):
+            metrics.action("handover", "unsupported")
+            log.info("api_action action=handover who=%s status=501 outcome=unsupported", who.name)
+            return JSONResponse(
+                {"detail": "this controller cannot hand over leadership (not implemented)"},
+                status_code=501,
+            )
+        result: ActionResult = await act(who.name)
+        response = _respond("handover", who.name, result)
+        metrics.action("handover", _outcome(response.status_code))
+        return response
+
+
 def _alerts_routes(app: FastAPI, notifier: Notifier | None, calls: CallLog | None) -> None:
     # Imported here: an API without a notifier does not load the notifier's modules.
     from controller.notifier.api import (
@@ -304,6 +336,7 @@ def create_app(
     metrics = ApiMetrics()
     requirements = {p: Requirement(registry, p, metrics) for p in Permission}
     read, operate = requirements[Permission.READ], requirements[Permission.OPERATE]
+    admin = requirements[Permission.ADMIN]
     app = FastAPI(
         title="hotline-failover",
         version="1",
@@ -326,6 +359,7 @@ def create_app(
     router = APIRouter(route_class=GuardedRoute, tags=["v1"])
     _read_routes(router, service, config, read)
     _write_routes(router, service, config, operate, metrics)
+    _leader_routes(router, service, admin, metrics)
     app.include_router(router)
     if notifier is not None or calls is not None:
         _alerts_routes(app, notifier, calls)

@@ -9,7 +9,9 @@ import threading
 from collections import Counter
 
 _AUTH_HELP = "Requests refused by the API's authentication or authorization, by reason."
-_ACTION_HELP = "Manual actions (failover, failback, pause, resume) through the API, by outcome."
+_ACTION_HELP = (
+    "Manual actions (failover, failback, pause, resume, handover) through the API, by outcome."
+)
 
 
 class ApiMetrics:

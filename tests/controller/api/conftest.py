@@ -153,6 +153,11 @@ class FakeService:
         self.calls.append(("resume", {"reason": reason, "who": who}))
         return self.result
 
+    async def handover(self, who: str) -> ActionResult:
+        self._maybe_fail()
+        self.calls.append(("handover", {"who": who}))
+        return self.result
+
 
 def make_config(**api: Any) -> HotlineConfig:
     base = load_config(REPO / "examples" / "lab.yaml")

@@ -34,6 +34,7 @@ PBX_ONLY = {("POST", "/v1/calls")}
 WRITES = {
     "/v1/failover", "/v1/failback", "/v1/pause", "/v1/resume",
     "/v1/incidents/{incident_id}/ack", "/v1/callbacks/{callback_id}/close", "/v1/calls",
+    "/v1/leader/handover",
 }
 
 _settings = settings(
