@@ -114,6 +114,8 @@ class Reconciler:
         self.view = LoopView(observed_number=number, observed=seen, at=now)
         if seen in (FOREIGN, NONE) or (seen == rec.route and number == rec.number):
             return
+        if not self.coord.may_actuate():
+            return  # a follower only looks: the leader owns the shared route record
         route = Route(seen)
         self._event("observed", f"the modem forwards to {number} ({route}); adopting it",
                     route_from=rec.route, route_to=route)

@@ -286,3 +286,28 @@ async def test_a_leader_deposed_between_retries_does_not_write_again(tmp_path: P
     assert (await ControllerState(rig.coord).change()) is not None  # left for the next leader
     await rig.stop()
 
+
+async def test_a_follower_starting_up_does_not_adopt_the_modems_route(tmp_path: Path) -> None:
+    """Only the leader writes the shared route record: a follower that starts while the modem
+    already forwards somewhere else than the record says must start, not crash on the write."""
+    from controller.coordination.base import CoordinationError
+    from tests.controller.helpers import SwitchableCoordinator
+
+    class Follower(SwitchableCoordinator):
+        async def put(self, key: str, value: object) -> None:
+            raise CoordinationError(f"put {key} refused: not the leader")
+
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    rig.device.number = SECONDARY
+    rig.coord = LocalCoordinator(tmp_path / "state.db", "test-1")
+    await rig.coord.start()
+    follower = Follower(rig.coord)
+    follower.leader = False
+    rig.events = EventStore(tmp_path / "events.db")
+    acts: list[Actuator] = [ModemActuator(ModemActuatorSettings(type="modem"), rig.device)]
+    loop = Reconciler(rig.cfg, rig.health, follower, rig.events, acts, rig.signals, clock)
+    await loop.start_up()  # raised CoordinationError before the fix
+    assert loop.view.observed_number == SECONDARY and loop.view.observed == "secondary"
+    assert (await rig.route())[0] is None  # nothing adopted: the leader decides
+    await rig.stop()
