@@ -25,6 +25,7 @@ from controller.actuators.modem import DriverDevice, ModemLink
 from controller.config import HotlineConfig
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
+from controller.coordination.zk_views import LeaderView
 from controller.events import EventStore
 from controller.notifier.signal import NullSink, SignalSink
 from controller.reconcile import Reconciler
@@ -61,6 +62,7 @@ class Parts:
     loop: Reconciler
     service: ControllerServiceImpl
     actuators: list[Actuator] = field(default_factory=list)
+    view: LeaderView | None = None  # the loop's snapshot source (term freshness, majority rule)
 
 
 def _build_monitor(cfg: HotlineConfig, link: ModemLink | None) -> Any:
@@ -101,9 +103,12 @@ async def assemble(
     actuators = build_actuators(cfg.actuators, DriverDevice(link))
     mon = monitor if monitor is not None else _build_monitor(cfg, link)
     sink = sink if sink is not None else _build_sink(cfg, link, state_dir)
-    loop = Reconciler(cfg, mon, coordinator, events, actuators, sink)
+    # The loop decides on what a leader may believe: probes of its own term and, with
+    # ``majority_view``, what most nodes see; /v1/status shows this node's own probes.
+    view = LeaderView(mon, coordinator, cfg)
+    loop = Reconciler(cfg, view, coordinator, events, actuators, sink)
     service = ControllerServiceImpl(cfg, loop, mon, coordinator, events)
-    return Parts(coordinator, events, link, mon, sink, loop, service, actuators)
+    return Parts(coordinator, events, link, mon, sink, loop, service, actuators, view)
 
 
 class _QuietServer:
@@ -162,6 +167,26 @@ async def _wake_on_health(parts: Parts) -> None:
         parts.loop.wake()
 
 
+def _side_tasks(parts: Parts, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """Every node, leader or not: publish its health view (the majority rule counts it)."""
+    tasks = []
+    if parts.view is not None:
+        tasks.append(asyncio.create_task(parts.view.run(stop), name="health-views"))
+    return tasks
+
+
+async def _end_side_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    """They end on ``stop`` by themselves; one stuck in a call is cancelled after a bound."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=5)
+    for task in pending:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 class DaemonError(Exception):
     """The daemon cannot run (e.g. the API port is taken); nothing was actuated."""
 
@@ -217,6 +242,7 @@ async def serve(
         raise
     loop_task = asyncio.create_task(parts.loop.run(stop), name="reconcile")
     waker = asyncio.create_task(_wake_on_health(parts), name="health-waker")
+    helpers = _side_tasks(parts, stop)
     parts.service.mark_ready()
     log.info("started node=%s api=%s dry_run=%s", cfg.node.name, cfg.api.listen if api else "off",
              cfg.reconcile.dry_run)
@@ -234,6 +260,7 @@ async def serve(
     waker.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await waker
+    await _end_side_tasks(helpers)
     if served is not None:
         server, task = served
         server.should_exit = True

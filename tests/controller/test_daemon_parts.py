@@ -1,0 +1,31 @@
+"""What ``controller.daemon.assemble`` wires together (built, not served): with the local backend
+the loop's ``LeaderView`` changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from controller.daemon import assemble
+from health.model import Status
+from tests.controller.helpers import T0, FakeHealth, lab_config
+
+
+async def test_with_the_local_backend_the_loop_sees_the_monitors_snapshot(
+    tmp_path: Path,
+) -> None:
+    cfg = lab_config(node={"name": "lab-1", "state_dir": str(tmp_path / "state")},
+                     notifier={"enabled": False})
+    health = FakeHealth(cfg, T0)
+    health.set("trunk-a", Status.DOWN, T0 + timedelta(seconds=5))
+    parts = await assemble(cfg, monitor=health)
+    try:
+        await parts.coordinator.start()
+        assert parts.view is not None and parts.loop.monitor is parts.view
+        assert parts.view.majority is False
+        assert parts.view.snapshot() == health.snapshot()  # no term, no majority: unchanged
+    finally:
+        await parts.coordinator.stop()
+        if parts.link is not None:
+            await parts.link.close()
+        parts.events.close()

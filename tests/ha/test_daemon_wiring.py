@@ -1,0 +1,174 @@
+"""The daemon's HA wiring, in-process: ``assemble`` + ``serve`` on a real ZooKeeper with the modem
+emulator on loopback and a settable health source.
+
+- The loop decides on ``LeaderView``: a new leader trusts only probes of its own term, and with
+  ``majority_view`` a trunk only this node sees down does not move the hotline.
+- Every node publishes its own view (``views/<node>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.actuators.modem import ModemLink
+from controller.config import HotlineConfig
+from controller.coordination.zk_lab import ZkEnsemble
+from controller.daemon import Parts, assemble, serve
+from health.model import ComponentState, HealthSnapshot, Status
+from modem.emulator import ModemEmulator
+from tests.ha.daemon_lab import lab_dict
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+PRIMARY, SECONDARY = "+420212000001", "+420212000002"
+
+
+class Health:
+    """Every component up; ``set`` changes one and counts a new probe sample for it."""
+
+    def __init__(self, cfg: HotlineConfig) -> None:
+        now = datetime.now(UTC)
+        self.states = {n: ComponentState(n, Status.UP, now, "ok", samples=1)
+                       for n in cfg.components}
+
+    def set(self, name: str, status: Status, new_sample: bool = True) -> None:
+        old = self.states[name]
+        self.states[name] = ComponentState(name, status, datetime.now(UTC), f"test {status}",
+                                           samples=old.samples + (1 if new_sample else 0))
+
+    def probe_all(self) -> None:
+        for name, st in list(self.states.items()):
+            self.set(name, st.status)
+
+    def snapshot(self) -> HealthSnapshot:
+        return HealthSnapshot.of(datetime.now(UTC), self.states.values())
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.signals: list[Any] = []
+
+    async def signal(self, s: Any) -> None:
+        self.signals.append(s)
+
+
+def config(tmp: Path, zk: ZkEnsemble, path: str, url: str, **zk_extra: Any) -> HotlineConfig:
+    data = lab_dict()
+    data["node"] = {"name": "node-1", "state_dir": str(tmp / "state")}
+    data["hotline"]["modem"]["url"] = url
+    data["coordination"] = {"backend": "zookeeper", "zookeeper": {
+        "hosts": list(zk.hosts), "path": path, "session_timeout_s": 2.0, **zk_extra}}
+    data["notifier"] = {"enabled": False}
+    data["actuators"] = [{"type": "modem", "retries": 1, "backoff_s": 0.05, "timeout_s": 10}]
+    data["reconcile"] = {"interval_s": 0.1, "drift_check_s": 30, "retry_failed_s": 2,
+                         "action_wait_s": 10, "shutdown_grace_s": 10}
+    return HotlineConfig.model_validate(data)
+
+
+@dataclass
+class Node:
+    cfg: HotlineConfig
+    parts: Parts
+    health: Health
+    emu: ModemEmulator
+    sink: Sink
+
+    def forwarded_to(self) -> str | None:
+        fwd = self.emu.voice_forwarding(0)
+        return fwd.number if fwd.active else None
+
+    async def ticks(self, n: int) -> None:
+        """Let the loop run ``n`` more ticks (bounded in time)."""
+        target = self.parts.loop.ticks_done + n
+        for _ in range(400):
+            if self.parts.loop.ticks_done >= target:
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"the loop did not tick {n} times in 10 s")
+
+    async def until(self, what: str, check: Callable[[], object], timeout: float = 15) -> None:
+        await until(what, check, timeout)
+
+
+@contextlib.asynccontextmanager
+async def running(tmp: Path, zk: ZkEnsemble, path: str, health_down: tuple[str, ...] = (),
+                  **zk_extra: Any) -> AsyncIterator[Node]:
+    emu = ModemEmulator(pin="1234")
+    port = await emu.start_tcp()
+    cfg = config(tmp, zk, path, f"socket://127.0.0.1:{port}", **zk_extra)
+    health = Health(cfg)
+    for name in health_down:
+        health.set(name, Status.DOWN)
+    try:
+        async with daemon(cfg, health) as (parts, sink):
+            yield Node(cfg, parts, health, emu, sink)
+    finally:
+        await emu.stop()
+
+
+@contextlib.asynccontextmanager
+async def daemon(cfg: HotlineConfig, health: Health) -> AsyncIterator[tuple[Parts, Sink]]:
+    """``assemble`` + ``serve`` (no HTTP API) until the block ends; yields once it leads."""
+    link = ModemLink(cfg.hotline.modem.url, pin="1234", command_timeout=5, network_timeout=5,
+                     retry_delays=(0.05,), reconnect_delays=(0.05,))
+    sink = Sink()
+    parts = await assemble(cfg, monitor=health, link=link, sink=sink)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(parts, cfg, stop, api=False))
+    try:
+        for _ in range(300):
+            if parts.coordinator.may_actuate() or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert parts.coordinator.may_actuate(), "the node did not lead within 15 s"
+        yield parts, sink
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_a_new_leader_acts_only_on_probes_of_its_own_term(
+    tmp_path: Path, zk1: ZkEnsemble, zk_path: str
+) -> None:
+    # trunk-a was seen down before this node led: not reason enough to fail over.
+    async with running(tmp_path, zk1, zk_path, health_down=("trunk-a",)) as node:
+        await node.ticks(10)
+        assert node.forwarded_to() != SECONDARY
+        assert node.parts.view is not None and node.parts.loop.monitor is node.parts.view
+        node.health.probe_all()  # this term's first probe round: trunk-a still down
+        await node.until("secondary in the modem", lambda: node.forwarded_to() == SECONDARY)
+
+
+async def test_majority_view_holds_the_route_when_only_this_node_sees_a_trunk_down(
+    tmp_path: Path, zk1: ZkEnsemble, zk_path: str
+) -> None:
+    async with running(tmp_path, zk1, zk_path, majority_view=True, cluster_size=3) as node:
+        await node.ticks(2)
+        node.health.probe_all()  # the term's first probe round
+        await node.until("primary in the modem", lambda: node.forwarded_to() == PRIMARY)
+        node.health.set("trunk-a", Status.DOWN)  # seen by this node only: 1 of 3
+        await node.ticks(10)
+        await asyncio.sleep(1.2)  # past one view publication
+        await node.ticks(5)
+        assert node.forwarded_to() == PRIMARY
+        views = await node.parts.coordinator.views()
+        assert views["node-1"]["components"]["trunk-a"] == "down"  # published by the task
+        assert node.parts.view is not None
+        seen = node.parts.view.snapshot().get("trunk-a")
+        assert seen.status is Status.UNKNOWN and "1 of 3 nodes" in seen.reason, seen
+
+
+async def until(what: str, check: Callable[[], object], timeout: float = 15) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
