@@ -156,12 +156,38 @@ class Requirement:
         return self.check(request)
 
 
-def _requirements(route: APIRoute) -> list[Requirement]:
-    found: list[Requirement] = []
+class AppRequirement:
+    """The app's own ``Requirement`` for ``permission``, looked up on the request's app.
+
+    For routers built before the app exists (the demo lab's, added by ``extend_app``): the check
+    is exactly the app's (same tokens, roles, constant-time compare and counters), found at
+    request time in ``request.app.state.require``. An app without it refuses (500), never allows.
+    """
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def check(self, request: Request) -> Principal:
+        require = getattr(request.app.state, "require", None)
+        if not require or self.permission not in require:
+            raise RuntimeError("this app has no token check; mount the router on create_app()'s")
+        requirement: Requirement = require[self.permission]
+        return requirement.check(request)
+
+    async def __call__(
+        self,
+        request: Request,
+        _credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),  # noqa: B008
+    ) -> Principal:
+        return self.check(request)
+
+
+def _requirements(route: APIRoute) -> list[Requirement | AppRequirement]:
+    found: list[Requirement | AppRequirement] = []
     pending = list(route.dependant.dependencies)
     while pending:
         dep = pending.pop()
-        if isinstance(dep.call, Requirement):
+        if isinstance(dep.call, Requirement | AppRequirement):
             found.append(dep.call)
         pending.extend(dep.dependencies)
     return found

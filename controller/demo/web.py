@@ -1,18 +1,26 @@
 """The lab's break/restore buttons: ``GET /v1/demo`` lists them (the dashboard shows them),
-``POST /v1/demo/break`` and ``/v1/demo/restore`` with ``{"component": "trunk-a"}`` act. Only an
-operator or admin token of the lab config may press them; only the demo process adds these routes.
+``POST /v1/demo/break`` and ``/v1/demo/restore`` with ``{"component": "trunk-a"}`` act.
+
+Tokens are checked by the API app's own auth (``controller.api.auth``), not here: listing needs
+the ``read`` permission (viewer, operator, admin), pressing needs ``operate`` (operator, admin).
+That is the same constant-time comparison against every configured token, the same 401/403
+answers and the same refusal counters as every other endpoint, and the check runs before the body
+is read. Only the demo process adds these routes (``extend_app`` of the daemon's ``serve``).
 """
 
 from __future__ import annotations
 
-import hmac
+import logging
 from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict
 
-from controller.config import HotlineConfig, Role
+from controller.api.auth import AppRequirement, GuardedRoute, Permission, Principal
+from controller.config import HotlineConfig
 from controller.demo.lab import Lab
+
+log = logging.getLogger("hotline.demo")
 
 
 class ComponentRequest(BaseModel):
@@ -20,25 +28,15 @@ class ComponentRequest(BaseModel):
     component: str
 
 
-def _check(cfg: HotlineConfig, authorization: str | None, operate: bool) -> None:
-    scheme, _, token = (authorization or "").partition(" ")
-    allowed = {Role.OPERATOR, Role.ADMIN} if operate else set(Role)
-    for t in cfg.api.tokens:
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            t.token.get_secret_value().encode(), token.encode()
-        ):
-            if t.role in allowed:
-                return
-            raise HTTPException(403, "this token's role may not break the lab")
-    raise HTTPException(401, "a bearer token is needed", headers={"WWW-Authenticate": "Bearer"})
-
-
-def demo_router(lab: Lab, cfg: HotlineConfig) -> APIRouter:
-    router = APIRouter(tags=["demo"])
+def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
+    """The demo's routes for ``lab``. ``cfg`` is accepted for existing callers and not used:
+    the tokens are the app's (``app.state.require``), looked up when a request comes in."""
+    read = AppRequirement(Permission.READ)
+    operate = AppRequirement(Permission.OPERATE)
+    router = APIRouter(tags=["demo"], route_class=GuardedRoute)
 
     @router.get("/v1/demo")
-    async def actions(authorization: str | None = Header(default=None)) -> dict[str, Any]:
-        _check(cfg, authorization, operate=False)
+    async def actions(_: Principal = Depends(read)) -> dict[str, Any]:  # noqa: B008
         out = []
         for name in lab.breakable:
             for verb in ("break", "restore"):
@@ -46,25 +44,25 @@ def demo_router(lab: Lab, cfg: HotlineConfig) -> APIRouter:
                             "method": "POST", "body": {"component": name}})
         return {"actions": out}
 
-    async def act(req: ComponentRequest, authorization: str | None, answering: bool) -> Any:
-        _check(cfg, authorization, operate=True)
+    def act(req: ComponentRequest, answering: bool, who: Principal) -> dict[str, Any]:
         try:
-            return {"message": lab.set_answering(req.component, answering)}
+            message = lab.set_answering(req.component, answering)
         except KeyError as exc:
             raise HTTPException(422, str(exc.args[0])) from None
+        verb = "restore" if answering else "break"
+        log.info("demo_action action=%s component=%s who=%s", verb, req.component, who.name)
+        return {"message": message}
 
     @router.post("/v1/demo/break")
     async def break_(
-        req: ComponentRequest, authorization: str | None = Header(default=None)
+        req: ComponentRequest, who: Principal = Depends(operate)  # noqa: B008
     ) -> dict[str, Any]:
-        result: dict[str, Any] = await act(req, authorization, False)
-        return result
+        return act(req, False, who)
 
     @router.post("/v1/demo/restore")
     async def restore(
-        req: ComponentRequest, authorization: str | None = Header(default=None)
+        req: ComponentRequest, who: Principal = Depends(operate)  # noqa: B008
     ) -> dict[str, Any]:
-        result: dict[str, Any] = await act(req, authorization, True)
-        return result
+        return act(req, True, who)
 
     return router
