@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.actuators.base import Actuator
+from controller.actuators.base import ActuationError, Actuator
 from controller.actuators.build import build_actuators
 from controller.actuators.modem import DriverDevice, ModemLink
 from controller.config import HotlineConfig
@@ -27,9 +27,10 @@ from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
 from controller.coordination.zk_views import LeaderView
 from controller.events import EventStore
+from controller.lastresort import LastResortWatch
 from controller.notifier.signal import NullSink, SignalSink
 from controller.reconcile import Reconciler
-from controller.reconcile_parts import SnapshotSource
+from controller.reconcile_parts import SnapshotSource, utcnow
 from controller.service_impl import ControllerServiceImpl
 
 log = logging.getLogger("hotline.daemon")
@@ -167,12 +168,50 @@ async def _wake_on_health(parts: Parts) -> None:
         parts.loop.wake()
 
 
-def _side_tasks(parts: Parts, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    """Every node, leader or not: publish its health view (the majority rule counts it)."""
+def _side_tasks(
+    parts: Parts, cfg: HotlineConfig, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """Every node, leader or not: publish its health view (the majority rule counts it) and
+    watch for the last-resort rule (it matters exactly when this node cannot lead)."""
     tasks = []
     if parts.view is not None:
         tasks.append(asyncio.create_task(parts.view.run(stop), name="health-views"))
+    watch = _last_resort_watch(parts, cfg)
+    if watch is not None:
+        tasks.append(asyncio.create_task(_run_last_resort(parts, cfg, watch, stop),
+                                         name="last-resort"))
     return tasks
+
+
+def _last_resort_watch(parts: Parts, cfg: HotlineConfig) -> LastResortWatch | None:
+    """The rule on this node; None where it can never fire (no quorum clock, no modem link)."""
+    lost_since = getattr(parts.coordinator, "quorum_lost_since", None)
+    if lost_since is None or parts.link is None:
+        return None  # the local backend: a single node always leads
+    device = DriverDevice(parts.link)
+
+    async def forward(number: str) -> None:
+        """Idempotent and verified, like the modem actuator: write only what differs."""
+        if await device.read_forwarding() != number:
+            await device.write_forwarding(number)
+        seen = await device.read_forwarding()
+        if seen != number:
+            raise ActuationError(f"read back {seen or 'no forwarding'}, not {number}")
+
+    return LastResortWatch(cfg, lost_since, forward, parts.sink)
+
+
+async def _run_last_resort(
+    parts: Parts, cfg: HotlineConfig, watch: LastResortWatch, stop: asyncio.Event
+) -> None:
+    """Evaluate the rule once per loop interval until ``stop``; a failure never ends the task."""
+    while not stop.is_set():
+        try:
+            await watch.tick(parts.monitor.snapshot(), parts.loop.view.observed_number, utcnow())
+        except Exception:  # the runner logs and signals its own failures; this is a bug guard
+            log.exception("last-resort tick failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=cfg.reconcile.interval_s)
 
 
 async def _end_side_tasks(tasks: list[asyncio.Task[None]]) -> None:
@@ -242,7 +281,7 @@ async def serve(
         raise
     loop_task = asyncio.create_task(parts.loop.run(stop), name="reconcile")
     waker = asyncio.create_task(_wake_on_health(parts), name="health-waker")
-    helpers = _side_tasks(parts, stop)
+    helpers = _side_tasks(parts, cfg, stop)
     parts.service.mark_ready()
     log.info("started node=%s api=%s dry_run=%s", cfg.node.name, cfg.api.listen if api else "off",
              cfg.reconcile.dry_run)

@@ -4,6 +4,8 @@ emulator on loopback and a settable health source.
 - The loop decides on ``LeaderView``: a new leader trusts only probes of its own term, and with
   ``majority_view`` a trunk only this node sees down does not move the hotline.
 - Every node publishes its own view (``views/<node>``).
+- Every node runs ``LastResortWatch``: without a quorum, on a total outage, the node holding the
+  modem on its own serial port forwards to on-call by itself.
 """
 
 from __future__ import annotations
@@ -164,6 +166,46 @@ async def test_majority_view_holds_the_route_when_only_this_node_sees_a_trunk_do
         assert node.parts.view is not None
         seen = node.parts.view.snapshot().get("trunk-a")
         assert seen.status is Status.UNKNOWN and "1 of 3 nodes" in seen.reason, seen
+
+
+async def test_without_quorum_the_daemon_on_the_modem_host_forwards_to_oncall(
+    tmp_path: Path
+) -> None:
+    """The daemon runs ``LastResortWatch``: ZooKeeper gone for the session timeout, then a
+    total outage for ``last_resort_after_s``, and the node holding the modem on its own serial
+    port (a pty here) forwards the hotline to the on-call mobile by itself."""
+    from controller.coordination.zk_lab import available
+    from tests.ha.test_lastresort_live import Sim
+
+    if not available():
+        pytest.skip("ZooKeeper (Debian package zookeeper) or java is not installed")
+    zk = ZkEnsemble(tmp_path / "zk", 1, tick_ms=200)
+    sim = Sim(tmp_path)
+    try:
+        zk.start(timeout=60)
+        cfg = config(tmp_path, zk, "/hotline/lr", sim.device, last_resort_after_s=1.0)
+        mobiles = {t.mobile for t in cfg.oncall.technicians}
+        health = Health(cfg)
+        async with daemon(cfg, health) as (parts, sink):
+            await until("two ticks as leader", lambda: parts.loop.ticks_done >= 2)
+            health.probe_all()  # the term's first probe round
+            await until("primary in the modem", lambda: sim.forwarded_to() == PRIMARY)
+            zk.servers[0].stop()
+            await until("the lease dropped", lambda: not parts.coordinator.may_actuate())
+            for name in cfg.components:
+                health.set(name, Status.DOWN)
+            lost = asyncio.get_running_loop().time()
+            await until("on-call in the modem", lambda: sim.forwarded_to() in mobiles, 20)
+            assert asyncio.get_running_loop().time() - lost >= 1.0  # the outage lasted first
+            assert not parts.coordinator.may_actuate()  # the rule, not the (fenced) loop
+            def fired() -> list[bool]:
+                return [s.active for s in sink.signals if s.key == "last_resort"]
+            await until("the last_resort signal", fired)
+            await asyncio.sleep(0.5)  # a few more evaluations: it fires once per outage
+            assert fired() == [True]
+    finally:
+        sim.stop()
+        zk.stop()
 
 
 async def until(what: str, check: Callable[[], object], timeout: float = 15) -> None:
