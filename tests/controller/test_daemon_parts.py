@@ -1,5 +1,5 @@
-"""What ``controller.daemon.assemble`` wires together (built, not served): with the local backend
-the loop's ``LeaderView`` changes nothing."""
+"""What ``controller.daemon.assemble`` wires together (built, not served): the notifier asks the
+coordinator who leads, and with the local backend the loop's ``LeaderView`` changes nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,25 @@ from pathlib import Path
 from controller.daemon import assemble
 from health.model import Status
 from tests.controller.helpers import T0, FakeHealth, lab_config
+
+
+async def test_reminders_and_escalation_follow_the_coordinators_leadership(
+    tmp_path: Path,
+) -> None:
+    cfg = lab_config(node={"name": "lab-1", "state_dir": str(tmp_path / "state")})
+    parts = await assemble(cfg)
+    try:
+        is_leader = getattr(parts.sink, "is_leader", None)
+        assert is_leader is not None, "the notifier must be told who leads"
+        assert is_leader() is False  # not started: nobody leads yet
+        await parts.coordinator.start()
+        assert parts.coordinator.is_leader() and is_leader() is True
+        await parts.coordinator.stop()
+        assert is_leader() is False  # it asks each time, it does not remember
+    finally:
+        if parts.link is not None:
+            await parts.link.close()
+        parts.events.close()
 
 
 async def test_with_the_local_backend_the_loop_sees_the_monitors_snapshot(
