@@ -13,6 +13,7 @@ acknowledge incidents and close callbacks. (No ``from __future__ import annotati
 FastAPI must see the route signatures' dependency types, defined inside ``build_router``.)
 """
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path as FilePath
@@ -20,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from fastapi.routing import APIRoute
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from controller.calls.model import CallEvent, DailyStats
 from controller.calls.service import CallLog
@@ -185,6 +186,19 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the row's id")]
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    # pydantic's lax date would also take "1.5e-246" (Unix seconds: 1970-01-01); be ISO 8601.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("not an ISO 8601 date (e.g. 2026-11-25)")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 def who(principal: Any) -> str:
     """The acting principal's name, whatever shape the app's dependency returns."""
     if isinstance(principal, str):
@@ -318,7 +332,10 @@ def build_router(
         return CallbackView.of(cb)
 
     @router.get("/calls/stats", response_model=StatsView, responses=_errors(503))
-    async def call_stats(_: Reader, day: date | None = None) -> StatsView:
+    async def call_stats(
+        _: Reader,
+        day: Annotated[IsoDate | None, Query(description="YYYY-MM-DD; default today")] = None,
+    ) -> StatsView:
         log_: CallLog = _need(calls, "the call log")
         return StatsView.of(log_.daily_stats(day))
 

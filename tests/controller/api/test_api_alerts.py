@@ -160,3 +160,19 @@ async def test_a_missing_call_log_answers_503(kit, tmp_path: Path) -> None:
         assert "call log is not configured" in r.json()["detail"]
         r = await client.get("/v1/incidents", headers=kit.auth(Role.VIEWER))
         assert r.status_code == 200
+
+
+@pytest.mark.parametrize("day", ["1.4591870447555696e-246", "0", "20261125", "2026-11-25T00:00"])
+async def test_stats_day_must_be_an_iso_date(alerts: Alerts, kit, day: str) -> None:
+    r = await alerts.client.get("/v1/calls/stats", params={"day": day},
+                                headers=kit.auth(Role.VIEWER))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["query", "day"]
+
+
+async def test_stats_for_a_given_day(alerts: Alerts, kit) -> None:
+    r = await alerts.client.get("/v1/calls/stats", params={"day": "2026-11-24"},
+                                headers=kit.auth(Role.VIEWER))
+    assert r.status_code == 200, r.text
+    assert r.json()["day"] == "2026-11-24"
+    assert r.json()["total"]["calls"] == 0
