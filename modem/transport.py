@@ -118,5 +118,11 @@ class SerialTransport:
 
     def _shutdown(self) -> None:
         self._thread.join(timeout=2.0)
+        # pyserial's socket:// close() skips socket.close() when shutdown() fails, which it does
+        # on a connection the peer already reset; close the socket ourselves so it cannot leak.
+        sock = getattr(self._port, "_socket", None)
         with contextlib.suppress(Exception):
             self._port.close()
+        if sock is not None:
+            with contextlib.suppress(Exception):
+                sock.close()
