@@ -69,6 +69,30 @@ class ModemEmulator:
         return self.network.outbox
 
     @property
+    def registration(self) -> int:
+        """``+CREG`` <stat>: 1 home, 5 roaming, 0/2/3/4 not registered."""
+        return self.network.registration
+
+    @registration.setter
+    def registration(self, stat: int) -> None:
+        self.network.registration = stat
+        self.state_changed()
+
+    @property
+    def signal(self) -> int:
+        """``+CSQ`` <rssi> 0..31 (−113 + 2·rssi dBm), 99 unknown."""
+        return self.network.rssi
+
+    @signal.setter
+    def signal(self, rssi: int) -> None:
+        self.network.rssi = rssi
+        self.state_changed()
+
+    @property
+    def sim_state(self) -> str:
+        return self.network.sim_state
+
+    @property
     def connections(self) -> int:
         return len(self._sessions)
 

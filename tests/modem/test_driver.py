@@ -45,7 +45,7 @@ async def test_info_and_status(modem: Modem) -> None:
 
 
 async def test_status_roaming_and_without_network(modem: Modem, emulator: ModemEmulator) -> None:
-    emulator.network.registration, emulator.network.rssi = 5, 31
+    emulator.registration, emulator.signal = 5, 31
     status = await modem.status()
     assert status.roaming and status.registration == "roaming" and status.signal_dbm == -51
     emulator.faults.no_network = True
