@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -159,9 +160,18 @@ def served_demo(kit) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         yield base, pressed
 
 
+YESTERDAY = timedelta(days=1)
+
+
 async def _seed(notifier: Notifier, calls: CallLog) -> None:
-    """One open incident and one missed call (so one callback), both a moment ago."""
+    """One open incident and one missed call (so one callback), both a moment ago; and an
+    answered call a day earlier (for the statistics of another day)."""
     now = datetime.now(UTC)
+    await calls.record(CallEvent(
+        call_id="pbx-1-0000", caller="+420601000888", start=now - YESTERDAY,
+        answer=now - YESTERDAY + timedelta(seconds=5), end=now - YESTERDAY + timedelta(seconds=65),
+        line="secondary",
+    ))
     await notifier.signal(Signal(
         key="route", active=True, severity=Severity.CRITICAL,
         summary="primary down; calls go to secondary", detail="trunk-a does not answer",
@@ -355,6 +365,8 @@ def test_incident_callback_and_stats_panels_render_and_act(served_alerts, browse
         ".map(r => [...r.children].slice(0, 4).map(c => c.textContent))"
     )
     assert rows == [["primary", "1", "0", "1"], ["all lines", "1", "0", "1"]]
+    order = cdp.js("[...document.querySelectorAll('#main > section')].map(s => s.id)")
+    assert order.index("alerts-stats") < order.index("events"), "panels sit above the timeline"
     width = cdp.js("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
     _screenshot(cdp, tmp_path / "dashboard-alerts-phone.png")
@@ -372,3 +384,49 @@ def test_incident_callback_and_stats_panels_render_and_act(served_alerts, browse
     assert calls.callbacks(open_only=True) == []
     closed = calls.callbacks(open_only=False)
     assert [c.closed_by for c in closed] == [kit.names[Role.OPERATOR]]
+
+
+def test_viewer_is_told_acknowledging_needs_an_operator(served_alerts, browser, kit):
+    base, notifier, _calls = served_alerts
+    cdp = browser
+    _sign_in(cdp, base, kit.tokens[Role.VIEWER])
+    cdp.wait_for("document.querySelectorAll('#alerts-incidents li.incident button').length === 1")
+    cdp.click("#alerts-incidents li.incident button")
+    cdp.wait_for(PANEL_TEXT.format("'alerts-incidents'") + ".includes('may not')")
+    assert "an operator's token may" in cdp.js(PANEL_TEXT.format("'alerts-incidents'"))
+    incident = notifier.store.incident(1)
+    assert incident is not None and incident.acked_by is None
+    # the message outlives the panel's next refresh (every 5 s)
+    cdp.js("window.hotlineDashboard.refresh()")
+    time.sleep(0.5)
+    assert "may not" in cdp.js(PANEL_TEXT.format("'alerts-incidents'"))
+
+
+def test_stats_of_another_day(served_alerts, browser, kit, tmp_path):
+    base, _notifier, _calls = served_alerts
+    cdp = browser
+    _sign_in(cdp, base, kit.tokens[Role.VIEWER])
+    cdp.wait_for("document.querySelector('#alerts-stats input.day') !== null")
+    cdp.wait_for("document.querySelector('#alerts-stats table') !== null")
+    zone = ZoneInfo(kit.make_config().schedule.timezone)
+    today = datetime.now(UTC).astimezone(zone).date().isoformat()
+    cdp.wait_for(f"document.querySelector('#alerts-stats input.day').value === {json.dumps(today)}")
+    day = (datetime.now(UTC) - YESTERDAY).astimezone(zone).date().isoformat()
+    cdp.js(
+        "(() => { const i = document.querySelector('#alerts-stats input.day');"
+        f" i.value = {json.dumps(day)}; i.dispatchEvent(new Event('change')); }})()"
+    )
+    cdp.wait_for(PANEL_TEXT.format("'alerts-stats'") + f".includes({json.dumps(day)})")
+    rows = cdp.js(
+        "[...document.querySelectorAll('#alerts-stats tr')].slice(1)"
+        ".map(r => [...r.children].map(c => c.textContent))"
+    )
+    assert rows == [
+        ["secondary", "1", "1", "0", "100 %", "60 s", "5 s"],
+        ["all lines", "1", "1", "0", "100 %", "60 s", "5 s"],
+    ]
+    # a refresh keeps the picked day
+    cdp.js("window.hotlineDashboard.refresh()")
+    time.sleep(0.5)
+    assert day in cdp.js(PANEL_TEXT.format("'alerts-stats'"))
+    _screenshot(cdp, tmp_path / "dashboard-stats-phone.png")
