@@ -91,7 +91,7 @@ class ControllerServiceImpl:
             ),
             flapping=bool(d and Condition.FLAPPING in d.conditions),
             oncall=on_call(self.cfg.oncall, now).name,
-            epoch=self.coord.epoch(),
+            epoch=getattr(self.coord, "cluster_epoch", self.coord.epoch)(),
         )
 
     def _components(self) -> list[ComponentView]:

@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 class SharedState:
     def __init__(self, coord: ZooKeeperCoordinator) -> None:
         self.coord = coord
+        self.seen_epoch = 0  # the epoch record as last read by a follower (for /v1/status)
+
+    async def note_epoch(self) -> None:
+        """A follower's own epoch is its last term; the cluster's is in the epoch record."""
+        path = self.coord.paths["epoch"]
+        data, _ = await self.coord.read(lambda c: c.get_async(path), "epoch")
+        self.seen_epoch = max(self.seen_epoch, int((decode(data) or {}).get("epoch", 0)))
 
     def path(self, key: str) -> str:
         if not key or "/" in key or key.startswith("."):

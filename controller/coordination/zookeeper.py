@@ -148,6 +148,10 @@ class ZooKeeperCoordinator:
     def epoch(self) -> int:
         return self._epoch
 
+    def cluster_epoch(self) -> int:
+        """The newest term known here (``epoch()`` is this node's own last term)."""
+        return max(self._epoch, self.state.seen_epoch)
+
     def leader_name(self) -> str | None:
         return self.node if self._leader else self._leader_name
 
@@ -349,6 +353,7 @@ class ZooKeeperCoordinator:
             if self._leader:
                 self._drop(f"{first} leads now")
             self._leader_name = await self._name_of(first)
+            await self.state.note_epoch()
             return
         if not self._leader:
             await self._take_term(sent)

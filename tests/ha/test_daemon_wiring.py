@@ -4,6 +4,7 @@ emulator on loopback and a settable health source.
 - The loop decides on ``LeaderView``: a new leader trusts only probes of its own term, and with
   ``majority_view`` a trunk only this node sees down does not move the hotline.
 - Every node publishes its own view (``views/<node>``).
+- A follower's /v1/status shows the cluster's epoch, not its own last term.
 - Every node runs ``LastResortWatch``: without a quorum, on a total outage, the node holding the
   modem on its own serial port forwards to on-call by itself.
 """
@@ -62,9 +63,11 @@ class Sink:
         self.signals.append(s)
 
 
-def config(tmp: Path, zk: ZkEnsemble, path: str, url: str, **zk_extra: Any) -> HotlineConfig:
+def config(
+    tmp: Path, zk: ZkEnsemble, path: str, url: str, name: str = "node-1", **zk_extra: Any
+) -> HotlineConfig:
     data = lab_dict()
-    data["node"] = {"name": "node-1", "state_dir": str(tmp / "state")}
+    data["node"] = {"name": name, "state_dir": str(tmp / name)}
     data["hotline"]["modem"]["url"] = url
     data["coordination"] = {"backend": "zookeeper", "zookeeper": {
         "hosts": list(zk.hosts), "path": path, "session_timeout_s": 2.0, **zk_extra}}
@@ -117,8 +120,11 @@ async def running(tmp: Path, zk: ZkEnsemble, path: str, health_down: tuple[str, 
 
 
 @contextlib.asynccontextmanager
-async def daemon(cfg: HotlineConfig, health: Health) -> AsyncIterator[tuple[Parts, Sink]]:
-    """``assemble`` + ``serve`` (no HTTP API) until the block ends; yields once it leads."""
+async def daemon(
+    cfg: HotlineConfig, health: Health, lead: bool = True
+) -> AsyncIterator[tuple[Parts, Sink]]:
+    """``assemble`` + ``serve`` (no HTTP API) until the block ends; yields once it leads (or,
+    with ``lead=False``, once it follows a leader)."""
     link = ModemLink(cfg.hotline.modem.url, pin="1234", command_timeout=5, network_timeout=5,
                      retry_delays=(0.05,), reconnect_delays=(0.05,))
     sink = Sink()
@@ -126,11 +132,14 @@ async def daemon(cfg: HotlineConfig, health: Health) -> AsyncIterator[tuple[Part
     stop = asyncio.Event()
     task = asyncio.create_task(serve(parts, cfg, stop, api=False))
     try:
+        def ready() -> bool:
+            c = parts.coordinator
+            return c.may_actuate() if lead else c.leader_name() not in (None, cfg.node.name)
         for _ in range(300):
-            if parts.coordinator.may_actuate() or task.done():
+            if ready() or task.done():
                 break
             await asyncio.sleep(0.05)
-        assert parts.coordinator.may_actuate(), "the node did not lead within 15 s"
+        assert ready(), f"the node did not {'lead' if lead else 'follow'} within 15 s"
         yield parts, sink
     finally:
         stop.set()
@@ -214,3 +223,32 @@ async def until(what: str, check: Callable[[], object], timeout: float = 15) -> 
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_a_followers_status_shows_the_clusters_epoch(
+    tmp_path: Path, zk1: ZkEnsemble, zk_path: str
+) -> None:
+    emu = ModemEmulator(pin="1234")
+    port = await emu.start_tcp()
+    url = f"socket://127.0.0.1:{port}"
+    one = config(tmp_path, zk1, zk_path, url, "node-1")
+    two = config(tmp_path, zk1, zk_path, url, "node-2")
+    try:
+        async with daemon(one, Health(one)) as (first, _), \
+                daemon(two, Health(two), lead=False) as (second, _):
+            assert first.coordinator.epoch() == 1 and second.coordinator.epoch() == 0
+            await until("node-2's status shows epoch 1",
+                        lambda: second.service.status().epoch == 1, 5)
+            await first.coordinator.handover()  # node-2 takes term 2; node-1 follows
+            await until("node-2 leads", second.coordinator.may_actuate)
+            assert second.coordinator.epoch() == 2
+            await until("node-1 follows node-2",
+                        lambda: first.coordinator.leader_name() == "node-2")
+            await until("node-1's status shows epoch 2",
+                        lambda: first.service.status().epoch == 2, 5)
+            status = first.service.status()
+            assert status.leader == "node-2" and not status.is_leader
+            assert first.coordinator.epoch() == 1  # its own last term, stamped on its events
+    finally:
+        await emu.stop()
+
