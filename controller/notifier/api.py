@@ -246,8 +246,9 @@ def build_router(
 
     Every handler is ``async`` although the stores are synchronous: each store is one SQLite
     connection shared with the notifier's worker on the event loop, and a plain ``def`` handler
-    would run in FastAPI's thread pool, where its transaction could interleave with the loop's
-    (``cannot start a transaction within a transaction``). The queries are small and local.
+    would run in FastAPI's thread pool, where its statement could land inside a transaction the
+    loop has open on that connection (reading its uncommitted rows, or joining it and being
+    rolled back with it). The queries are small and local.
     """
     router = APIRouter(prefix="/v1", tags=["alerts and calls"], route_class=route_class)
     Reader = Annotated[Any, Depends(require_role(Role.VIEWER, Role.OPERATOR, Role.ADMIN))]
