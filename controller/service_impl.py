@@ -205,6 +205,28 @@ class ControllerServiceImpl:
         ev = self._audit("resume", f"resumed: {reason}", who, None, {})
         return await self._await_route(None, ev.id)
 
+    async def handover(self, who: str) -> ActionResult:
+        """Give up leadership (before maintenance of this node); verified once another node
+        leads. Not accepted when this node does not lead, or leads again because nobody else
+        could take over (a single node, or the others are down)."""
+        route = self.loop.cache.route.route
+        if not self.coord.is_leader():
+            return self._not_leader()
+        ev = self._audit("handover", f"leadership handed over by {who}", who, None, {})
+        await self.coord.handover()
+        deadline = time.monotonic() + self.cfg.reconcile.action_wait_s
+        while time.monotonic() < deadline:
+            leader = self.coord.leader_name()
+            if self.coord.is_leader():
+                break
+            if leader is not None and leader != self.cfg.node.name:
+                return ActionResult(accepted=True, verified=True, route=route,
+                                    message=f"{leader} leads now", event_id=ev.id)
+            await asyncio.sleep(0.05)
+        return ActionResult(accepted=False, verified=False, route=route, event_id=ev.id,
+                            message="no other node took over; this node still leads"
+                            if self.coord.is_leader() else "no node leads yet")
+
     # ---- helpers ---------------------------------------------------------------------------
 
     def _not_leader(self) -> ActionResult:

@@ -153,3 +153,12 @@ async def test_a_follower_forwards_actions_to_the_leader(running: Running, tmp_p
                                    leader_lost, running.events)
     answer = await orphan.handle_intent({"action": "pause", "reason": "x", "who": "ops"})
     assert answer["accepted"] is False and "other-node" in answer["message"]
+
+
+async def test_a_single_node_cannot_hand_leadership_over(tmp_path: Path) -> None:
+    async with Running(tmp_path) as r:
+        result = await r.svc.handover("ops")
+        assert not result.accepted and not result.verified
+        assert "no other node" in result.message and r.svc.is_leader()
+        audit = r.events.list(kind="manual")[-1]
+        assert audit.who == "ops" and "handed over" in audit.reason

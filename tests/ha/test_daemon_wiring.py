@@ -5,6 +5,7 @@ emulator on loopback and a settable health source.
   ``majority_view`` a trunk only this node sees down does not move the hotline.
 - Every node publishes its own view (``views/<node>``).
 - A follower's /v1/status shows the cluster's epoch, not its own last term.
+- The service's ``handover`` (``POST /v1/leader/handover``) answers once another node leads.
 - Every node runs ``LastResortWatch``: without a quorum, on a total outage, the node holding the
   modem on its own serial port forwards to on-call by itself.
 """
@@ -252,3 +253,22 @@ async def test_a_followers_status_shows_the_clusters_epoch(
     finally:
         await emu.stop()
 
+
+async def test_the_services_handover_returns_once_another_node_leads(
+    tmp_path: Path, zk1: ZkEnsemble, zk_path: str
+) -> None:
+    emu = ModemEmulator(pin="1234")
+    port = await emu.start_tcp()
+    url = f"socket://127.0.0.1:{port}"
+    one = config(tmp_path, zk1, zk_path, url, "node-1")
+    two = config(tmp_path, zk1, zk_path, url, "node-2")
+    try:
+        async with daemon(one, Health(one)) as (first, _), \
+                daemon(two, Health(two), lead=False) as (second, _):
+            refused = await second.service.handover("ops")
+            assert not refused.accepted and "not the leader" in refused.message
+            result = await first.service.handover("ops")
+            assert result.accepted and result.verified and result.message == "node-2 leads now"
+            assert second.coordinator.is_leader() and not first.coordinator.is_leader()
+    finally:
+        await emu.stop()
