@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 
 from controller.config import Route
 
@@ -69,7 +69,9 @@ def failover_request_model(default_ttl_s: float, max_ttl_s: float) -> type[BaseM
     class FailoverRequest(_Body):
         to: Route = Field(description="the route calls must take")
         reason: Reason
-        ttl_s: float | None = Field(
+        # Strict: lax parsing would read ``true`` as 1 s and ``"60"`` as 60 s (found by
+        # schemathesis); a JSON number or null only.
+        ttl_s: StrictFloat | None = Field(
             default=None,
             gt=0,
             le=max_ttl_s,

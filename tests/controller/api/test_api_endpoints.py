@@ -149,6 +149,8 @@ MAX_TTL = 7 * 86400.0
         ({"to": "primary", "reason": "r", "ttl_s": -5}, ["body", "ttl_s"], "greater than 0"),
         ({"to": "primary", "reason": "r", "ttl_s": MAX_TTL + 1}, ["body", "ttl_s"], "604800"),
         ({"to": "primary", "reason": "r", "force": "yes"}, ["body", "force"], "boolean"),
+        ({"to": "primary", "reason": "r", "ttl_s": True}, ["body", "ttl_s"], "number"),
+        ({"to": "primary", "reason": "r", "ttl_s": "60"}, ["body", "ttl_s"], "number"),
         ({"to": "primary", "reason": "r", "ttl": 60}, ["body", "ttl"], "Extra inputs"),
     ],
 )
