@@ -363,6 +363,8 @@ class ZooKeeperCoordinator:
             if stat.version != self._epoch_version or doc.get("znode") != self._znode:
                 self._drop(f"epoch record moved to {doc.get('epoch')}")
                 return
+            if not self._connected:  # answered across a reconnect: confirm once CONNECTED is in
+                return
             if self._confirmed is None:
                 self._confirmed = sent
                 self._note("reconfirmed")
