@@ -8,14 +8,31 @@ the configured threshold is *problematic* (e-mailed for review). Statistics are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from modem.e164 import is_e164
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_only(value: object) -> object:
+    # pydantic's lax datetime would also take 0 or "1e9" (Unix seconds) or true; the schema
+    # says an ISO 8601 date-time, and a PBX sending numbers should hear so, not get 1970.
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and not _ISO_DATETIME.match(value)
+    ):
+        raise ValueError("not an ISO 8601 date-time with a zone (e.g. 2026-11-25T12:00:00Z)")
+    return value
+
+
+IsoAwareDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 
 
 class CallEvent(BaseModel):
@@ -25,9 +42,9 @@ class CallEvent(BaseModel):
 
     call_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@:+-]+$")
     caller: str | None = Field(default=None, max_length=64)
-    start: AwareDatetime
-    answer: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: IsoAwareDatetime
+    answer: IsoAwareDatetime | None = None
+    end: IsoAwareDatetime | None = None
     line: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     agent: str | None = Field(default=None, max_length=64)
 

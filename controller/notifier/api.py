@@ -21,9 +21,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from fastapi.routing import APIRoute
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from controller.calls.model import CallEvent, DailyStats
+from controller.calls.model import CallEvent, DailyStats, IsoAwareDatetime
 from controller.calls.service import CallLog
 from controller.calls.store import Callback
 from controller.config import Role
@@ -137,7 +137,7 @@ class CallbackView(_View):
 
 class CloseCallback(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    called_back_at: AwareDatetime | None = None
+    called_back_at: IsoAwareDatetime | None = None
     note: str = Field(default="", max_length=500)
     by: str | None = Field(default=None, max_length=64, description="default: the token's name")
 
@@ -197,6 +197,16 @@ def _iso_date(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _true_or_false(value: object) -> object:
+    # pydantic's lax bool also reads "1", "0", "yes", "off"...; the schema says a boolean.
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("true or false")
+    return value
+
+
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
 
 
 def who(principal: Any) -> str:
@@ -312,7 +322,7 @@ def build_router(
         )
 
     @router.get("/callbacks", response_model=list[CallbackView], responses=_errors(503))
-    async def list_callbacks(_: Reader, include_closed: bool = False) -> list[CallbackView]:
+    async def list_callbacks(_: Reader, include_closed: QueryBool = False) -> list[CallbackView]:
         log_: CallLog = _need(calls, "the call log")
         return [CallbackView.of(c) for c in log_.callbacks(open_only=not include_closed)]
 

@@ -176,3 +176,28 @@ async def test_stats_for_a_given_day(alerts: Alerts, kit) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["day"] == "2026-11-24"
     assert r.json()["total"]["calls"] == 0
+
+
+@pytest.mark.parametrize("start", [0, 1764072000, True, "1764072000", "yesterday"])
+async def test_call_times_must_be_iso_8601(alerts: Alerts, kit, start: Any) -> None:
+    r = await alerts.client.post("/v1/calls", json=_call(start=start), headers=kit.auth(Role.PBX))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "start"]
+    assert alerts.calls.callbacks(open_only=False) == []
+
+
+async def test_close_callback_time_must_be_iso_8601(alerts: Alerts, kit) -> None:
+    await alerts.client.post("/v1/calls", json=_call(), headers=kit.auth(Role.PBX))
+    (cb,) = alerts.calls.callbacks(open_only=True)
+    r = await alerts.client.post(f"/v1/callbacks/{cb.id}/close", json={"called_back_at": 0},
+                                 headers=kit.auth(Role.OPERATOR))
+    assert r.status_code == 422
+    assert alerts.calls.callbacks(open_only=True) != []
+
+
+@pytest.mark.parametrize(("value", "code"), [("true", 200), ("false", 200), ("1", 422),
+                                             ("yes", 422), ("off", 422)])
+async def test_include_closed_is_true_or_false(alerts: Alerts, kit, value: str, code: int) -> None:
+    r = await alerts.client.get("/v1/callbacks", params={"include_closed": value},
+                                headers=kit.auth(Role.VIEWER))
+    assert r.status_code == code, r.text
