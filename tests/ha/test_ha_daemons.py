@@ -98,6 +98,41 @@ def test_a_leader_frozen_mid_switch_does_not_write_when_it_wakes(lab: DaemonLab)
     kill_then_pause(lab, pause_mid_switch=True)
 
 
+def ccfc_queries(lab: DaemonLab, after: float) -> list[str]:
+    """The connections that sent a forwarding *query* (AT+CCFC=0,2) after ``after``."""
+    out = []
+    for line in lab.transcript_path.read_text(errors="replace").splitlines():
+        t, who, direction, data = line.split(" ", 3)
+        if float(t) > after and direction == "<" and "+CCFC=0,2" in data:
+            out.append(who)
+    return out
+
+
+def test_a_leader_frozen_between_attempts_is_fenced_on_its_retry(lab: DaemonLab) -> None:
+    """The leader's first attempt hangs (the modem never answers its query), it is frozen past
+    the session, another leader moves the route twice; on waking the first attempt times out and
+    the retry must be refused by the fence, not re-apply the stale route."""
+    first = lab.one_leader(20)
+    lab.wait("primary settled", lambda: settled(lab, first, "primary"), 20)
+    t0 = time.time()
+    assert lab.control({"cmd": "set_fault", "faults": {"hang_on": "+CCFC"}})["ok"]
+    lab.break_("trunk-a")  # the leader goes for secondary; its first query gets no answer
+    first_conn = lab.wait("the leader's hanging query", lambda: ccfc_queries(lab, t0), 20)[0]
+    lab.signal(first, signal.SIGSTOP)
+    stopped = time.time()
+    second = lab.one_leader(lab.session_s * 6, exclude=first)
+    lab.wait("secondary by the new leader", lambda: lab.forwarded_to() == SECONDARY, 20)
+    lab.restore("trunk-a")  # and back: the frozen leader's target is stale now
+    lab.wait("primary again", lambda: lab.forwarded_to() == PRIMARY, 20)
+    lab.wait("primary settled", lambda: settled(lab, second, "primary"), 20)
+    lab.signal(first, signal.SIGCONT)
+    time.sleep(lab.session_s * 3)  # its attempt times out (5 s) and the retry comes due
+    late = [(t, w, c) for t, w, c in lab.ccfc_writes() if t > stopped and w == first_conn]
+    assert not late, f"writes by the frozen leader after waking: {late}"
+    assert lab.forwarded_to() == PRIMARY
+    assert lab.one_leader(lab.session_s * 3) == second
+
+
 def test_sigterm_hands_leadership_over_within_a_second(lab: DaemonLab) -> None:
     old = lab.one_leader(20)
     lab.wait("primary in the modem", lambda: lab.forwarded_to() == PRIMARY, 20)
