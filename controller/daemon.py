@@ -64,6 +64,7 @@ class Parts:
     service: ControllerServiceImpl
     actuators: list[Actuator] = field(default_factory=list)
     view: LeaderView | None = None  # the loop's snapshot source (term freshness, majority rule)
+    calls: Any = None  # controller.calls.service.CallLog, when the notifier is configured
 
 
 def _build_monitor(cfg: HotlineConfig, link: ModemLink | None) -> Any:
@@ -113,7 +114,17 @@ async def assemble(
     view = LeaderView(mon, coordinator, cfg)
     loop = Reconciler(cfg, view, coordinator, events, actuators, sink)
     service = ControllerServiceImpl(cfg, loop, mon, coordinator, events)
-    return Parts(coordinator, events, link, mon, sink, loop, service, actuators, view)
+    return Parts(coordinator, events, link, mon, sink, loop, service, actuators, view,
+                 _build_call_log(cfg, sink, state_dir))
+
+
+def _build_call_log(cfg: HotlineConfig, sink: SignalSink, state_dir: Path) -> Any:
+    """The PBX call log (callbacks, statistics), alerting through the notifier when there is one."""
+    from controller.calls.service import build_call_log
+    from controller.notifier.service import Notifier
+
+    notifier = sink if isinstance(sink, Notifier) else None
+    return build_call_log(cfg.notifier.calls, cfg.schedule.timezone, state_dir, notifier)
 
 
 class _QuietServer:
@@ -158,6 +169,8 @@ async def _stop(parts: Parts) -> None:
     await parts.coordinator.stop()
     if parts.link is not None:
         await parts.link.close()
+    if parts.calls is not None:
+        parts.calls.store.close()
     parts.events.close()
 
 
@@ -184,7 +197,29 @@ def _side_tasks(
     if watch is not None:
         tasks.append(asyncio.create_task(_run_last_resort(parts, cfg, watch, stop),
                                          name="last-resort"))
+    if parts.link is not None and hasattr(parts.sink, "handle_incoming_sms"):
+        tasks.append(asyncio.create_task(_forward_incoming_sms(parts, stop), name="incoming-sms"))
     return tasks
+
+
+async def _forward_incoming_sms(parts: Parts, stop: asyncio.Event) -> None:
+    """SMS that reach the modem go to the notifier (``ACK <code>`` from a technician); the
+    notifier ignores and logs unknown senders. Calls ringing the SIM need nothing from us."""
+    assert parts.link is not None
+    queue = parts.link.incoming()
+    handle = parts.sink.handle_incoming_sms  # type: ignore[attr-defined]
+    while not stop.is_set():
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout=0.5)
+        except TimeoutError:
+            continue
+        sender, text = getattr(item, "sender", None), getattr(item, "text", None)
+        if sender is None or text is None:
+            continue
+        try:
+            await handle(sender, text)
+        except Exception:  # one bad message must not stop the next ones
+            log.exception("handling an incoming SMS failed")
 
 
 def _last_resort_watch(parts: Parts, cfg: HotlineConfig) -> LastResortWatch | None:
@@ -250,7 +285,10 @@ async def _start_api(
         log.warning("controller.api is not installed: running without the HTTP API")
         return None
     host, port = split_listen(cfg.api.listen)
-    app = create_app(parts.service, cfg)
+    from controller.notifier.service import Notifier
+
+    notifier = parts.sink if isinstance(parts.sink, Notifier) else None
+    app = create_app(parts.service, cfg, notifier=notifier, calls=parts.calls)
     if extend_app is not None:
         extend_app(app)
     server = _QuietServer.make(app, host, port)

@@ -131,6 +131,8 @@ class ModemLink:
         self._options = driver_options  # e.g. retry_delays, reconnect_delays (tests shorten them)
         self._modem: Any = None
         self._lock: Any = None
+        self._incoming: Any = None  # queue of IncomingSms | IncomingCall, kept across reopens
+        self._pump: Any = None  # task copying the open modem's events into ``_incoming``
 
     async def _get(self) -> Any:
         import asyncio
@@ -146,7 +148,34 @@ class ModemLink:
                     network_timeout=self._timeouts[1], **self._options,
                 )
                 self._modem = await opened if inspect.isawaitable(opened) else opened
+                self._start_pump(self._modem)
             return self._modem
+
+    def incoming(self) -> Any:
+        """Incoming SMS and calls from whichever modem is open now; one queue for the daemon's
+        life, so a reopened port (unplugged modem, restarted ser2net) keeps feeding the same one."""
+        import asyncio
+
+        if self._incoming is None:
+            self._incoming = asyncio.Queue(maxsize=256)
+        return self._incoming
+
+    def _start_pump(self, modem: Any) -> None:
+        import asyncio
+
+        subscribe = getattr(modem, "subscribe", None)
+        if subscribe is None:
+            return
+        source, sink = subscribe(), self.incoming()
+
+        async def pump() -> None:
+            while True:
+                item = await source.get()
+                if sink.full():
+                    continue  # nobody reads: drop rather than grow without bound
+                sink.put_nowait(item)
+
+        self._pump = asyncio.get_running_loop().create_task(pump(), name="modem-events")
 
     async def _call(self, name: str, *args: Any) -> Any:
         modem = await self._get()
@@ -170,6 +199,9 @@ class ModemLink:
         return await self._call("send_sms", validate_e164(number), text)
 
     async def close(self) -> None:
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
         modem, self._modem = self._modem, None
         if modem is not None and hasattr(modem, "close"):
             try:
