@@ -100,11 +100,12 @@ async def assemble(
     state_dir = Path(cfg.node.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     m = cfg.hotline.modem
+    coordinator = make_coordinator(cfg, state_dir)
     if link is None:
         pin = None if m.pin is None else m.pin.get_secret_value()
         link = ModemLink(m.url, pin=pin, command_timeout=m.command_timeout_s,
-                         network_timeout=m.network_timeout_s)
-    coordinator = make_coordinator(cfg, state_dir)
+                         network_timeout=m.network_timeout_s,
+                         may_open=_modem_gate(cfg, coordinator))
     events = EventStore(state_dir / "events.db")
     actuators = build_actuators(cfg.actuators, DriverDevice(link))
     mon = monitor if monitor is not None else _build_monitor(cfg, link)
@@ -116,6 +117,15 @@ async def assemble(
     service = ControllerServiceImpl(cfg, loop, mon, coordinator, events)
     return Parts(coordinator, events, link, mon, sink, loop, service, actuators, view,
                  _build_call_log(cfg, sink, state_dir))
+
+
+def _modem_gate(cfg: HotlineConfig, coordinator: Coordinator) -> Callable[[], bool] | None:
+    """Who may open the modem. A network serial port (ser2net: ``rfc2217://``, ``socket://``)
+    serves one client, so in a cluster only the leader holds it; a node with the modem on its
+    own serial port always may (its last-resort rule needs it when no node can lead)."""
+    if cfg.coordination.backend == "local" or cfg.hotline.modem.url.startswith("/dev/"):
+        return None
+    return coordinator.is_leader
 
 
 def _build_call_log(cfg: HotlineConfig, sink: SignalSink, state_dir: Path) -> Any:

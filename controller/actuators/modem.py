@@ -11,6 +11,7 @@ the modem rather than trusting the set command's OK.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from controller.actuators.base import ActuationError, RouteTarget, Verification
@@ -123,9 +124,12 @@ class ModemLink:
 
     def __init__(
         self, url: str, *, pin: str | None, command_timeout: float, network_timeout: float,
-        **driver_options: Any,
+        may_open: Callable[[], bool] | None = None, **driver_options: Any,
     ) -> None:
         self.url = url
+        # A modem behind ser2net takes one client at a time: in a cluster only the leader may
+        # hold it, or followers' probes would keep taking the port from the leader's actuator.
+        self._may_open = may_open
         self._pin = pin
         self._timeouts = (command_timeout, network_timeout)
         self._options = driver_options  # e.g. retry_delays, reconnect_delays (tests shorten them)
@@ -137,6 +141,11 @@ class ModemLink:
     async def _get(self) -> Any:
         import asyncio
 
+        if self._may_open is not None and not self._may_open():
+            await self.close()
+            from modem.errors import ModemUnavailable
+
+            raise ModemUnavailable("the modem is held by the leader, not by this node")
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
