@@ -120,12 +120,20 @@ async def assemble(
 
 
 def _modem_gate(cfg: HotlineConfig, coordinator: Coordinator) -> Callable[[], bool] | None:
-    """Who may open the modem. A network serial port (ser2net: ``rfc2217://``, ``socket://``)
-    serves one client, so in a cluster only the leader holds it; a node with the modem on its
-    own serial port always may (its last-resort rule needs it when no node can lead)."""
-    if cfg.coordination.backend == "local" or cfg.hotline.modem.url.startswith("/dev/"):
+    """Who may open the modem. In a cluster only the leader holds it: a network serial port
+    (ser2net: ``rfc2217://``, ``socket://``) serves one client, and on the modem's own host the
+    device is also what ser2net serves to a remote leader. The modem host may open its local port
+    without leading once it has lost the ZooKeeper quorum: the last-resort rule needs it then."""
+    if cfg.coordination.backend == "local":
         return None
-    return coordinator.is_leader
+    lost_since = getattr(coordinator, "quorum_lost_since", None)
+    if not cfg.hotline.modem.url.startswith("/dev/") or lost_since is None:
+        return coordinator.is_leader
+
+    def leader_or_cut_off() -> bool:
+        return coordinator.is_leader() or lost_since() is not None
+
+    return leader_or_cut_off
 
 
 def _build_call_log(cfg: HotlineConfig, sink: SignalSink, state_dir: Path) -> Any:

@@ -49,21 +49,30 @@ def _cfg(tmp_path: Path, url: str, backend: str) -> object:
 
 
 class _Coord:
+    def __init__(self, leader: bool, lost: float | None) -> None:
+        self.leader, self.lost = leader, lost
+
     def is_leader(self) -> bool:
-        return False
+        return self.leader
+
+    def quorum_lost_since(self) -> float | None:
+        return self.lost
 
 
 @pytest.mark.parametrize(
-    ("url", "backend", "gated"),
+    ("url", "backend", "leader", "lost", "may"),
     [
-        ("socket://127.0.0.1:7000", "local", False),
-        ("socket://127.0.0.1:7000", "zookeeper", True),
-        ("rfc2217://hl-1:7000", "zookeeper", True),
-        ("/dev/hotline-modem", "zookeeper", False),  # the modem host itself: last resort needs it
+        ("socket://127.0.0.1:7000", "local", False, None, None),  # single node: never gated
+        ("socket://127.0.0.1:7000", "zookeeper", True, None, True),
+        ("socket://127.0.0.1:7000", "zookeeper", False, None, False),
+        ("rfc2217://hl-1:7000", "zookeeper", False, 12.0, False),  # cut off, but not its port
+        ("/dev/hotline-modem", "zookeeper", False, None, False),  # ser2net serves it to the leader
+        ("/dev/hotline-modem", "zookeeper", True, None, True),
+        ("/dev/hotline-modem", "zookeeper", False, 12.0, True),  # no quorum: last resort may act
     ],
 )
-def test_who_may_open_the_modem(tmp_path: Path, url: str, backend: str, gated: bool) -> None:
-    gate = _modem_gate(_cfg(tmp_path, url, backend), _Coord())  # type: ignore[arg-type]
-    assert (gate is not None) is gated
-    if gate is not None:
-        assert gate() is False
+def test_who_may_open_the_modem(  # type: ignore[no-untyped-def]
+    tmp_path: Path, url: str, backend: str, leader: bool, lost, may
+) -> None:
+    gate = _modem_gate(_cfg(tmp_path, url, backend), _Coord(leader, lost))  # type: ignore[arg-type]
+    assert (None if gate is None else gate()) is may
