@@ -74,7 +74,7 @@ def _build_monitor(cfg: HotlineConfig, link: ModemLink | None) -> Any:
 
 
 def _build_sink(
-    cfg: HotlineConfig, link: ModemLink | None, state_dir: Path, is_leader: Callable[[], bool]
+    cfg: HotlineConfig, link: ModemLink | None, state_dir: Path, coordinator: Coordinator
 ) -> SignalSink:
     """The notifier; ``is_leader`` keeps reminders and escalation to the leader, so a cluster
     reminds on-call once, not once per node (signals are only raised by the leader's loop)."""
@@ -85,7 +85,8 @@ def _build_sink(
     settings = getattr(cfg, "notifier", None)
     if settings is None or not getattr(settings, "enabled", True):
         return NullSink()
-    sink: SignalSink = build_notifier(cfg, modem=link, state_dir=state_dir, is_leader=is_leader)
+    sink: SignalSink = build_notifier(cfg, modem=link, state_dir=state_dir,
+                                      is_leader=coordinator.is_leader, shared=coordinator)
     return sink
 
 
@@ -109,7 +110,7 @@ async def assemble(
     events = EventStore(state_dir / "events.db")
     actuators = build_actuators(cfg.actuators, DriverDevice(link))
     mon = monitor if monitor is not None else _build_monitor(cfg, link)
-    sink = sink if sink is not None else _build_sink(cfg, link, state_dir, coordinator.is_leader)
+    sink = sink if sink is not None else _build_sink(cfg, link, state_dir, coordinator)
     # The loop decides on what a leader may believe: probes of its own term and, with
     # ``majority_view``, what most nodes see; /v1/status shows this node's own probes.
     view = LeaderView(mon, coordinator, cfg)

@@ -9,6 +9,7 @@ verified outcome; the API never actuates anything itself (STYLE lesson 10). ``st
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from controller.service import (
 )
 from controller.state import PauseRecord
 
+log = logging.getLogger("hotline.service")
 
 class ControllerServiceImpl:
     def __init__(
@@ -138,10 +140,17 @@ class ControllerServiceImpl:
             return self._not_leader()
         try:
             answer = await submit(doc, self.cfg.reconcile.action_wait_s + 5)
-            return ActionResult.model_validate(answer)
+            result = ActionResult.model_validate(answer)
         except (CoordinationError, TimeoutError, ValueError) as exc:
             return ActionResult(accepted=False, verified=False, route=None,
                                 message=f"the leader could not be asked: {exc}"[:300])
+        # Re-read the shared state now, so this node's own /v1/status already shows what the
+        # leader did (otherwise it would until this node's next tick).
+        try:
+            await self.loop.refresh()
+        except CoordinationError as exc:
+            log.warning("re-reading the shared state after a forwarded action failed: %s", exc)
+        return result
 
     async def handle_intent(self, doc: dict[str, Any]) -> dict[str, Any]:
         """The leader's side of a forwarded action (registered with the coordinator)."""

@@ -26,6 +26,7 @@ def build_notifier(
     twilio_http_client: Any = None,
     clock: Callable[[], datetime] | None = None,
     is_leader: Callable[[], bool] | None = None,
+    shared: Any = None,
 ) -> Notifier:
     """The daemon's notifier: channels from ``cfg.notifier``, outbox in ``state_dir``.
 
@@ -34,7 +35,8 @@ def build_notifier(
     has ``subscribe()`` (modem.driver), incoming SMS are read for ``ACK <code>`` replies.
     ``is_leader``: reminders and escalation run only while it answers True (queued messages are
     delivered regardless). ``twilio_http_client`` is the twilio library's HTTP-client hook and
-    ``clock`` a UTC clock (both for tests).
+    ``clock`` a UTC clock (both for tests). ``shared`` is the coordinator (anything with async
+    ``get``/``put`` of JSON documents): open incidents are kept there for the next leader.
     """
     from controller.notifier.channels import (
         Channel,
@@ -61,6 +63,10 @@ def build_notifier(
     store = NotifierStore(Path(state_dir) / "notifier.sqlite3")
     extra: dict[str, Any] = {"clock": clock} if clock else {}
     notifier = Notifier(cfg, settings, store, channels, is_leader=is_leader, **extra)
+    if shared is not None:
+        from controller.notifier.shared import SharedIncidents
+
+        notifier.shared = SharedIncidents(shared)
     if modem is not None:
         notifier.listen_for_replies(modem)
     return notifier

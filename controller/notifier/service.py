@@ -32,6 +32,7 @@ from controller.notifier.incidents import (
     subscribers_for,
 )
 from controller.notifier.settings import NotifierSettings
+from controller.notifier.shared import SharedIncidents
 from controller.notifier.signal import Signal
 from controller.notifier.store import Message, NotifierStore
 from controller.schedule import on_call
@@ -80,6 +81,7 @@ class Notifier:
         self._listener: asyncio.Task[None] | None = None
         self._replies: asyncio.Queue[Any] | None = None
         self.delivery = Deliverer(store, channels, settings, clock)
+        self.shared: SharedIncidents | None = None  # set when clustered: incidents outlive leaders
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -155,13 +157,61 @@ class Notifier:
             return
         async with self._lock:
             current = self.store.open_incident_for(s.key)
+            if current is None and self.shared is not None:
+                prior = (await self.shared.load()).get(s.key)
+                if prior is not None:
+                    current = self._adopt(s, prior)
             if s.active and current is None:
-                self._open(s)
+                current = self._open(s)
             elif s.active and current is not None:
                 self._refresh(current, s)
             elif not s.active and current is not None:
                 self._resolve(current, s)
+            if current is not None:
+                await self._share(current.id)
         self._wake.set()
+
+    def _adopt(self, s: Signal, prior: dict[str, Any]) -> Incident:
+        """Continue an incident a previous leader opened (and notified): no second opening."""
+        told = [str(x) for x in prior.get("told", [])]
+        with self.store.transaction():
+            inc_id = self.store.open_incident(
+                key=s.key,
+                severity=str(prior.get("severity", s.severity)),
+                summary=str(prior.get("summary", s.summary)),
+                detail=s.detail,
+                route=prior.get("route"),
+                epoch=s.epoch,
+                code=str(prior["code"]),
+                at=datetime.fromisoformat(prior["opened_at"]),
+                assignee=str(prior.get("assignee", self._oncall_now(s.at).name)),
+            )
+            if prior.get("acked_by"):
+                self.store.update_incident(inc_id, acked_at=s.at, acked_by=prior["acked_by"])
+            for label in told:
+                self.store.record_told(inc_id, label, s.at)
+            self.store.add_timeline(
+                inc_id, s.at, f"continued by this leader; already told: {', '.join(told) or '-'}"
+            )
+        log.info("notifier.incident_adopted id=%s key=%s told=%d", inc_id, s.key, len(told))
+        inc = self.store.incident(inc_id)
+        assert inc is not None
+        return inc
+
+    async def _share(self, incident_id: int) -> None:
+        """Publish the incident's entry (or remove it once resolved) for the next leader."""
+        inc = self.store.incident(incident_id)
+        if self.shared is None or inc is None:
+            return
+        if inc.state != "open":
+            await self.shared.publish(inc.key, None)
+            return
+        told = sorted({r.message.recipient for r in self.store.outbox(inc.id)})
+        await self.shared.publish(inc.key, {
+            "code": inc.code, "opened_at": inc.opened_at.isoformat(), "assignee": inc.assignee,
+            "severity": inc.severity, "summary": inc.summary, "route": inc.route,
+            "acked_by": inc.acked_by, "told": told,
+        })
 
     def _oncall_now(self, at: datetime) -> Technician:
         return on_call(self.cfg.oncall, at)
@@ -173,7 +223,7 @@ class Notifier:
                 return code
         raise RuntimeError("no free acknowledgement code")  # 27^6 codes: practically unreachable
 
-    def _open(self, s: Signal) -> None:
+    def _open(self, s: Signal) -> Incident:
         tech = self._oncall_now(s.at)
         with self.store.transaction():
             inc_id = self.store.open_incident(
@@ -202,6 +252,7 @@ class Notifier:
             tech.name,
             len(targets),
         )
+        return inc
 
     def _refresh(self, inc: Incident, s: Signal) -> None:
         """Keep the incident current; a new route is news for everyone already told."""
@@ -425,6 +476,7 @@ class Notifier:
                 self.store.update_incident(inc.id, acked_at=now, acked_by=who)
                 self.store.add_timeline(inc.id, now, f"acknowledged by {who} via {via}")
                 self.store.cancel_pending(inc.id, kinds_prefix=("remind", "escalate"))
+            await self._share(inc.id)
         log.info("notifier.acknowledged id=%s by=%s via=%s", incident_id, who, via)
         return self.store.incident(incident_id)
 

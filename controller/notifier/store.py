@@ -259,6 +259,16 @@ class NotifierStore:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def record_told(self, incident_id: int, recipient: str, at: datetime) -> None:
+        """``recipient`` was told of the incident by a previous leader: nothing to send now,
+        but the resolve notice must reach them (``recipients_of`` counts this row)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO outbox (key, incident_id, kind, severity, recipient, channels,"
+            " sms_text, subject, body, state, next_at, created_at, sent_at, channel)"
+            " VALUES (?,?,'open','',?,'','','','','sent',?,?,?,'previous-leader')",
+            (f"inc{incident_id}/open/{recipient}", incident_id, recipient, ts(at), ts(at), ts(at)),
+        )
+
     # -- outbox ----------------------------------------------------------------------------
 
     def enqueue(self, m: Message, at: datetime, not_before: datetime | None = None) -> bool:

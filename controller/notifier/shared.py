@@ -1,0 +1,51 @@
+"""Open incidents in the coordinator's shared state, so a new leader continues them.
+
+Each node keeps its own outbox (SQLite); what must survive a change of leader is *which incidents
+are open and who was told*. The leader writes one small document (``incidents``) through the
+``Coordinator`` (in ZooKeeper when clustered): per incident key, its code, opening time, assignee,
+the recipients already told and any acknowledgement. A new leader that is signalled an active
+condition finds it there and adopts the incident without a second opening message; the
+resolution then reaches everyone the old leader told. A coordinator that cannot answer never
+blocks an alert: the notifier then behaves as if alone (it may repeat an opening message).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+log = logging.getLogger("hotline.notifier")
+
+KEY = "incidents"
+
+
+class SharedDocs(Protocol):
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    async def put(self, key: str, value: dict[str, Any] | None) -> None: ...
+
+
+class SharedIncidents:
+    def __init__(self, docs: SharedDocs) -> None:
+        self.docs = docs
+
+    async def load(self) -> dict[str, dict[str, Any]]:
+        try:
+            doc = await self.docs.get(KEY)
+        except Exception as exc:  # CoordinationError or a backend hiccup: alerts go on
+            log.warning("notifier.shared_unreadable error=%s", type(exc).__name__)
+            return {}
+        return dict(doc or {})
+
+    async def publish(self, key: str, entry: dict[str, Any] | None) -> None:
+        """Set (or, with None, remove) one incident's entry; only the leader's writes land."""
+        try:
+            doc = await self.load()
+            if entry is None:
+                if doc.pop(key, None) is None:
+                    return
+            else:
+                doc[key] = entry
+            await self.docs.put(KEY, doc)
+        except Exception as exc:
+            log.warning("notifier.shared_unwritable key=%s error=%s", key, type(exc).__name__)

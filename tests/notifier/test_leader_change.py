@@ -1,0 +1,101 @@
+"""A new leader continues the old leader's incidents: no second opening message, and the
+resolution reaches everyone the old leader told (open incidents live in the shared state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from controller.notifier.service import Notifier
+from controller.notifier.shared import SharedIncidents
+from controller.notifier.store import NotifierStore
+from tests.notifier.helpers import Clock, RecordingChannel, lab_config, signal
+
+
+class Docs:
+    """The coordinator's shared JSON documents (ZooKeeper when clustered), in memory."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.fail = False
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        if self.fail:
+            raise OSError("no quorum")
+        return self.docs.get(key)
+
+    async def put(self, key: str, value: dict[str, Any] | None) -> None:
+        if self.fail:
+            raise OSError("no quorum")
+        if value is None:
+            self.docs.pop(key, None)
+        else:
+            self.docs[key] = value
+
+
+def _node(tmp: Path, name: str, docs: Docs, clock: Clock) -> tuple[Notifier, RecordingChannel]:
+    cfg = lab_config(subscribers={"critical": ["+420600111222"]})
+    sms = RecordingChannel("modem_sms")
+    n = Notifier(cfg, cfg.notifier, NotifierStore(tmp / f"{name}.sqlite3"), {"modem_sms": sms},
+                 clock=clock)
+    n.shared = SharedIncidents(docs)
+    return n, sms
+
+
+async def test_the_next_leader_adopts_instead_of_reopening(tmp_path: Path) -> None:
+    docs, clock = Docs(), Clock()
+    old, old_sms = _node(tmp_path, "a", docs, clock)
+    await old.signal(signal())
+    await old.run_once()
+    opened = {m.recipient for m in old_sms.sent}
+    assert opened == {"alice", "+420600111222"}
+    code = old.store.open_incident_for("route").code
+    assert docs.docs["incidents"]["route"]["code"] == code
+
+    # Leadership moves; the new leader's loop signals the same condition.
+    new, new_sms = _node(tmp_path, "b", docs, clock)
+    await new.signal(signal())
+    await new.run_once()
+    assert new_sms.sent == []  # nothing told twice
+    adopted = new.store.open_incident_for("route")
+    assert adopted is not None and adopted.code == code  # the ACK code stays valid
+
+    clock.advance(60)
+    await new.signal(signal(active=False, summary="primary back", at=clock.now))
+    await new.run_once()
+    assert {m.recipient for m in new_sms.sent} == opened
+    assert all(m.kind == "resolve" for m in new_sms.sent)
+    assert "route" not in docs.docs["incidents"]
+
+
+async def test_a_resolution_seen_only_by_the_new_leader_still_reaches_everyone(
+    tmp_path: Path,
+) -> None:
+    docs, clock = Docs(), Clock()
+    old, _ = _node(tmp_path, "a", docs, clock)
+    await old.signal(signal())
+    await old.run_once()
+    new, new_sms = _node(tmp_path, "b", docs, clock)
+    await new.signal(signal(active=False, summary="all lines up"))
+    await new.run_once()
+    assert {m.recipient for m in new_sms.sent} == {"alice", "+420600111222"}
+
+
+async def test_an_acknowledgement_travels_with_the_incident(tmp_path: Path) -> None:
+    docs, clock = Docs(), Clock()
+    old, _ = _node(tmp_path, "a", docs, clock)
+    await old.signal(signal())
+    inc = old.store.open_incident_for("route")
+    await old.acknowledge(inc.id, "alice", "api")
+    new, _ = _node(tmp_path, "b", docs, clock)
+    await new.signal(signal())
+    assert new.store.open_incident_for("route").acked_by == "alice"
+
+
+async def test_unreachable_shared_state_never_blocks_an_alert(tmp_path: Path) -> None:
+    docs, clock = Docs(), Clock()
+    docs.fail = True
+    node, sms = _node(tmp_path, "a", docs, clock)
+    await node.signal(signal())
+    await node.run_once()
+    assert {m.recipient for m in sms.sent} == {"alice", "+420600111222"}
