@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from controller.coordination.zk_lab import four_letter, free_ports
 from tests.deploy.support import Ansible
 
 pytestmark = pytest.mark.slow
@@ -28,36 +28,8 @@ pytestmark = pytest.mark.slow
 MEMBERS = ("zk-a", "zk-b", "zk-c")
 
 
-def _free_ports(count: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _four_letter_word(port: int, word: bytes, timeout: float = 2.0) -> str:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
-        conn.sendall(word)
-        chunks = []
-        for _ in range(100):
-            data = conn.recv(4096)
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks).decode()
-
-
 def _mode(port: int) -> str | None:
-    try:
-        reply = _four_letter_word(port, b"srvr")
-    except OSError:
-        return None
+    reply = four_letter(port, "srvr", timeout=2.0)
     for line in reply.splitlines():
         if line.startswith("Mode: "):
             return line.removeprefix("Mode: ").strip()
@@ -70,7 +42,7 @@ class Ensemble:
     def __init__(self, ansible: Ansible) -> None:
         self.ansible = ansible
         self.root = ansible.workdir / "hosts"
-        ports = _free_ports(3 * len(MEMBERS))
+        ports = free_ports(3 * len(MEMBERS))
         self.client_ports: dict[str, int] = {}
         lines = ["[zookeeper]"]
         for i, host in enumerate(MEMBERS):
@@ -176,7 +148,7 @@ def test_rendered_ensemble_elects_a_leader_and_rerun_changes_nothing(ensemble: E
                 break
             time.sleep(0.25)
         assert sorted(str(m) for m in modes.values()) == ["follower", "follower", "leader"], modes
-        assert _four_letter_word(ensemble.client_ports["zk-a"], b"ruok") == "imok"
+        assert four_letter(ensemble.client_ports["zk-a"], "ruok", timeout=2.0) == "imok"
 
     second = ensemble.ansible.playbook(ensemble.playbook, ensemble.inventory)
     assert second.returncode == 0, second.output
