@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO / "deploy" / "ansible"
@@ -174,3 +175,22 @@ def build_wheel(base: Path, epoch: int = 315532800) -> Path:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (wheel,) = out.glob("hotline_failover-*.whl")
     return wheel
+
+
+def local_hotline_vars(root: Path) -> dict[str, Any]:
+    """The ``hotline`` role's variables for a throwaway target: every path under ``root``, no
+    system user, packages or service touched, the virtualenv built with this interpreter."""
+    return {
+        "hotline_manage_user": False,
+        "hotline_manage_packages": False,
+        "hotline_manage_service": False,
+        "hotline_user": "root",
+        "hotline_group": "root",
+        "hotline_python": sys.executable,
+        "hotline_prefix": str(root / "opt/hotline"),
+        "hotline_venv": str(root / "opt/hotline/venv"),
+        "hotline_config_dir": str(root / "etc/hotline"),
+        "hotline_config_file": str(root / "etc/hotline/config.yaml"),
+        "hotline_state_dir": str(root / "var/lib/hotline"),
+        "hotline_unit_dir": str(root / "etc/systemd/system"),
+    }

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.support import Ansible, PlaybookRun, build_wheel
+from tests.deploy.support import Ansible, PlaybookRun, build_wheel, local_hotline_vars
 
 pytestmark = pytest.mark.slow
 
@@ -31,18 +31,7 @@ SNMP_AUTH = "snmp-auth-key-4471c0ffee"
 def _vars(root: Path, wheel: Path) -> dict[str, Any]:
     """Inventory variables as an operator would write them, with every path under ``root``."""
     return {
-        "hotline_manage_user": False,
-        "hotline_manage_packages": False,
-        "hotline_manage_service": False,
-        "hotline_user": "root",
-        "hotline_group": "root",
-        "hotline_python": sys.executable,
-        "hotline_prefix": str(root / "opt/hotline"),
-        "hotline_venv": str(root / "opt/hotline/venv"),
-        "hotline_config_dir": str(root / "etc/hotline"),
-        "hotline_config_file": str(root / "etc/hotline/config.yaml"),
-        "hotline_state_dir": str(root / "var/lib/hotline"),
-        "hotline_unit_dir": str(root / "etc/systemd/system"),
+        **local_hotline_vars(root),
         "hotline_wheel": str(wheel),
         # The secrets arrive as vault_* variables, referenced like group_vars/all/main.yml does.
         "vault_hotline_modem_pin": PIN,

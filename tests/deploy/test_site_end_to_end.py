@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.support import ANSIBLE_DIR, Ansible, PlaybookRun, export_sources
+from tests.deploy.support import (
+    ANSIBLE_DIR,
+    Ansible,
+    PlaybookRun,
+    export_sources,
+    local_hotline_vars,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -53,18 +59,7 @@ def _node_vars(root: Path) -> dict[str, Any]:
         # the template's `nft --check` runs in a network namespace of its own
         "modem_gateway_nft": f"{shutil.which('unshare')} -n {shutil.which('nft')}",
         # hotline: no hotline_wheel, it comes from the build play
-        "hotline_manage_user": False,
-        "hotline_manage_packages": False,
-        "hotline_manage_service": False,
-        "hotline_user": "root",
-        "hotline_group": "root",
-        "hotline_python": sys.executable,
-        "hotline_prefix": str(root / "opt/hotline"),
-        "hotline_venv": str(root / "opt/hotline/venv"),
-        "hotline_config_dir": str(root / "etc/hotline"),
-        "hotline_config_file": str(root / "etc/hotline/config.yaml"),
-        "hotline_state_dir": str(root / "var/lib/hotline"),
-        "hotline_unit_dir": str(root / "etc/systemd/system"),
+        **local_hotline_vars(root),
         "hotline_number": "+420601123456",
         "hotline_modem_pin": "{{ vault_hotline_modem_pin }}",
         "vault_hotline_modem_pin": "2468",
