@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
+import time_machine
 
 from controller.daemon import assemble, serve
 from controller.notifier.signal import Severity, Signal
@@ -29,7 +31,24 @@ async def _until(probe, what: str, timeout: float = 10.0):  # type: ignore[no-un
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def test_calls_callbacks_and_sms_ack_through_the_daemon(tmp_path: Path) -> None:
+# The rotation of examples/lab.yaml (anchor Monday 2026-01-05, hand-over 09:00 Europe/Prague, order
+# alice, bob): a Wednesday noon of an even week since the anchor, and one of an odd week. The wall
+# clock is pinned (and ticks from there), so the test means the same on any day it runs.
+ROTATION_WEEKS = [
+    pytest.param(datetime(2026, 1, 7, 11, 0, tzinfo=UTC), "alice", id="even-week-alice"),
+    pytest.param(datetime(2026, 1, 14, 11, 0, tzinfo=UTC), "bob", id="odd-week-bob"),
+]
+
+
+@pytest.mark.parametrize(("instant", "on_call"), ROTATION_WEEKS)
+async def test_calls_callbacks_and_sms_ack_through_the_daemon(
+    tmp_path: Path, instant: datetime, on_call: str
+) -> None:
+    with time_machine.travel(instant, tick=True):
+        await _calls_callbacks_and_ack(tmp_path, on_call)
+
+
+async def _calls_callbacks_and_ack(tmp_path: Path, on_call: str) -> None:
     emu = ModemEmulator()
     modem_port = await emu.start_tcp("127.0.0.1", 0)
     api_port = free_port()
@@ -78,14 +97,14 @@ async def test_calls_callbacks_and_sms_ack_through_the_daemon(tmp_path: Path) ->
 
             await _until(sms_sent, "the incident SMS in the modem's outbox")
             recipient = next(s.to for s in emu.outbox if code in s.text)
-            assert recipient in {t.mobile for t in oncall}
+            assert recipient == next(t.mobile for t in oncall if t.name == on_call)
 
             # The technician answers by SMS; the daemon reads it from the modem.
             emu.deliver_sms(recipient, f"ACK {code}")
 
             async def acked() -> bool:
                 got = (await http.get(f"/v1/incidents/{incident['id']}", headers=VIEWER)).json()
-                return got.get("acknowledged_by") == "alice"
+                return got.get("acknowledged_by") == on_call
 
             await _until(acked, "the SMS acknowledgement", timeout=15)
     finally:
