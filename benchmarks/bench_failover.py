@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from controller.coordination.zk_lab import ZkEnsemble, available  # noqa: E402
 from tests.ha.daemon_lab import DaemonLab  # noqa: E402
+from tests.support.zk_lab import ZkEnsemble, available  # noqa: E402
 
 PRIMARY, SECONDARY = "+420212000001", "+420212000002"
 

@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from controller.actuators.modem import DriverDevice, ModemActuator, ModemLink
-from controller.actuators.settings import ModemActuatorSettings
 from controller.config import Route
+from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.local import LocalCoordinator
-from controller.events import EventStore, NewEvent
-from controller.reconcile import Reconciler
-from controller.service_impl import ControllerServiceImpl
+from controller.loop.actuators.modem import DriverDevice, ModemActuator, ModemLink
+from controller.loop.events import EventStore, NewEvent
+from controller.loop.reconcile import Reconciler
+from controller.service.impl import ControllerServiceImpl
 from health.model import Status
 from modem.emulator import ModemEmulator
 from tests.controller.helpers import Clock, FakeHealth, lab_config

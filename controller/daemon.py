@@ -5,7 +5,7 @@ start-up read of the modem, the API, then the loop. SIGTERM/SIGINT set one stop 
 finishes the tick in progress (a switch is never abandoned half-applied; bounded by
 ``reconcile.shutdown_grace_s``), then the API, the probes, the notifier, coordination and the
 modem link are stopped in that order. A kill -9 cannot be caught; the change marker left in the
-state makes the next start complete the interrupted switch (see ``controller.reconcile``).
+state makes the next start complete the interrupted switch (see ``controller.loop.reconcile``).
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.actuators.base import ActuationError, Actuator
-from controller.actuators.build import build_actuators
-from controller.actuators.modem import DriverDevice, ModemLink
 from controller.config import HotlineConfig
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
-from controller.coordination.zk_views import LeaderView
-from controller.events import EventStore
-from controller.lastresort import LastResortWatch
+from controller.decide.views import LeaderView
+from controller.loop.actuators.base import ActuationError, Actuator
+from controller.loop.actuators.build import build_actuators
+from controller.loop.actuators.modem import DriverDevice, ModemLink
+from controller.loop.events import EventStore
+from controller.loop.lastresort import LastResortWatch
+from controller.loop.parts import SnapshotSource, utcnow
+from controller.loop.reconcile import Reconciler
 from controller.notifier.signal import NullSink, SignalSink
-from controller.reconcile import Reconciler
-from controller.reconcile_parts import SnapshotSource, utcnow
-from controller.service_impl import ControllerServiceImpl
+from controller.service.impl import ControllerServiceImpl
 
 log = logging.getLogger("hotline.daemon")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from controller.config import Route, Schedule
-from controller.decision import Policy, RouteState, Topology
-from controller.schedule import Calendar
+from controller.decide.decision import Policy, RouteState, Topology
+from controller.decide.schedule import Calendar
 from health.model import ComponentState, HealthSnapshot, Status
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, 11:00 in Prague

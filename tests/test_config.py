@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.cli import main
+from controller.cli.main import main
 from controller.config import ConfigError, HotlineConfig, Route, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent

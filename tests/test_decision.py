@@ -8,8 +8,16 @@ from datetime import date, timedelta
 import pytest
 
 from controller.config import Route
-from controller.decision import Cause, Condition, Decision, Override, Pause, RouteState, decide
-from controller.schedule import Calendar
+from controller.decide.decision import (
+    Cause,
+    Condition,
+    Decision,
+    Override,
+    Pause,
+    RouteState,
+    decide,
+)
+from controller.decide.schedule import Calendar
 from health.model import HealthSnapshot
 from tests.decision_helpers import ALWAYS, NOW, POLICY, at, calendar, snap
 

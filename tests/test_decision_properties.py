@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.config import Route
-from controller.decision import Override, Pause, RouteState, decide, route_health
+from controller.decide.decision import Override, Pause, RouteState, decide, route_health
 from health.model import ComponentState, HealthSnapshot, Status
 from tests.decision_helpers import ALWAYS, COMPONENTS, NOW, POLICY, calendar
 

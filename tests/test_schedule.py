@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from controller.config import Oncall, OncallOverride, Rotation, Route, Schedule, Technician
-from controller.schedule import Calendar, on_call
+from controller.decide.schedule import Calendar, on_call
 
 PRAGUE_HOURS = Schedule(
     timezone="Europe/Prague",

@@ -1,7 +1,7 @@
 """The FastAPI application: ``create_app(service, config, *, notifier=None, calls=None)``.
 
 The API records intent and reads state; the reconcile loop acts (STYLE lesson 10). Every handler is
-a thin translation between HTTP and ``controller.service.ControllerService``:
+a thin translation between HTTP and ``controller.service.contract.ControllerService``:
 
 - ``/healthz``, ``/readyz``, ``/leader``: no token (load balancers). ``/leader`` answers 200 only
   on the node that acts, 503 elsewhere; ``/readyz`` 503 until the controller is ready.
@@ -47,7 +47,7 @@ from controller.api.dashboard import dashboard_router
 from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
 from controller.api.metrics import ApiMetrics
 from controller.config import HotlineConfig
-from controller.service import ActionResult, ControllerService, EventRecord, StatusReport
+from controller.service.contract import ActionResult, ControllerService, EventRecord, StatusReport
 
 if TYPE_CHECKING:
     from controller.calls.service import CallLog

@@ -1,6 +1,6 @@
 """The shared state in ZooKeeper: small JSON documents under ``<path>/state/<key>``.
 
-Keys are what ``controller.state`` stores: the last verified route, the in-progress change marker
+Keys are what ``controller.loop.state`` stores: the last verified route, the change marker
 (with its epoch), the override, the pause, open incidents. Reads are plain (re-sent within their
 deadline after a connection hiccup). Writes are the leader's alone and *fenced*: one transaction
 checks that the epoch znode still has our term's version and then creates, sets or deletes the

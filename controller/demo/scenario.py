@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from controller.config import Route
 from controller.daemon import Parts
+from controller.decide.schedule import on_call
 from controller.demo.lab import Lab
-from controller.schedule import on_call
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.config import HotlineConfig, Technician
+from controller.decide.schedule import on_call
 from controller.notifier import messages as texts
 from controller.notifier.channels import Channel
 from controller.notifier.delivery import Deliverer, mask
@@ -35,7 +36,6 @@ from controller.notifier.settings import NotifierSettings
 from controller.notifier.shared import SharedIncidents
 from controller.notifier.signal import Signal
 from controller.notifier.store import Message, NotifierStore
-from controller.schedule import on_call
 from modem.e164 import is_e164
 
 log = logging.getLogger("hotline.notifier")

@@ -1,6 +1,6 @@
 """The ``notifier:`` section of the configuration (channels, SMTP, Twilio, timing, recipients).
 
-Kept apart from ``controller/config.py`` so the notifier's settings live beside the code that reads
+Kept apart from ``controller.config`` so the notifier's settings live beside the code that reads
 them; ``HotlineConfig.notifier`` embeds :class:`NotifierSettings`. This module must not import
 ``controller.config`` (that module imports this one). The default is "SMS through the modem to the
 on-call technician", which needs no further settings, so existing configuration files stay valid.

@@ -52,7 +52,7 @@ class MemoryForwarding:
         self.fail_reads = 0
 
     async def read_forwarding(self) -> str | None:
-        from controller.actuators.base import ActuationError
+        from controller.loop.actuators.base import ActuationError
 
         if self.fail_reads:
             self.fail_reads -= 1
@@ -60,7 +60,7 @@ class MemoryForwarding:
         return self.number
 
     async def write_forwarding(self, number: str) -> None:
-        from controller.actuators.base import ActuationError
+        from controller.loop.actuators.base import ActuationError
 
         if self.fail_writes:
             self.fail_writes -= 1

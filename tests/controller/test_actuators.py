@@ -13,16 +13,16 @@ from typing import Any, ClassVar
 
 import pytest
 
-from controller.actuators.base import RouteTarget, run_step
-from controller.actuators.command import CommandActuator
-from controller.actuators.http import HttpActuator, render_body
-from controller.actuators.kamailio import KamailioActuator
-from controller.actuators.settings import (
+from controller.config import Route
+from controller.config.actuators import (
     CommandActuatorSettings,
     HttpActuatorSettings,
     KamailioActuatorSettings,
 )
-from controller.config import Route
+from controller.loop.actuators.base import RouteTarget, run_step
+from controller.loop.actuators.command import CommandActuator
+from controller.loop.actuators.http import HttpActuator, render_body
+from controller.loop.actuators.kamailio import KamailioActuator
 from tests.controller.kamailio_peer import GW_A, GW_B, kamailio_available, start_kamailio
 
 SECONDARY = RouteTarget(Route.SECONDARY, "+420212000002", 'trunk-a down; "quoted"', 7)
@@ -160,9 +160,9 @@ async def test_command_failure_and_per_actuator_dry_run(tmp_path: Path) -> None:
 
 
 async def test_run_step_checks_the_fence_before_every_attempt() -> None:
-    from controller.actuators.modem import ModemActuator
-    from controller.actuators.settings import ModemActuatorSettings
+    from controller.config.actuators import ModemActuatorSettings
     from controller.coordination.base import CoordinationError
+    from controller.loop.actuators.modem import ModemActuator
     from tests.controller.helpers import MemoryForwarding
 
     device = MemoryForwarding("+420212000001")

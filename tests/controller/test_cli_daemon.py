@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
-from controller.cli_daemon import format_status, parse_ttl
+from controller.cli.main import main
+from controller.cli.ops import format_status, parse_ttl
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

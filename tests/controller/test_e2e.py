@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.schedule import on_call
+from controller.decide.schedule import on_call
 from tests.controller.e2e_lab import E2ELab, wait_for
 from tests.controller.helpers import lab_config
 from tests.controller.kamailio_peer import GW_A, GW_B, kamailio_available

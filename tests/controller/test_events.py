@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from controller.config import Route
-from controller.events import EventStore, NewEvent
+from controller.loop.events import EventStore, NewEvent
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

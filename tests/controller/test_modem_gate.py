@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.actuators.modem import ModemLink
 from controller.daemon import _modem_gate
+from controller.loop.actuators.modem import ModemLink
 from modem.emulator import ModemEmulator
 from modem.errors import ModemUnavailable
 from tests.controller.helpers import lab_config, lab_dict

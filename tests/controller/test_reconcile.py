@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from controller.actuators.base import Actuator
-from controller.actuators.modem import ModemActuator
-from controller.actuators.settings import ModemActuatorSettings
 from controller.config import HotlineConfig, Route
+from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.local import LocalCoordinator
-from controller.events import EventStore
+from controller.loop.actuators.base import Actuator
+from controller.loop.actuators.modem import ModemActuator
+from controller.loop.events import EventStore
+from controller.loop.reconcile import Reconciler
+from controller.loop.state import ChangeMarker, ControllerState
 from controller.notifier.signal import Signal
-from controller.reconcile import Reconciler
-from controller.state import ChangeMarker, ControllerState
 from health.model import Status
 from tests.controller.helpers import Clock, FakeHealth, MemoryForwarding, lab_config
 
@@ -212,7 +212,7 @@ async def test_start_up_adopts_the_route_the_modem_holds(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("bad", ["+420;+CFUN=0", "12345", ""])
 async def test_a_non_e164_number_never_reaches_the_device(tmp_path: Path, bad: str) -> None:
-    from controller.actuators.base import RouteTarget, run_step
+    from controller.loop.actuators.base import RouteTarget, run_step
 
     device = MemoryForwarding()
     act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), device)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from controller.actuators.modem import DriverDevice, ModemActuator, ModemLink
-from controller.actuators.settings import ModemActuatorSettings
 from controller.config import Route
+from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.local import LocalCoordinator
-from controller.events import EventStore
-from controller.reconcile import Reconciler
-from controller.state import ControllerState
+from controller.loop.actuators.modem import DriverDevice, ModemActuator, ModemLink
+from controller.loop.events import EventStore
+from controller.loop.reconcile import Reconciler
+from controller.loop.state import ControllerState
 from health.model import Status
 from modem.emulator import ModemEmulator
 from modem.emulator.control import handle

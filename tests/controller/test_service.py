@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.actuators.modem import ModemActuator
-from controller.actuators.settings import ModemActuatorSettings
 from controller.config import Route
+from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.local import LocalCoordinator
-from controller.events import EventStore
-from controller.reconcile import Reconciler
-from controller.service_impl import ControllerServiceImpl
+from controller.loop.actuators.modem import ModemActuator
+from controller.loop.events import EventStore
+from controller.loop.reconcile import Reconciler
+from controller.service.impl import ControllerServiceImpl
 from health.model import Status
 from tests.controller.helpers import FakeHealth, MemoryForwarding, lab_config
 

@@ -253,7 +253,7 @@ def test_a_rebuilt_wheel_is_reinstalled_and_restarts_once(
     target = applied.target
     rebuilt = build_wheel(tmp_path_factory.mktemp("rebuilt"), epoch=946684800)
     installed = target.venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    cli = next(installed.glob("site-packages/controller/cli.py"))
+    cli = next(installed.glob("site-packages/controller/cli/main.py"))
     before = cli.stat().st_mtime_ns
     target.vars["hotline_wheel"] = str(rebuilt)
     target.write_vars()

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.coordination.zk_lab import four_letter, free_ports
 from tests.deploy.support import Ansible
+from tests.support.zk_lab import four_letter, free_ports
 
 pytestmark = pytest.mark.slow
 

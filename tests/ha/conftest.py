@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.coordination.zk_lab import ZkEnsemble, available
+from tests.support.zk_lab import ZkEnsemble, available
 
 
 def _ensemble(base: Path, size: int) -> Iterator[ZkEnsemble]:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import yaml
 
-from controller.coordination.zk_lab import free_ports
+from tests.support.zk_lab import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "lab-operator-token-001"

@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 
-from controller.actuators.modem import ModemLink
 from controller.config import HotlineConfig
-from controller.coordination.zk_lab import ZkEnsemble
 from controller.daemon import Parts, assemble, serve
+from controller.loop.actuators.modem import ModemLink
 from health.model import ComponentState, HealthSnapshot, Status
 from modem.emulator import ModemEmulator
 from tests.ha.daemon_lab import lab_dict
+from tests.support.zk_lab import ZkEnsemble
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -184,8 +184,8 @@ async def test_without_quorum_the_daemon_on_the_modem_host_forwards_to_oncall(
     """The daemon runs ``LastResortWatch``: ZooKeeper gone for the session timeout, then a
     total outage for ``last_resort_after_s``, and the node holding the modem on its own serial
     port (a pty here) forwards the hotline to the on-call mobile by itself."""
-    from controller.coordination.zk_lab import available
     from tests.ha.test_lastresort_live import Sim
+    from tests.support.zk_lab import available
 
     if not available():
         pytest.skip("ZooKeeper (Debian package zookeeper) or java is not installed")

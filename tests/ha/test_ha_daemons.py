@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.coordination.zk_lab import ZkEnsemble
 from tests.ha.daemon_lab import DaemonLab
+from tests.support.zk_lab import ZkEnsemble
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from controller.config import ZooKeeperSettings
-from controller.coordination.zk_lab import ZkEnsemble
 from controller.coordination.zookeeper import ZooKeeperCoordinator
 from tests.ha.nodes import NodeCluster, stale_actuations
+from tests.support.zk_lab import ZkEnsemble
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import serial
 
-from controller.lastresort import (
+from controller.loop.lastresort import (
     LastResortInputs,
     LastResortPolicy,
     LastResortRunner,

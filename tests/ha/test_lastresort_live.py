@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 import serial
 
-from controller.actuators.modem import DriverDevice, ModemLink
 from controller.config import HotlineConfig
-from controller.coordination.zk_lab import ZkEnsemble, free_ports
 from controller.coordination.zookeeper import ZooKeeperCoordinator
-from controller.lastresort import LastResortWatch
+from controller.loop.actuators.modem import DriverDevice, ModemLink
+from controller.loop.lastresort import LastResortWatch
 from controller.notifier.signal import Signal
 from health.model import ComponentState, HealthSnapshot, Status
 from tests.ha.daemon_lab import ROOT, lab_dict
+from tests.support.zk_lab import ZkEnsemble, free_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from controller.config import HotlineConfig
-from controller.coordination.zk_lab import ZkEnsemble
-from controller.coordination.zk_views import LeaderView, fresh_in_term
 from controller.coordination.zookeeper import ZooKeeperCoordinator
+from controller.decide.views import LeaderView, fresh_in_term
 from health.model import ComponentState, HealthSnapshot, Status
 from tests.ha.daemon_lab import lab_dict
+from tests.support.zk_lab import ZkEnsemble
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.coordination.zk_views import apply_majority, down_votes, view_of
+from controller.decide.views import apply_majority, down_votes, view_of
 from health.model import ComponentState, HealthSnapshot, Status
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ from kazoo.client import KazooClient
 from controller.config import ZooKeeperSettings
 from controller.coordination.base import CoordinationError, JsonDoc
 from controller.coordination.zk_bridge import encode
-from controller.coordination.zk_lab import ZkEnsemble
 from controller.coordination.zookeeper import ZooKeeperCoordinator
+from tests.support.zk_lab import ZkEnsemble
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from health import cli
+from controller.cli import probe as cli
 
 pytestmark = pytest.mark.slow
 
 
 def hotline(argv: list[str]) -> int:
-    """The `hotline` parser with only our subcommand, the way controller.cli.main runs it."""
+    """The `hotline` parser with only our subcommand, the way controller.cli.main.main runs it."""
     parser = argparse.ArgumentParser(prog="hotline")
     cli.register(parser.add_subparsers(dest="command", required=True))
     try:

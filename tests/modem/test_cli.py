@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from modem.cli import main
+from controller.cli.modem import main
 
 REASONS = ["unconditional", "busy", "no-reply", "not-reachable"]
 CZECH = "Příliš žluťoučký kůň úpěl ďábelské ódy; hotline výpadek — volejte technika! "
@@ -35,7 +35,7 @@ class Sim:
 
 def start_sim(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Sim:
     state = tmp_path / "state.json"
-    cmd = [sys.executable, "-m", "modem.cli", "modem-sim", "--listen", "127.0.0.1:0"]
+    cmd = [sys.executable, "-m", "controller.cli.modem", "modem-sim", "--listen", "127.0.0.1:0"]
     cmd += ["--control", "127.0.0.1:0", "--state-file", str(state), "--latency", "0.01", *extra]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
@@ -166,7 +166,7 @@ def test_pin_from_environment_never_printed_never_retried(
 
 def test_hotline_entry_point_lists_modem_commands() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "controller.cli", "modem", "forward", "get", "--help"],
+        [sys.executable, "-m", "controller.cli.main", "modem", "forward", "get", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

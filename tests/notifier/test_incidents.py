@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from controller.decide.schedule import on_call
 from controller.notifier import gsm7
 from controller.notifier.service import IncidentResolved
 from controller.notifier.signal import Severity
-from controller.schedule import on_call
 from tests.notifier.helpers import T0, Clock, MakeNotifier, RecordingChannel, lab_config, signal
 
 

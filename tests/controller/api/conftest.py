@@ -1,9 +1,9 @@
 """Fixtures for the API tests: a fake ControllerService, a config with one token per role, and an
 in-process httpx client (``httpx.ASGITransport``).
 
-The fake is a plain object satisfying ``controller.service.ControllerService``: it records every
-call (so tests can check ``who`` and the TTL the API passed) and answers with whatever the test
-sets. The real service is another engineer's; the contract is the Protocol.
+The fake is a plain object satisfying ``controller.service.contract.ControllerService``: it records
+every call (so tests can check ``who`` and the TTL the API passed) and answers with whatever
+the test sets. The real service is another engineer's; the contract is the Protocol.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from controller.api import create_app
 from controller.config import Api, ApiToken, HotlineConfig, Role, Route, load_config
-from controller.service import (
+from controller.service.contract import (
     ActionResult,
     ActiveRoute,
     ComponentView,

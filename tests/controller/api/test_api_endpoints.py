@@ -11,7 +11,7 @@ import pytest
 
 from controller.api import create_app
 from controller.config import Role, Route
-from controller.service import ActionResult, EventRecord, StatusReport
+from controller.service.contract import ActionResult, EventRecord, StatusReport
 
 
 async def test_status_is_the_service_report(client, kit):

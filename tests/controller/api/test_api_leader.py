@@ -11,7 +11,7 @@ import pytest
 
 from controller.api import create_app
 from controller.config import Role, Route
-from controller.service import ActionResult
+from controller.service.contract import ActionResult
 
 PATH = "/v1/leader/handover"
 

@@ -14,8 +14,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from controller.actuators.base import ActuationError, RouteTarget, Verification
-from controller.actuators.settings import ModemActuatorSettings
+from controller.config.actuators import ModemActuatorSettings
+from controller.loop.actuators.base import ActuationError, RouteTarget, Verification
 from modem.e164 import validate_e164
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from controller.actuators.base import ActuationError, RouteTarget, Verification
-from controller.actuators.settings import CommandActuatorSettings
+from controller.config.actuators import CommandActuatorSettings
+from controller.loop.actuators.base import ActuationError, RouteTarget, Verification
 
 
 class CommandActuator:

@@ -17,12 +17,13 @@ from typing import Any
 
 from controller.config import HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
-from controller.decision import Condition, Override, Pause
-from controller.events import EventStore, NewEvent
-from controller.reconcile import Reconciler
-from controller.reconcile_parts import Cached, SnapshotSource, utcnow
-from controller.schedule import on_call
-from controller.service import (
+from controller.decide.decision import Condition, Override, Pause
+from controller.decide.schedule import on_call
+from controller.loop.events import EventStore, NewEvent
+from controller.loop.parts import Cached, SnapshotSource, utcnow
+from controller.loop.reconcile import Reconciler
+from controller.loop.state import PauseRecord
+from controller.service.contract import (
     ActionResult,
     ActiveRoute,
     ComponentView,
@@ -32,7 +33,6 @@ from controller.service import (
     PauseView,
     StatusReport,
 )
-from controller.state import PauseRecord
 
 log = logging.getLogger("hotline.service")
 
@@ -108,7 +108,7 @@ class ControllerServiceImpl:
         return out
 
     def metrics_text(self) -> str:
-        from controller.metrics_text import render
+        from controller.api.metrics_text import render
 
         return render(self.loop, self.cfg)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.config import Route
-from controller.service import EventRecord
+from controller.service.contract import EventRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

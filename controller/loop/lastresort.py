@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from controller.config import HotlineConfig, Route
-from controller.decision import Topology, route_health
+from controller.decide.decision import Topology, route_health
+from controller.decide.schedule import on_call
 from controller.notifier.signal import NullSink, Severity, Signal, SignalSink
-from controller.schedule import on_call
 from health.model import HealthSnapshot, Status
 from modem.e164 import validate_e164
 

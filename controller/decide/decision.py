@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from controller.config import HotlineConfig, Route
-from controller.schedule import Calendar
+from controller.decide.schedule import Calendar
 from health.model import Aggregate, HealthSnapshot, Status, all_of, at_least
 
 DEFAULT_ORDER: tuple[Route, ...] = (Route.PRIMARY, Route.SECONDARY, Route.ONCALL)

@@ -17,7 +17,7 @@ from typing import Any
 
 from controller.config import Route
 from controller.coordination.base import Coordinator
-from controller.decision import Override, Pause
+from controller.decide.decision import Override, Pause
 
 MAX_SWITCHES = 64  # enough for any flap window; older switches are dropped
 

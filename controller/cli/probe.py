@@ -188,7 +188,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if args.duration is not None and args.duration <= 0:
         return _bad("--duration must be positive")
-    from health.cli_run import run_configured
+    from controller.cli.probe_run import run_configured
 
     return asyncio.run(
         run_configured(cfg, once=args.once, duration=args.duration, as_json=args.json)

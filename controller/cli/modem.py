@@ -316,7 +316,7 @@ async def _serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m modem.cli ...``: the same commands without the rest of the ``hotline`` CLI."""
+    """``python -m controller.cli.modem ...``: these commands without the rest of ``hotline``."""
     parser = argparse.ArgumentParser(prog="hotline")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     try:

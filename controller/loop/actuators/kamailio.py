@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from controller.actuators.base import ActuationError, RouteTarget, Verification
-from controller.actuators.settings import KamailioActuatorSettings
+from controller.config.actuators import KamailioActuatorSettings
+from controller.loop.actuators.base import ActuationError, RouteTarget, Verification
 
 
 class KamailioActuator:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from controller.actuators.base import Actuator
-from controller.actuators.command import CommandActuator
-from controller.actuators.http import HttpActuator
-from controller.actuators.kamailio import KamailioActuator
-from controller.actuators.modem import ForwardingDevice, ModemActuator
-from controller.actuators.settings import (
+from controller.config.actuators import (
     ActuatorSettings,
     CommandActuatorSettings,
     HttpActuatorSettings,
     KamailioActuatorSettings,
     ModemActuatorSettings,
 )
+from controller.loop.actuators.base import Actuator
+from controller.loop.actuators.command import CommandActuator
+from controller.loop.actuators.http import HttpActuator
+from controller.loop.actuators.kamailio import KamailioActuator
+from controller.loop.actuators.modem import ForwardingDevice, ModemActuator
 
 
 def build_actuators(

@@ -7,7 +7,7 @@ read-back (someone changed the modem's forwarding by hand). A route is recorded 
 after every actuator has read it back; a failure leaves the old route recorded, ``failed`` set, the
 marker in place, and raises an alert-worthy signal.
 
-Deciding lives in ``controller.decision`` (pure); this module only does. One tick never gets
+Deciding lives in ``controller.decide.decision`` (pure); this module only does. One tick never gets
 cancelled half-way by a stop request: ``run`` finishes the tick in progress, then returns.
 """
 
@@ -19,14 +19,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from controller.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
-from controller.actuators.modem import ModemActuator
 from controller.config import ComponentKind, HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
-from controller.decision import Condition, Decision, Policy, RouteState, decide
-from controller.events import EventStore, NewEvent
-from controller.notifier.signal import NullSink, Severity, SignalSink
-from controller.reconcile_parts import (
+from controller.decide.decision import Condition, Decision, Policy, RouteState, decide
+from controller.decide.schedule import Calendar, on_call
+from controller.loop.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
+from controller.loop.actuators.modem import ModemActuator
+from controller.loop.events import EventStore, NewEvent
+from controller.loop.parts import (
     Alerts,
     Cached,
     LoopCounters,
@@ -34,8 +34,8 @@ from controller.reconcile_parts import (
     SnapshotSource,
     utcnow,
 )
-from controller.schedule import Calendar, on_call
-from controller.state import ChangeMarker, ControllerState, RouteRecord
+from controller.loop.state import ChangeMarker, ControllerState, RouteRecord
+from controller.notifier.signal import NullSink, Severity, SignalSink
 from health.model import HealthSnapshot, Status
 
 log = logging.getLogger("hotline.reconcile")

@@ -4,7 +4,7 @@ not justify a dependency)."""
 from __future__ import annotations
 
 from controller.config import HotlineConfig, Route
-from controller.reconcile import Reconciler
+from controller.loop.reconcile import Reconciler
 
 
 def _esc(value: str) -> str:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from controller.config import Route
-from controller.decision import Decision, Override
+from controller.decide.decision import Decision, Override
+from controller.loop.state import ChangeMarker, PauseRecord, RouteRecord
 from controller.notifier.signal import Severity, Signal, SignalSink
-from controller.state import ChangeMarker, PauseRecord, RouteRecord
 from health.model import HealthSnapshot
 
 log = logging.getLogger("hotline.reconcile")

@@ -17,14 +17,14 @@ from controller.config import ConfigError, HotlineConfig, load_config
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
 SUBCOMMAND_MODULES = (
-    "modem.cli",
-    "health.cli",
-    "controller.cli_daemon",
+    "controller.cli.modem",
+    "controller.cli.probe",
+    "controller.cli.ops",
 )
 
 
 def _summary(cfg: HotlineConfig, source: str) -> str:
-    from controller.schedule import Calendar
+    from controller.decide.schedule import Calendar
 
     lines = [f"{source}: OK", f"  node          {cfg.node.name}"]
     lines.append(f"  hotline       {cfg.hotline.number} via modem {cfg.hotline.modem.url}")

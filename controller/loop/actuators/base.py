@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from controller.actuators.settings import CommonSettings
 from controller.config import Route
+from controller.config.actuators import CommonSettings
 from controller.coordination.base import CoordinationError
 
 log = logging.getLogger("hotline.actuators")

@@ -12,8 +12,8 @@ from string import Template
 
 import httpx
 
-from controller.actuators.base import ActuationError, RouteTarget, Verification
-from controller.actuators.settings import HttpActuatorSettings
+from controller.config.actuators import HttpActuatorSettings
+from controller.loop.actuators.base import ActuationError, RouteTarget, Verification
 
 
 def _json_str(value: str) -> str:

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from controller.actuators.settings import ActuatorSettings, ReconcileSettings, default_actuators
+from controller.config.actuators import ActuatorSettings, ReconcileSettings, default_actuators
 from controller.notifier.settings import NotifierSettings
 from health.specs import ProbeSpec
 from modem.e164 import E164

@@ -1,6 +1,6 @@
 """Config models for the actuators and the reconcile loop (``actuators:`` and ``reconcile:``).
 
-Kept here rather than in ``controller/config.py`` so the config module stays one screen of shared
+Kept here rather than in ``controller.config`` itself so that module stays one screen of shared
 models; ``HotlineConfig`` imports these. Route names are plain literals so this module does not
 import the config module back.
 """

@@ -1,0 +1,1 @@
+"""The ``hotline`` command (``main``): config, probe, modem and operator subcommands."""

@@ -1,0 +1,5 @@
+"""``python -m controller.cli.main``: the ``hotline`` command."""
+
+from controller.cli.main.main import main
+
+raise SystemExit(main())

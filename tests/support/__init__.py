@@ -1,0 +1,1 @@
+"""Support code for the tests (peers started for real): not part of the installed package."""
