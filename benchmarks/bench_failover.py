@@ -53,8 +53,11 @@ def one_run(lab: DaemonLab) -> tuple[float, float]:
     wall0 = time.time()
     new = lab.one_leader(lab.session_s * 10, exclude=old)
     t_leader = time.monotonic() - t0
-    lab.wait("the new leader's +CCFC write",
-             lambda: any(t > wall0 and SECONDARY in c for t, _, c in lab.ccfc_writes()), 30)
+    lab.wait(
+        "the new leader's +CCFC write",
+        lambda: any(t > wall0 and SECONDARY in c for t, _, c in lab.ccfc_writes()),
+        30,
+    )
     lab.wait("secondary verified", lambda: verified(lab, new, "secondary"), 30)
     t_act = time.monotonic() - t0
     lab.procs[old].wait(10)
@@ -100,23 +103,32 @@ def main() -> int:
                 t_leader, t_act = one_run(lab)
                 leader.append(t_leader)
                 act.append(t_act)
-                print(f"run {i + 1}: new leader {t_leader:.2f}s, first verified actuation "
-                      f"{t_act:.2f}s", flush=True)
+                print(
+                    f"run {i + 1}: new leader {t_leader:.2f}s, first verified actuation "
+                    f"{t_act:.2f}s",
+                    flush=True,
+                )
             handovers = [one_handover(lab) for _ in range(args.handovers)]
         finally:
             lab.close()
             ens.stop()
     s = args.session
-    print(f"\nsession timeout {s:g}s, lease {0.6 * s:.2f}s, {args.runs} runs "
-          "(SIGKILL of the leader → ...):")
+    print(
+        f"\nsession timeout {s:g}s, lease {0.6 * s:.2f}s, {args.runs} runs "
+        "(SIGKILL of the leader → ...):"
+    )
     for name, xs in (("new leader may actuate", leader), ("first verified actuation", act)):
-        print(f"  {name:<26} min {min(xs):.2f}s  median {statistics.median(xs):.2f}s  "
-              f"p90 {pct(xs, 0.9):.2f}s  max {max(xs):.2f}s  "
-              f"({statistics.median(xs) / s:.2f} × session timeout)")
+        print(
+            f"  {name:<26} min {min(xs):.2f}s  median {statistics.median(xs):.2f}s  "
+            f"p90 {pct(xs, 0.9):.2f}s  max {max(xs):.2f}s  "
+            f"({statistics.median(xs) / s:.2f} × session timeout)"
+        )
     if handovers:
-        print(f"  {'SIGTERM hand-over':<26} min {min(handovers):.2f}s  median "
-              f"{statistics.median(handovers):.2f}s  max {max(handovers):.2f}s  "
-              f"({len(handovers)} runs; target < 1 s)")
+        print(
+            f"  {'SIGTERM hand-over':<26} min {min(handovers):.2f}s  median "
+            f"{statistics.median(handovers):.2f}s  max {max(handovers):.2f}s  "
+            f"({len(handovers)} runs; target < 1 s)"
+        )
     return 0
 
 

@@ -40,14 +40,12 @@ def _ms(values: list[float]) -> str:
 
 
 async def _rig(tmp: Path, interval: float = 1.0) -> tuple[Reconciler, FakeHealth, Clock, object]:
-    cfg = lab_config(reconcile={"interval_s": interval, "drift_check_s": 3600,
-                                "action_wait_s": 10})
+    cfg = lab_config(reconcile={"interval_s": interval, "drift_check_s": 3600, "action_wait_s": 10})
     clock = Clock(datetime.now(UTC))
     health = FakeHealth(cfg, clock.now)
     emu = ModemEmulator(pin="1234")
     port = await emu.start_tcp()
-    link = ModemLink(f"socket://127.0.0.1:{port}", pin="1234", command_timeout=5,
-                     network_timeout=5)
+    link = ModemLink(f"socket://127.0.0.1:{port}", pin="1234", command_timeout=5, network_timeout=5)
     coord = LocalCoordinator(tmp / "c.db", "bench")
     await coord.start()
     act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), DriverDevice(link))
@@ -79,8 +77,10 @@ async def bench_ticks_and_switches(tmp: Path, ticks: int = 2000, switches: int =
         assert sum(loop.counters.switches.values()) == before + 1, loop.view.decision
     rec = await loop.state.route()
     assert rec.verified and not rec.failed, "switches did not verify"
-    print(f"verified switch (driver + emulator, 50 ms network latency): {_ms(took)} "
-          f"({switches} switches)")
+    print(
+        f"verified switch (driver + emulator, 50 ms network latency): {_ms(took)} "
+        f"({switches} switches)"
+    )
     await link.close()
     await coord.stop()
     await emu.stop()
@@ -116,8 +116,10 @@ def bench_events(tmp: Path, rounds: int = 2000) -> None:
     for _ in range(100):
         store.list(limit=100)
     listing = (time.perf_counter() - t0) / 100
-    print(f"event store: append {append * 1e6:.0f} µs (durable, synchronous=FULL), "
-          f"list 100 {listing * 1e3:.2f} ms")
+    print(
+        f"event store: append {append * 1e6:.0f} µs (durable, synchronous=FULL), "
+        f"list 100 {listing * 1e3:.2f} ms"
+    )
     store.close()
 
 

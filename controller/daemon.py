@@ -85,8 +85,9 @@ def _build_sink(
     settings = getattr(cfg, "notifier", None)
     if settings is None or not getattr(settings, "enabled", True):
         return NullSink()
-    sink: SignalSink = build_notifier(cfg, modem=link, state_dir=state_dir,
-                                      is_leader=coordinator.is_leader, shared=coordinator)
+    sink: SignalSink = build_notifier(
+        cfg, modem=link, state_dir=state_dir, is_leader=coordinator.is_leader, shared=coordinator
+    )
     return sink
 
 
@@ -104,9 +105,13 @@ async def assemble(
     coordinator = make_coordinator(cfg, state_dir)
     if link is None:
         pin = None if m.pin is None else m.pin.get_secret_value()
-        link = ModemLink(m.url, pin=pin, command_timeout=m.command_timeout_s,
-                         network_timeout=m.network_timeout_s,
-                         may_open=_modem_gate(cfg, coordinator))
+        link = ModemLink(
+            m.url,
+            pin=pin,
+            command_timeout=m.command_timeout_s,
+            network_timeout=m.network_timeout_s,
+            may_open=_modem_gate(cfg, coordinator),
+        )
     events = EventStore(state_dir / "events.db")
     actuators = build_actuators(cfg.actuators, DriverDevice(link))
     mon = monitor if monitor is not None else _build_monitor(cfg, link)
@@ -116,8 +121,18 @@ async def assemble(
     view = LeaderView(mon, coordinator, cfg)
     loop = Reconciler(cfg, view, coordinator, events, actuators, sink)
     service = ControllerServiceImpl(cfg, loop, mon, coordinator, events)
-    return Parts(coordinator, events, link, mon, sink, loop, service, actuators, view,
-                 _build_call_log(cfg, sink, state_dir))
+    return Parts(
+        coordinator,
+        events,
+        link,
+        mon,
+        sink,
+        loop,
+        service,
+        actuators,
+        view,
+        _build_call_log(cfg, sink, state_dir),
+    )
 
 
 def _modem_gate(cfg: HotlineConfig, coordinator: Coordinator) -> Callable[[], bool] | None:
@@ -158,8 +173,9 @@ class _QuietServer:
             def capture_signals(self) -> Iterator[None]:
                 yield
 
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        )
         return Server(config)
 
 
@@ -204,9 +220,7 @@ async def _wake_on_health(parts: Parts) -> None:
         parts.loop.wake()
 
 
-def _side_tasks(
-    parts: Parts, cfg: HotlineConfig, stop: asyncio.Event
-) -> list[asyncio.Task[None]]:
+def _side_tasks(parts: Parts, cfg: HotlineConfig, stop: asyncio.Event) -> list[asyncio.Task[None]]:
     """Every node, leader or not: publish its health view (the majority rule counts it) and
     watch for the last-resort rule (it matters exactly when this node cannot lead)."""
     tasks = []
@@ -214,8 +228,9 @@ def _side_tasks(
         tasks.append(asyncio.create_task(parts.view.run(stop), name="health-views"))
     watch = _last_resort_watch(parts, cfg)
     if watch is not None:
-        tasks.append(asyncio.create_task(_run_last_resort(parts, cfg, watch, stop),
-                                         name="last-resort"))
+        tasks.append(
+            asyncio.create_task(_run_last_resort(parts, cfg, watch, stop), name="last-resort")
+        )
     if parts.link is not None and hasattr(parts.sink, "handle_incoming_sms"):
         tasks.append(asyncio.create_task(_forward_incoming_sms(parts, stop), name="incoming-sms"))
     return tasks
@@ -344,8 +359,12 @@ async def serve(
     waker = asyncio.create_task(_wake_on_health(parts), name="health-waker")
     helpers = _side_tasks(parts, cfg, stop)
     parts.service.mark_ready()
-    log.info("started node=%s api=%s dry_run=%s", cfg.node.name, cfg.api.listen if api else "off",
-             cfg.reconcile.dry_run)
+    log.info(
+        "started node=%s api=%s dry_run=%s",
+        cfg.node.name,
+        cfg.api.listen if api else "off",
+        cfg.reconcile.dry_run,
+    )
     await stop.wait()
     log.info("stopping: finishing the tick in progress")
     try:

@@ -51,8 +51,9 @@ def snap(**states: str | tuple[str, int]) -> HealthSnapshot:
         status, ago = (spec, None) if isinstance(spec, str) else spec
         since = LONG_AGO if ago is None else NOW - timedelta(seconds=ago)
         reason = {"up": "200 OK", "down": "timeout", "unknown": ""}[status]
-        out.append(ComponentState(name, Status(status), None if status == "unknown" else since,
-                                  reason))
+        out.append(
+            ComponentState(name, Status(status), None if status == "unknown" else since, reason)
+        )
     return HealthSnapshot.of(NOW, out)
 
 

@@ -62,7 +62,7 @@ def test_unquoted_number_in_yaml_gets_a_hint() -> None:
     text = (EXAMPLES / "lab.yaml").read_text().replace('"+420601000100"', "+420601000100")
     with pytest.raises(ConfigError) as info:
         parse_config(text)
-    (path, msg), = info.value.problems
+    ((path, msg),) = info.value.problems
     assert path == "hotline.number"
     assert "must be quoted" in msg
 
@@ -93,17 +93,32 @@ def test_probe_errors_name_the_place_in_the_file_not_the_union_tag() -> None:
 @pytest.mark.parametrize(
     ("mutate", "path", "fragment"),
     [
-        (lambda d: d["lines"]["primary"].update(depends_on=["trunk-z"]),
-         "lines.primary.depends_on.0", "unknown component 'trunk-z'"),
+        (
+            lambda d: d["lines"]["primary"].update(depends_on=["trunk-z"]),
+            "lines.primary.depends_on.0",
+            "unknown component 'trunk-z'",
+        ),
         (lambda d: d["pbx_cluster"].update(quorum=3), "pbx_cluster.quorum", "exceeds"),
-        (lambda d: d["pbx_cluster"].update(nodes=["pbx-1", "pbx-9"]),
-         "pbx_cluster.nodes.1", "unknown component"),
-        (lambda d: d["oncall"]["rotation"].update(order=["alice", "carol"]),
-         "oncall.rotation.order.1", "unknown technician"),
-        (lambda d: d["lines"]["secondary"].update(forward_to=d["hotline"]["number"]),
-         "lines.secondary.forward_to", "loops"),
-        (lambda d: d["api"]["tokens"][1].update(name="lab-viewer"),
-         "api.tokens.1.name", "duplicate"),
+        (
+            lambda d: d["pbx_cluster"].update(nodes=["pbx-1", "pbx-9"]),
+            "pbx_cluster.nodes.1",
+            "unknown component",
+        ),
+        (
+            lambda d: d["oncall"]["rotation"].update(order=["alice", "carol"]),
+            "oncall.rotation.order.1",
+            "unknown technician",
+        ),
+        (
+            lambda d: d["lines"]["secondary"].update(forward_to=d["hotline"]["number"]),
+            "lines.secondary.forward_to",
+            "loops",
+        ),
+        (
+            lambda d: d["api"]["tokens"][1].update(name="lab-viewer"),
+            "api.tokens.1.name",
+            "duplicate",
+        ),
     ],
 )
 def test_cross_field_rules(mutate, path: str, fragment: str) -> None:  # type: ignore[no-untyped-def]

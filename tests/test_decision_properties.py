@@ -82,8 +82,11 @@ def test_override_wins_until_expiry(snap, current, override, pause, cal) -> None
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.tuples(*[statuses.filter(lambda s: s is not Status.UNKNOWN)] * 4),
-             min_size=20, max_size=120),
+    st.lists(
+        st.tuples(*[statuses.filter(lambda s: s is not Status.UNKNOWN)] * 4),
+        min_size=20,
+        max_size=120,
+    ),
     st.integers(min_value=5, max_value=120),
 )
 def test_flap_guard_bounds_switches_per_window(worlds, step_s) -> None:  # type: ignore[no-untyped-def]

@@ -51,8 +51,9 @@ def _oncall(**kw: object) -> Oncall:
     return Oncall(
         timezone="Europe/Prague",
         technicians=TECHS,
-        rotation=Rotation(order=("jana", "petr", "eva"), anchor=date(2026, 1, 5),
-                          handover_time=time(8, 0)),
+        rotation=Rotation(
+            order=("jana", "petr", "eva"), anchor=date(2026, 1, 5), handover_time=time(8, 0)
+        ),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -75,8 +76,15 @@ def test_rotation(utc: datetime, who: str) -> None:
 
 
 def test_override_wins_and_naive_times_are_local() -> None:
-    oc = _oncall(overrides=(OncallOverride(technician="petr", start=datetime(2026, 12, 24, 0, 0),
-                                           end=datetime(2026, 12, 27, 0, 0)),))
+    oc = _oncall(
+        overrides=(
+            OncallOverride(
+                technician="petr",
+                start=datetime(2026, 12, 24, 0, 0),
+                end=datetime(2026, 12, 27, 0, 0),
+            ),
+        )
+    )
     assert on_call(oc, datetime(2026, 12, 23, 23, 0, tzinfo=UTC)).name == "petr"  # 00:00 CET
     # The override ends at 00:00 local on the 27th (exclusive); the rotation (week 50) resumes.
     assert on_call(oc, datetime(2026, 12, 26, 22, 59, tzinfo=UTC)).name == "petr"

@@ -223,7 +223,13 @@ def _respond(action: str, who: str, result: ActionResult, **details: Any) -> JSO
     extra = " ".join(f"{k}={v}" for k, v in details.items())
     log.info(
         "api_action action=%s who=%s status=%d outcome=%s route=%s event_id=%s %s",
-        action, who, status, return_outcome, result.route, result.event_id, extra,
+        action,
+        who,
+        status,
+        return_outcome,
+        result.route,
+        result.event_id,
+        extra,
     )
     return JSONResponse(result.model_dump(mode="json"), status_code=status)
 

@@ -139,7 +139,11 @@ class Requirement:
             self.metrics.auth_failure("forbidden")
             log.warning(
                 "api_forbidden who=%s role=%s needs=%s request=%r client=%s",
-                principal.name, principal.role, self.permission, where, client,
+                principal.name,
+                principal.role,
+                self.permission,
+                where,
+                client,
             )
             raise HTTPException(
                 status_code=403,

@@ -32,9 +32,7 @@ _FORBIDDEN = frozenset(
 def _check_reason(value: str) -> str:
     for ch in value:
         if ch in _FORBIDDEN or unicodedata.category(ch) == "Cs":
-            raise ValueError(
-                f"must not contain control or bidi characters (found U+{ord(ch):04X})"
-            )
+            raise ValueError(f"must not contain control or bidi characters (found U+{ord(ch):04X})")
     stripped = value.strip()
     if not stripped:
         raise ValueError("must not be empty or only whitespace")

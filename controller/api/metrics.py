@@ -42,7 +42,6 @@ class ApiMetrics:
             "# TYPE hotline_api_actions_total counter",
         ]
         lines += [
-            f'hotline_api_actions_total{{action="{a}",outcome="{o}"}} {n}'
-            for (a, o), n in actions
+            f'hotline_api_actions_total{{action="{a}",outcome="{o}"}} {n}' for (a, o), n in actions
         ]
         return "\n".join(lines) + "\n"

@@ -61,8 +61,10 @@ def _summary(cfg: HotlineConfig, source: str) -> str:
     acts = ", ".join(a.label + (" (dry-run)" if a.dry_run else "") for a in cfg.actuators)
     r = cfg.reconcile
     dry = ", DRY RUN" if r.dry_run else ""
-    lines.append(f"  actuators     {acts or 'none'}; loop every {r.interval_s:g}s, drift check "
-                 f"every {r.drift_check_s:g}s{dry}")
+    lines.append(
+        f"  actuators     {acts or 'none'}; loop every {r.interval_s:g}s, drift check "
+        f"every {r.drift_check_s:g}s{dry}"
+    )
     roles = ", ".join(f"{t.name} ({t.role})" for t in cfg.api.tokens) or "none"
     lines.append(f"  api           {cfg.api.listen}, tokens: {roles}")
     return "\n".join(lines)

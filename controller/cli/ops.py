@@ -112,8 +112,11 @@ def _print_action(status: int, body: Any, as_json: bool) -> int:
 def _status(args: argparse.Namespace) -> int:
     status, body = _client(args).call("GET", "/v1/status")
     if status != 200 or args.json:
-        return _print_action(status, body, True) if status == 200 else _print_action(
-            status, body, False)
+        return (
+            _print_action(status, body, True)
+            if status == 200
+            else _print_action(status, body, False)
+        )
     print(format_status(body))
     return EXIT_OK
 
@@ -121,7 +124,8 @@ def _status(args: argparse.Namespace) -> int:
 def format_status(s: dict[str, Any]) -> str:
     a = s.get("active") or {}
     flags = ("verified" if a.get("verified") else "NOT verified") + (
-        ", last change FAILED" if a.get("failed") else "")
+        ", last change FAILED" if a.get("failed") else ""
+    )
     lines = [
         f"node {s.get('node')}  leader {s.get('leader')}  mode {s.get('mode')}  "
         f"epoch {s.get('epoch')}",
@@ -175,9 +179,7 @@ def _events(args: argparse.Namespace) -> int:
         move = ""
         if e.get("route_from") or e.get("route_to"):
             move = f" {e.get('route_from')}→{e.get('route_to')}"
-        extra = "".join(
-            f" {k}={e[k]}" for k in ("outcome", "who") if e.get(k) is not None
-        )
+        extra = "".join(f" {k}={e[k]}" for k in ("outcome", "who") if e.get(k) is not None)
         dur = f" {e['duration_ms']:.0f}ms" if e.get("duration_ms") is not None else ""
         print(f"{e['at']} #{e['id']} {e['kind']}{move}{extra}{dur}: {e.get('reason', '')}")
     return EXIT_OK

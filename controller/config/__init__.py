@@ -209,8 +209,11 @@ class ZooKeeperSettings(_Model):
     path: str = Field(default="/hotline/default", pattern=r"^(/[A-Za-z0-9_.-]+)+$")
     session_timeout_s: float = Field(default=6.0, gt=0)
     lease_fraction: float = Field(
-        default=0.6, gt=0, lt=1, description="leadership lapses on our own timer after this "
-        "fraction of the session timeout without a confirmed ZooKeeper round trip"
+        default=0.6,
+        gt=0,
+        lt=1,
+        description="leadership lapses on our own timer after this "
+        "fraction of the session timeout without a confirmed ZooKeeper round trip",
     )
     call_timeout_s: float = Field(default=1.0, gt=0, description="deadline of every ZK call")
     majority_view: bool = Field(
@@ -218,9 +221,11 @@ class ZooKeeperSettings(_Model):
     )
     cluster_size: int = Field(default=3, ge=1, description="nodes expected to publish views")
     last_resort_after_s: float | None = Field(
-        default=120.0, gt=0, description="without a ZK quorum, the node holding the modem on a "
+        default=120.0,
+        gt=0,
+        description="without a ZK quorum, the node holding the modem on a "
         "local serial port forwards to the on-call mobile after a total outage this long; "
-        "null disables the rule"
+        "null disables the rule",
     )
 
 
@@ -419,9 +424,7 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
         str(p)
         for i, p in enumerate(loc)
         if not (
-            0 < i - 1 < len(loc) - 2
-            and loc[i - 2] in _TAGGED_LISTS
-            and isinstance(loc[i - 1], int)
+            0 < i - 1 < len(loc) - 2 and loc[i - 2] in _TAGGED_LISTS and isinstance(loc[i - 1], int)
         )
     ]
     return ".".join(parts)

@@ -87,7 +87,10 @@ class KazooBridge:
         self.loop = loop
 
     async def call(
-        self, start: Callable[[], IAsyncResult], what: str, deadline_s: float,
+        self,
+        start: Callable[[], IAsyncResult],
+        what: str,
+        deadline_s: float,
         idempotent: bool = False,
     ) -> Any:
         """Start one kazoo async request and await its result for at most ``deadline_s``.
@@ -99,8 +102,7 @@ class KazooBridge:
         deadline = loop.time() + deadline_s
         for attempt in range(1000):  # bounded by the deadline long before this count
             try:
-                return await self._once(start, what, max(0.001, deadline - loop.time()),
-                                        deadline_s)
+                return await self._once(start, what, max(0.001, deadline - loop.time()), deadline_s)
             except CoordinationError as exc:
                 transient = isinstance(exc.__cause__, (ConnectionLoss, ConnectionClosedError))
                 if not (idempotent and transient) or loop.time() + 0.02 >= deadline:
@@ -151,7 +153,8 @@ class KazooBridge:
 
         results = await self.call(start, what, deadline_s)
         failures = [
-            (i, r) for i, r in enumerate(results)
+            (i, r)
+            for i, r in enumerate(results)
             if isinstance(r, BaseException) and not isinstance(r, RolledBackError)
         ]
         if failures:

@@ -159,11 +159,13 @@ class IntentBox:
             names = await c.call(lambda k: k.get_children_async(c.paths["views"]), "views")
         except ZkConflict:
             return {}
-        reads = [c.call(lambda k, n=n: k.get_async(f"{c.paths['views']}/{n}"), "view")
-                 for n in names]
+        reads = [
+            c.call(lambda k, n=n: k.get_async(f"{c.paths['views']}/{n}"), "view") for n in names
+        ]
         out: dict[str, JsonDoc] = {}
-        for name, got in zip(names, await asyncio.gather(*reads, return_exceptions=True),
-                             strict=True):
+        for name, got in zip(
+            names, await asyncio.gather(*reads, return_exceptions=True), strict=True
+        ):
             if isinstance(got, ZkConflict):
                 continue
             if isinstance(got, BaseException):

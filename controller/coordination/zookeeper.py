@@ -54,6 +54,8 @@ from controller.coordination.zk_state import SharedState
 log = logging.getLogger("hotline.coordination.zk")
 
 PREFIX = "n-"
+
+
 class ZooKeeperCoordinator:
     """The ``Coordinator`` protocol on a ZooKeeper ensemble; see the module docstring."""
 
@@ -61,8 +63,9 @@ class ZooKeeperCoordinator:
         self.settings = settings
         self.node = node
         root = settings.path.rstrip("/")
-        self.paths = {k: f"{root}/{k}" for k in ("election", "epoch", "state", "intents",
-                                                 "results", "views")}
+        self.paths = {
+            k: f"{root}/{k}" for k in ("election", "epoch", "state", "intents", "results", "views")
+        }
         self.lease_s = settings.lease_fraction * settings.session_timeout_s
         self.heartbeat_s = max(0.05, self.lease_s / 4)
         self.deadline_s = min(settings.call_timeout_s, self.lease_s / 2)
@@ -92,11 +95,14 @@ class ZooKeeperCoordinator:
         """Connect in the background and start campaigning; never blocks on an absent ensemble."""
         loop = asyncio.get_running_loop()
         self._bridge = KazooBridge(loop)
-        retry = KazooRetry(max_tries=-1, delay=0.05, backoff=1.5, max_delay=1.0,
-                           ignore_expire=False)
+        retry = KazooRetry(
+            max_tries=-1, delay=0.05, backoff=1.5, max_delay=1.0, ignore_expire=False
+        )
         self.client = KazooClient(
-            hosts=",".join(self.settings.hosts), timeout=self.settings.session_timeout_s,
-            connection_retry=retry, command_retry=None,
+            hosts=",".join(self.settings.hosts),
+            timeout=self.settings.session_timeout_s,
+            connection_retry=retry,
+            command_retry=None,
         )
         self.client.add_listener(lambda state: self._from_kazoo(loop, state))
         connected = self.client.start_async()
@@ -104,9 +110,14 @@ class ZooKeeperCoordinator:
         # still start, as a follower that keeps trying in the background.
         await asyncio.to_thread(connected.wait, self.settings.session_timeout_s)
         self._task = asyncio.create_task(self._campaign(), name=f"zk-campaign-{self.node}")
-        log.info("zk.start node=%s hosts=%s path=%s session_s=%g lease_s=%.2f", self.node,
-                 ",".join(self.settings.hosts), self.settings.path,
-                 self.settings.session_timeout_s, self.lease_s)
+        log.info(
+            "zk.start node=%s hosts=%s path=%s session_s=%g lease_s=%.2f",
+            self.node,
+            ",".join(self.settings.hosts),
+            self.settings.path,
+            self.settings.session_timeout_s,
+            self.lease_s,
+        )
 
     async def stop(self) -> None:
         """Leave: give up leadership (the next node takes over in one watch round trip)."""
@@ -123,8 +134,11 @@ class ZooKeeperCoordinator:
             try:
                 await self.call(lambda c: c.delete_async(self._election_path()), "leave")
             except CoordinationError as exc:
-                log.info("zk.leave node=%s not deleted (%s); the session close removes it",
-                         self.node, exc)
+                log.info(
+                    "zk.leave node=%s not deleted (%s); the session close removes it",
+                    self.node,
+                    exc,
+                )
         client, self.client = self.client, None
         if client is not None:
             await asyncio.to_thread(_close_client, client)
@@ -251,8 +265,9 @@ class ZooKeeperCoordinator:
         client, bridge = self.client, self._bridge
         if client is None or bridge is None:
             raise CoordinationError(f"{what}: coordinator not started")
-        return await bridge.call(lambda: start(client), what, deadline_s or self.deadline_s,
-                                 idempotent)
+        return await bridge.call(
+            lambda: start(client), what, deadline_s or self.deadline_s, idempotent
+        )
 
     async def read(self, start: Any, what: str) -> Any:
         """A read: re-sent after a connection hiccup, within the one deadline."""
@@ -376,14 +391,19 @@ class ZooKeeperCoordinator:
             path = self.paths[key]
             await self.call(lambda c, p=path: c.ensure_path_async(p), f"ensure {key}")
         try:
-            await self.call(lambda c: c.create_async(self.paths["epoch"], encode({"epoch": 0})),
-                            "create epoch")
+            await self.call(
+                lambda c: c.create_async(self.paths["epoch"], encode({"epoch": 0})), "create epoch"
+            )
         except ZkConflict as exc:
             if exc.kind != "exists":
                 raise
         name = await self.call(
-            lambda c: c.create_async(f"{self.paths['election']}/{PREFIX}", self.node.encode(),
-                                     ephemeral=True, sequence=True),
+            lambda c: c.create_async(
+                f"{self.paths['election']}/{PREFIX}",
+                self.node.encode(),
+                ephemeral=True,
+                sequence=True,
+            ),
             "join election",
         )
         self._znode = name.rsplit("/", 1)[-1]
@@ -394,8 +414,12 @@ class ZooKeeperCoordinator:
         """Bump the epoch, in one transaction with a check that our election znode exists."""
         data, stat = await self.call(lambda c: c.get_async(self.paths["epoch"]), "epoch")
         new = int((decode(data) or {}).get("epoch", 0)) + 1
-        record = {"epoch": new, "leader": self.node, "znode": self._znode,
-                  "at": datetime.now(UTC).isoformat()}
+        record = {
+            "epoch": new,
+            "leader": self.node,
+            "znode": self._znode,
+            "at": datetime.now(UTC).isoformat(),
+        }
         mine = self._election_path()
 
         def fill(txn: Any) -> None:

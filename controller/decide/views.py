@@ -70,7 +70,9 @@ def down_votes(
 
 
 def apply_majority(
-    snapshot: HealthSnapshot, views: Mapping[str, Mapping[str, Any]], cluster_size: int,
+    snapshot: HealthSnapshot,
+    views: Mapping[str, Mapping[str, Any]],
+    cluster_size: int,
     max_age_s: float,
 ) -> HealthSnapshot:
     """The leader's snapshot with every down component not confirmed by a majority made unknown."""
@@ -82,9 +84,10 @@ def apply_majority(
         if state.status is Status.DOWN and len(seen) < majority:
             who = ", ".join(seen) or "no node's published view"
             state = replace(
-                state, status=Status.UNKNOWN,
+                state,
+                status=Status.UNKNOWN,
                 reason=f"down on {who} only ({len(seen)} of {cluster_size} nodes, "
-                       f"{majority} needed): {state.reason}",
+                f"{majority} needed): {state.reason}",
             )
         states.append(state)
     return HealthSnapshot.of(snapshot.taken_at, states)
@@ -103,9 +106,12 @@ def fresh_in_term(snapshot: HealthSnapshot, baseline: Mapping[str, int]) -> Heal
     states = []
     for state in snapshot.components.values():
         if state.samples <= baseline.get(state.name, -1) and state.status is not Status.UNKNOWN:
-            state = replace(state, status=Status.UNKNOWN,
-                            reason=f"new leader: waiting for this term's first probe "
-                                   f"(was {state.status}: {state.reason})")
+            state = replace(
+                state,
+                status=Status.UNKNOWN,
+                reason=f"new leader: waiting for this term's first probe "
+                f"(was {state.status}: {state.reason})",
+            )
         states.append(state)
     return HealthSnapshot.of(snapshot.taken_at, states)
 

@@ -1,10 +1,10 @@
 """``hotline demo``: the lab on loopback with the controller in one process.
 
-    hotline demo                  start the lab; open the printed dashboard URL; Ctrl-C stops it
-    hotline demo --script         play the scripted scenario, print the timeline, exit 0 if every
-                                  step reached its verified route
-    hotline demo break trunk-a    (from another terminal) make a component stop answering
-    hotline demo restore trunk-a
+hotline demo                  start the lab; open the printed dashboard URL; Ctrl-C stops it
+hotline demo --script         play the scripted scenario, print the timeline, exit 0 if every
+                              step reached its verified route
+hotline demo break trunk-a    (from another terminal) make a component stop answering
+hotline demo restore trunk-a
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
 def register_demo(sub: Any) -> None:
     p = sub.add_parser("demo", help="the demo lab on loopback (try: hotline demo --script)")
-    p.add_argument("action", nargs="?", choices=["break", "restore"],
-                   help="break/restore a component of a running demo")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["break", "restore"],
+        help="break/restore a component of a running demo",
+    )
     p.add_argument("component", nargs="?", help="trunk-a, trunk-b, pbx-1, pbx-2 or pbx")
     p.add_argument("--script", action="store_true", help="play the scripted scenario and exit")
     p.add_argument("--config", default=None, help="lab config (default examples/lab.yaml)")
@@ -43,15 +47,19 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"usage: hotline demo {args.action} COMPONENT", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        cfg = lab_config(Path(args.config) if args.config else LAB_YAML,
-                         free_ports=args.free_ports and not args.action)
+        cfg = lab_config(
+            Path(args.config) if args.config else LAB_YAML,
+            free_ports=args.free_ports and not args.action,
+        )
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.action:
         return _remote(cfg, args)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.WARNING),
-                        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper(), logging.WARNING),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
     return asyncio.run(run_demo(cfg, script=args.script))
 
 
@@ -61,14 +69,26 @@ def _remote(cfg: Any, args: argparse.Namespace) -> int:
     from controller.config import Role
 
     url = args.url or f"http://{cfg.api.listen}"
-    token = next((t.token.get_secret_value() for t in cfg.api.tokens
-                  if t.role in (Role.OPERATOR, Role.ADMIN)), "")
+    token = next(
+        (
+            t.token.get_secret_value()
+            for t in cfg.api.tokens
+            if t.role in (Role.OPERATOR, Role.ADMIN)
+        ),
+        "",
+    )
     try:
-        resp = httpx.post(f"{url}/v1/demo/{args.action}", json={"component": args.component},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        resp = httpx.post(
+            f"{url}/v1/demo/{args.action}",
+            json={"component": args.component},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
     except httpx.HTTPError as exc:
-        print(f"no demo answers at {url} ({type(exc).__name__}); start one with `hotline demo`",
-              file=sys.stderr)
+        print(
+            f"no demo answers at {url} ({type(exc).__name__}); start one with `hotline demo`",
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
     message = resp.json().get("message") or resp.json().get("detail") or resp.text
     print(message if resp.status_code == 200 else f"HTTP {resp.status_code}: {message}")
@@ -90,13 +110,19 @@ async def run_demo(cfg: Any, script: bool) -> int:
             await lab.start()
         except OSError as exc:
             await lab.stop()
-            print(f"cannot start the lab: {exc.strerror or exc} (is another demo running? "
-                  "try --free-ports)", file=sys.stderr)
+            print(
+                f"cannot start the lab: {exc.strerror or exc} (is another demo running? "
+                "try --free-ports)",
+                file=sys.stderr,
+            )
             return EXIT_REFUSED
         stop = asyncio.Event()
         parts = await assemble(cfg)
-        task = asyncio.create_task(serve(
-            parts, cfg, stop, extend_app=lambda app: app.include_router(demo_router(lab, cfg))))
+        task = asyncio.create_task(
+            serve(
+                parts, cfg, stop, extend_app=lambda app: app.include_router(demo_router(lab, cfg))
+            )
+        )
         try:
             _banner(cfg, lab, script)
             if script:
@@ -105,8 +131,10 @@ async def run_demo(cfg: Any, script: bool) -> int:
                 ok = len(results) > 0 and all(r.ok for r in results) and len(results) == 5
                 await asyncio.sleep(1.0)  # let the notifier deliver the last alert
                 sms = len(lab.emulator.outbox) if lab.emulator is not None else 0
-                print(f"alerts: {sms} SMS sent through the emulated modem, {len(lab.mail)} "
-                      "e-mail(s) in the lab's SMTP sink")
+                print(
+                    f"alerts: {sms} SMS sent through the emulated modem, {len(lab.mail)} "
+                    "e-mail(s) in the lab's SMTP sink"
+                )
                 print(f"demo {'PASSED' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s")
                 return EXIT_OK if ok else EXIT_REFUSED
             loop = asyncio.get_running_loop()
@@ -128,5 +156,8 @@ def _banner(cfg: Any, lab: Any, script: bool) -> None:
         # The lab's tokens are published in examples/lab.yaml; printing them here is deliberate.
         print(f"  lab operator token  {tokens['operator']}")
     if not script:
-        print(f"  break/restore: hotline demo break trunk-a | restore trunk-a "
-              f"(components: {', '.join(lab.breakable)}); Ctrl-C stops the lab", flush=True)
+        print(
+            f"  break/restore: hotline demo break trunk-a | restore trunk-a "
+            f"(components: {', '.join(lab.breakable)}); Ctrl-C stops the lab",
+            flush=True,
+        )

@@ -104,7 +104,8 @@ class Lab:
     def _targets(self, name: str) -> list[OptionsResponder]:
         if name == self.cfg.pbx_cluster.name:
             return [
-                self.responders[n] for n, c in self.cfg.components.items()
+                self.responders[n]
+                for n, c in self.cfg.components.items()
                 if c.kind is ComponentKind.PBX_NODE and n in self.responders
             ]
         if name not in self.responders:

@@ -80,8 +80,10 @@ async def play(
         if step.expect is Route.ONCALL and ok:
             who = f" ({on_call(cfg.oncall, parts.loop.clock()).name})"
         mark = "ok  " if ok else "FAIL"
-        out(f"[{mark}] +{time.monotonic() - began:5.1f}s  {step.title:<40} → {step.expect}"
-            f"{who} {number or ''}  verified after {took:.1f}s")
+        out(
+            f"[{mark}] +{time.monotonic() - began:5.1f}s  {step.title:<40} → {step.expect}"
+            f"{who} {number or ''}  verified after {took:.1f}s"
+        )
         out(f"         reason: {reason}")
         if not ok:
             break

@@ -37,8 +37,9 @@ def reply_to(data: bytes, code: int = 200) -> bytes | None:
             have_tag = ";tag=" in value
             if not have_tag:
                 value += f";tag={secrets.token_hex(4)}"
-        copied.append(f"{key.title().replace('Call-Id', 'Call-ID').replace('Cseq', 'CSeq')}: "
-                      f"{value}")
+        copied.append(
+            f"{key.title().replace('Call-Id', 'Call-ID').replace('Cseq', 'CSeq')}: {value}"
+        )
     if len(copied) < len(_COPY):
         return None
     out = [f"SIP/2.0 {code} {_REASONS.get(code, 'OK')}", *copied, "Content-Length: 0", "", ""]

@@ -40,8 +40,14 @@ def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
         out = []
         for name in lab.breakable:
             for verb in ("break", "restore"):
-                out.append({"label": f"{verb} {name}", "path": f"/v1/demo/{verb}",
-                            "method": "POST", "body": {"component": name}})
+                out.append(
+                    {
+                        "label": f"{verb} {name}",
+                        "path": f"/v1/demo/{verb}",
+                        "method": "POST",
+                        "body": {"component": name},
+                    }
+                )
         return {"actions": out}
 
     def act(req: ComponentRequest, answering: bool, who: Principal) -> dict[str, Any]:
@@ -55,13 +61,15 @@ def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
 
     @router.post("/v1/demo/break")
     async def break_(
-        req: ComponentRequest, who: Principal = Depends(operate)  # noqa: B008
+        req: ComponentRequest,
+        who: Principal = Depends(operate),  # noqa: B008
     ) -> dict[str, Any]:
         return act(req, False, who)
 
     @router.post("/v1/demo/restore")
     async def restore(
-        req: ComponentRequest, who: Principal = Depends(operate)  # noqa: B008
+        req: ComponentRequest,
+        who: Principal = Depends(operate),  # noqa: B008
     ) -> dict[str, Any]:
         return act(req, True, who)
 

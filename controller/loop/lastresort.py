@@ -92,23 +92,30 @@ def last_resort(
     lost = now - inputs.zk_lost_since
     if lost < policy.zk_grace_s:
         return LastResortVerdict(
-            False, f"no ZooKeeper quorum for {_fmt(lost)}; waiting {_fmt(policy.zk_grace_s)}",
+            False,
+            f"no ZooKeeper quorum for {_fmt(lost)}; waiting {_fmt(policy.zk_grace_s)}",
             policy.zk_grace_s - lost,
         )
     if inputs.total_outage_since is None:
-        return LastResortVerdict(False, f"no ZooKeeper quorum for {_fmt(lost)}, no total "
-                                        "outage seen here: not actuating without a quorum")
+        return LastResortVerdict(
+            False,
+            f"no ZooKeeper quorum for {_fmt(lost)}, no total "
+            "outage seen here: not actuating without a quorum",
+        )
     outage = now - inputs.total_outage_since
     if outage < policy.after_s:
         return LastResortVerdict(
-            False, f"total outage for {_fmt(outage)} without a ZooKeeper quorum; last resort "
-                   f"after {_fmt(policy.after_s)}", policy.after_s - outage,
+            False,
+            f"total outage for {_fmt(outage)} without a ZooKeeper quorum; last resort "
+            f"after {_fmt(policy.after_s)}",
+            policy.after_s - outage,
         )
     if inputs.forwarding_to == inputs.oncall_number:
         return LastResortVerdict(False, f"already forwarding to on-call {inputs.oncall_number}")
     return LastResortVerdict(
-        True, f"last resort: no ZooKeeper quorum for {_fmt(lost)} and a total outage for "
-              f"{_fmt(outage)}; forwarding the hotline to on-call {inputs.oncall_number}",
+        True,
+        f"last resort: no ZooKeeper quorum for {_fmt(lost)} and a total outage for "
+        f"{_fmt(outage)}; forwarding the hotline to on-call {inputs.oncall_number}",
     )
 
 
@@ -141,8 +148,12 @@ class LastResortRunner:
     """Evaluates the rule each tick and, when it fires, forwards under the serial port's lock."""
 
     def __init__(
-        self, policy: LastResortPolicy, forward: Forward, sink: SignalSink | None = None,
-        node: str = "", forward_timeout_s: float = 90.0,
+        self,
+        policy: LastResortPolicy,
+        forward: Forward,
+        sink: SignalSink | None = None,
+        node: str = "",
+        forward_timeout_s: float = 90.0,
     ) -> None:
         self.policy = policy
         self.forward = forward
@@ -155,16 +166,27 @@ class LastResortRunner:
 
     async def tick(self, inputs: LastResortInputs, now: float, at: datetime) -> LastResortVerdict:
         if inputs.zk_lost_since is None and self.fired_to is not None:
-            await self._signal(False, "ZooKeeper quorum back; the leader manages the route",
-                               f"the leader takes over from the last-resort forward to "
-                               f"{self.fired_to}", at)
+            await self._signal(
+                False,
+                "ZooKeeper quorum back; the leader manages the route",
+                f"the leader takes over from the last-resort forward to {self.fired_to}",
+                at,
+            )
             self.fired_to = None
         if inputs.zk_lost_since is None:
             self.blocked = False
         known = self.fired_to or inputs.forwarding_to  # once per outage
         verdict = last_resort(
-            LastResortInputs(inputs.modem_url, inputs.oncall_number, inputs.zk_lost_since,
-                             inputs.total_outage_since, known), self.policy, now)
+            LastResortInputs(
+                inputs.modem_url,
+                inputs.oncall_number,
+                inputs.zk_lost_since,
+                inputs.total_outage_since,
+                known,
+            ),
+            self.policy,
+            now,
+        )
         self.last = verdict
         if verdict.fire:
             verdict = await self._fire(inputs, verdict, at)
@@ -176,8 +198,12 @@ class LastResortRunner:
         number = validate_e164(inputs.oncall_number)
         try:
             with serial_port_lock(inputs.modem_url):
-                log.critical("event=last_resort_fired node=%s number=%s reason=%r", self.node,
-                             number, verdict.reason)
+                log.critical(
+                    "event=last_resort_fired node=%s number=%s reason=%r",
+                    self.node,
+                    number,
+                    verdict.reason,
+                )
                 await asyncio.wait_for(self.forward(number), timeout=self.forward_timeout_s)
         except PortBusy as exc:
             if not self.blocked:  # once per outage: the rule re-evaluates every tick
@@ -186,21 +212,39 @@ class LastResortRunner:
             return LastResortVerdict(False, f"last resort blocked: {exc}")
         except Exception as exc:  # a failed forward is alert-worthy, never fatal to the daemon
             log.error("event=last_resort_failed node=%s error=%s", self.node, type(exc).__name__)
-            await self._signal(True, "LAST RESORT forward to on-call FAILED",
-                               f"{verdict.reason}; the forward failed: {exc}", at)
+            await self._signal(
+                True,
+                "LAST RESORT forward to on-call FAILED",
+                f"{verdict.reason}; the forward failed: {exc}",
+                at,
+            )
             return LastResortVerdict(False, f"last resort failed: {type(exc).__name__}: {exc}")
         self.fired_to = number
         self.blocked = False
         log.critical("event=last_resort_verified node=%s number=%s", self.node, number)
-        await self._signal(True, f"LAST RESORT: hotline forwarded to on-call {number}",
-                           f"{verdict.reason}. Node {self.node} acted without ZooKeeper, "
-                           "fenced by the serial port lock.", at)
+        await self._signal(
+            True,
+            f"LAST RESORT: hotline forwarded to on-call {number}",
+            f"{verdict.reason}. Node {self.node} acted without ZooKeeper, "
+            "fenced by the serial port lock.",
+            at,
+        )
         return verdict
 
     async def _signal(self, active: bool, summary: str, detail: str, at: datetime) -> None:
         try:
-            await self.sink.signal(Signal("last_resort", active, Severity.CRITICAL, summary,
-                                          detail, at, "oncall" if active else None, None))
+            await self.sink.signal(
+                Signal(
+                    "last_resort",
+                    active,
+                    Severity.CRITICAL,
+                    summary,
+                    detail,
+                    at,
+                    "oncall" if active else None,
+                    None,
+                )
+            )
         except Exception:
             log.exception("event=last_resort_signal_failed node=%s", self.node)
 
@@ -220,12 +264,17 @@ class LastResortWatch:
     """
 
     def __init__(
-        self, cfg: HotlineConfig, zk_lost_since: Callable[[], float | None], forward: Forward,
-        sink: SignalSink | None = None, clock: Callable[[], float] = time.monotonic,
+        self,
+        cfg: HotlineConfig,
+        zk_lost_since: Callable[[], float | None],
+        forward: Forward,
+        sink: SignalSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         zk = cfg.coordination.zookeeper
         policy = LastResortPolicy(
-            None if zk is None or cfg.coordination.backend != "zookeeper"
+            None
+            if zk is None or cfg.coordination.backend != "zookeeper"
             else zk.last_resort_after_s,
             zk.session_timeout_s if zk is not None else 0.0,
         )
@@ -244,7 +293,10 @@ class LastResortWatch:
         else:
             self.outage_since = None
         inputs = LastResortInputs(
-            self.cfg.hotline.modem.url, on_call(self.cfg.oncall, at).mobile,
-            self.zk_lost_since(), self.outage_since, observed_number,
+            self.cfg.hotline.modem.url,
+            on_call(self.cfg.oncall, at).mobile,
+            self.zk_lost_since(),
+            self.outage_since,
+            observed_number,
         )
         return await self.runner.tick(inputs, now, at)

@@ -73,24 +73,42 @@ class Alerts:
         self._active: dict[str, bool] = {}
 
     async def send(
-        self, key: str, active: bool, sev: Severity, summary: str, detail: str,
-        now: datetime, route: Route | None,
+        self,
+        key: str,
+        active: bool,
+        sev: Severity,
+        summary: str,
+        detail: str,
+        now: datetime,
+        route: Route | None,
     ) -> None:
         if self._active.get(key, False) == active:
             return
         self._active[key] = active
         try:
-            await self.sink.signal(Signal(key, active, sev, summary, detail, now,
-                                          None if route is None else str(route), self._epoch()))
+            await self.sink.signal(
+                Signal(
+                    key,
+                    active,
+                    sev,
+                    summary,
+                    detail,
+                    now,
+                    None if route is None else str(route),
+                    self._epoch(),
+                )
+            )
         except Exception:
             log.exception("signal %s could not be delivered", key)
 
     async def route_changed(self, route: Route, number: str, reason: str, now: datetime) -> None:
         if route is Route.PRIMARY:
-            await self.send("route", False, Severity.INFO, "calls back on primary", reason, now,
-                            route)
+            await self.send(
+                "route", False, Severity.INFO, "calls back on primary", reason, now, route
+            )
             return
         sev = Severity.CRITICAL if route is Route.ONCALL else Severity.WARNING
         self._active["route"] = False  # a move between non-primary routes is news too
-        await self.send("route", True, sev, f"hotline now forwards to {route} {number}", reason,
-                        now, route)
+        await self.send(
+            "route", True, sev, f"hotline now forwards to {route} {number}", reason, now, route
+        )

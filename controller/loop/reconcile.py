@@ -100,9 +100,13 @@ class Reconciler:
         marker = await self.state.change()
         if marker is not None:
             started = f"{marker.started_at:%H:%M:%S} UTC, epoch {marker.epoch}"
-            self._event("recovery", f"a change to {marker.target} (started {started}) was "
-                        "interrupted; it will be completed",
-                        route_from=rec.route, route_to=marker.target)
+            self._event(
+                "recovery",
+                f"a change to {marker.target} (started {started}) was "
+                "interrupted; it will be completed",
+                route_from=rec.route,
+                route_to=marker.target,
+            )
         if self._modem is None:
             return
         try:
@@ -117,16 +121,30 @@ class Reconciler:
         if not self.coord.may_actuate():
             return  # a follower only looks: the leader owns the shared route record
         route = Route(seen)
-        self._event("observed", f"the modem forwards to {number} ({route}); adopting it",
-                    route_from=rec.route, route_to=route)
-        adopted = RouteRecord(route, number, now if route is not rec.route else rec.since or now,
-                              True, False, None, "", rec.switches)
+        self._event(
+            "observed",
+            f"the modem forwards to {number} ({route}); adopting it",
+            route_from=rec.route,
+            route_to=route,
+        )
+        adopted = RouteRecord(
+            route,
+            number,
+            now if route is not rec.route else rec.since or now,
+            True,
+            False,
+            None,
+            "",
+            rec.switches,
+        )
         await self.state.set_route(adopted)
 
     async def refresh(self) -> Cached:
         """Re-read the persisted state into ``cache`` (after a write by the API, or a tick)."""
         self.cache = Cached(
-            await self.state.route(), await self.state.change(), await self.state.override(),
+            await self.state.route(),
+            await self.state.change(),
+            await self.state.override(),
             await self.state.pause(),
         )
         return self.cache
@@ -171,20 +189,31 @@ class Reconciler:
         rec, marker, override, pause = cached.route, cached.change, cached.override, cached.pause
         if override is not None and now >= override.expires_at:
             await self.state.set_override(None)
-            self._event("manual", f"override to {override.target} by {override.who} expired",
-                        who=override.who, route_to=override.target, outcome="expired")
+            self._event(
+                "manual",
+                f"override to {override.target} by {override.who} expired",
+                who=override.who,
+                route_to=override.target,
+                outcome="expired",
+            )
             override = None
         current = RouteState(rec.route, rec.since, rec.switches)
         snapshot = self.monitor.snapshot()
         decision = decide(
-            snapshot, current, override,
-            None if pause is None else pause.pause, self.calendar, self.policy, now,
+            snapshot,
+            current,
+            override,
+            None if pause is None else pause.pause,
+            self.calendar,
+            self.policy,
+            now,
         )
         self._note_decision(decision, rec)
         await self._condition_signals(decision, rec, snapshot, now)
         desired = decision.route or rec.route or (marker.target if marker else None)
-        self.view = LoopView(decision, desired, self.view.observed_number, self.view.observed,
-                             None, now)
+        self.view = LoopView(
+            decision, desired, self.view.observed_number, self.view.observed, None, now
+        )
         if desired is None:
             return
         number = self.cfg.route_number(desired, on_call(self.cfg.oncall, now).mobile)
@@ -195,8 +224,13 @@ class Reconciler:
             await self._switch(rec, desired, number, why, now)
 
     def _change_reason(
-        self, rec: RouteRecord, marker: ChangeMarker | None, desired: Route, number: str,
-        decision: Decision, now: datetime,
+        self,
+        rec: RouteRecord,
+        marker: ChangeMarker | None,
+        desired: Route,
+        number: str,
+        decision: Decision,
+        now: datetime,
     ) -> str | None:
         if self._failed_target == (desired, number) and rec.failed_at is not None:
             wait = timedelta(seconds=self.cfg.reconcile.retry_failed_s)
@@ -204,8 +238,10 @@ class Reconciler:
                 return None
             return f"retrying the failed change to {desired}: {decision.reason}"
         if marker is not None:
-            return (f"completing an interrupted change (to {marker.target}) by applying "
-                    f"{desired} again: {decision.reason}")
+            return (
+                f"completing an interrupted change (to {marker.target}) by applying "
+                f"{desired} again: {decision.reason}"
+            )
         if desired is not rec.route:
             return decision.reason
         if rec.number != number:
@@ -232,18 +268,31 @@ class Reconciler:
                 continue
             if self._modem is not None and act is self._modem:
                 seen = self._modem.last_seen
-                self.view = LoopView(self.view.decision, desired, seen, self.classify(seen, now),
-                                     None, now)
+                self.view = LoopView(
+                    self.view.decision, desired, seen, self.classify(seen, now), None, now
+                )
             if not check.ok:
                 wrong[act.name] = check.observed
         if not wrong:
             return None
         self.counters.drifts += 1
         detail = "; ".join(f"{k}: {v}" for k, v in wrong.items())
-        self._event("drift", f"the world differs from {desired} ({number}): {detail}",
-                    route_from=rec.route, route_to=desired, details={"observed": wrong})
-        await self.alerts.send("drift", True, Severity.WARNING, f"drift found, restoring {desired}",
-                           detail, now, desired)
+        self._event(
+            "drift",
+            f"the world differs from {desired} ({number}): {detail}",
+            route_from=rec.route,
+            route_to=desired,
+            details={"observed": wrong},
+        )
+        await self.alerts.send(
+            "drift",
+            True,
+            Severity.WARNING,
+            f"drift found, restoring {desired}",
+            detail,
+            now,
+            desired,
+        )
         return f"drift: restoring {desired} ({detail})"
 
     # ---- acting ----------------------------------------------------------------------------
@@ -254,8 +303,9 @@ class Reconciler:
         epoch = self.coord.epoch()
         target = RouteTarget(route, number, reason, epoch)
         await self.state.set_change(ChangeMarker(route, number, now, epoch, reason))
-        self.view = LoopView(self.view.decision, route, self.view.observed_number,
-                             self.view.observed, route, now)
+        self.view = LoopView(
+            self.view.decision, route, self.view.observed_number, self.view.observed, route, now
+        )
         started = time.monotonic()
         outcomes: list[StepOutcome] = []
         fence = getattr(self.coord, "check_fence", None)
@@ -263,15 +313,25 @@ class Reconciler:
             # run_step checks the fence before every apply attempt (retries included).
             out = await run_step(act, target, dry_run=self.cfg.reconcile.dry_run, fence=fence)
             if out.fenced:
-                self._event("switch", f"stopped at {act.name}: no longer allowed to actuate "
-                            f"({out.detail})", route_from=rec.route, route_to=route,
-                            outcome="fenced")
+                self._event(
+                    "switch",
+                    f"stopped at {act.name}: no longer allowed to actuate ({out.detail})",
+                    route_from=rec.route,
+                    route_to=route,
+                    outcome="fenced",
+                )
                 return  # deposed: the marker stays for whoever leads next
             outcomes.append(out)
             self._count_step(out)
-            self._event("actuation", f"{act.name}: {out.detail}", route_from=rec.route,
-                        route_to=route, outcome=out.outcome, duration_ms=out.duration_ms,
-                        details={"actuator": act.name, "attempts": out.attempts})
+            self._event(
+                "actuation",
+                f"{act.name}: {out.detail}",
+                route_from=rec.route,
+                route_to=route,
+                outcome=out.outcome,
+                duration_ms=out.duration_ms,
+                details={"actuator": act.name, "attempts": out.attempts},
+            )
             if not out.ok:
                 break
         took = time.monotonic() - started
@@ -283,53 +343,102 @@ class Reconciler:
             await self._failed(rec, target, outcomes[-1], took, steps, done)
 
     async def _switched(
-        self, rec: RouteRecord, target: RouteTarget, reason: str, took: float,
-        steps: dict[str, str], now: datetime,
+        self,
+        rec: RouteRecord,
+        target: RouteTarget,
+        reason: str,
+        took: float,
+        steps: dict[str, str],
+        now: datetime,
     ) -> None:
         dry = any(v == "dry-run" for v in steps.values())
         new = rec.switched(target.route, target.number, now)
         if dry:
-            new = RouteRecord(new.route, new.number, new.since, False, False, None, "",
-                              new.switches)
+            new = RouteRecord(
+                new.route, new.number, new.since, False, False, None, "", new.switches
+            )
         await self.state.set_route(new)
         await self.state.set_change(None)
         self._failed_target = None
         self._next_check = now + timedelta(seconds=self.cfg.reconcile.drift_check_s)
         outcome = "dry-run" if dry else "ok"
-        self._event("switch", reason, route_from=rec.route, route_to=target.route,
-                    outcome=outcome, duration_ms=took * 1000,
-                    details={"number": target.number, "steps": steps})
+        self._event(
+            "switch",
+            reason,
+            route_from=rec.route,
+            route_to=target.route,
+            outcome=outcome,
+            duration_ms=took * 1000,
+            details={"number": target.number, "steps": steps},
+        )
         self.counters.switches[str(target.route)] = (
             self.counters.switches.get(str(target.route), 0) + 1
         )
         self.counters.last_switch_seconds = took
         seen = None if dry else target.number
-        self.view = LoopView(self.view.decision, target.route, seen or self.view.observed_number,
-                             self.classify(seen, now) if seen else self.view.observed, None, now)
-        log.info("switch route_from=%s route_to=%s outcome=%s seconds=%.3f", rec.route,
-                 target.route, outcome, took)
-        await self.alerts.send("actuation_failed", False, Severity.CRITICAL,
-                           f"route {target.route} verified", reason, now, target.route)
-        await self.alerts.send("drift", False, Severity.WARNING, f"{target.route} restored", reason,
-                           now, target.route)
+        self.view = LoopView(
+            self.view.decision,
+            target.route,
+            seen or self.view.observed_number,
+            self.classify(seen, now) if seen else self.view.observed,
+            None,
+            now,
+        )
+        log.info(
+            "switch route_from=%s route_to=%s outcome=%s seconds=%.3f",
+            rec.route,
+            target.route,
+            outcome,
+            took,
+        )
+        await self.alerts.send(
+            "actuation_failed",
+            False,
+            Severity.CRITICAL,
+            f"route {target.route} verified",
+            reason,
+            now,
+            target.route,
+        )
+        await self.alerts.send(
+            "drift", False, Severity.WARNING, f"{target.route} restored", reason, now, target.route
+        )
         await self.alerts.route_changed(target.route, target.number, reason, now)
 
     async def _failed(
-        self, rec: RouteRecord, target: RouteTarget, last: StepOutcome, took: float,
-        steps: dict[str, str], now: datetime,
+        self,
+        rec: RouteRecord,
+        target: RouteTarget,
+        last: StepOutcome,
+        took: float,
+        steps: dict[str, str],
+        now: datetime,
     ) -> None:
         why = f"{last.actuator} failed after {last.attempts} attempt(s): {last.detail}"
         await self.state.set_route(rec.failing(why, now))
         self._failed_target = (target.route, target.number)
         self.counters.switch_failures += 1
-        self._event("switch", f"not switched to {target.route}: {why}", route_from=rec.route,
-                    route_to=target.route, outcome="failed", duration_ms=took * 1000,
-                    details={"number": target.number, "steps": steps})
-        log.error("switch route_from=%s route_to=%s outcome=failed: %s", rec.route,
-                  target.route, why)
-        await self.alerts.send("actuation_failed", True, Severity.CRITICAL,
-                           f"switch to {target.route} FAILED ({last.actuator})",
-                           f"{why}. Calls may still go to {rec.route}.", now, rec.route)
+        self._event(
+            "switch",
+            f"not switched to {target.route}: {why}",
+            route_from=rec.route,
+            route_to=target.route,
+            outcome="failed",
+            duration_ms=took * 1000,
+            details={"number": target.number, "steps": steps},
+        )
+        log.error(
+            "switch route_from=%s route_to=%s outcome=failed: %s", rec.route, target.route, why
+        )
+        await self.alerts.send(
+            "actuation_failed",
+            True,
+            Severity.CRITICAL,
+            f"switch to {target.route} FAILED ({last.actuator})",
+            f"{why}. Calls may still go to {rec.route}.",
+            now,
+            rec.route,
+        )
 
     # ---- records and signals ---------------------------------------------------------------
 
@@ -346,8 +455,13 @@ class Reconciler:
         if key == self._last_decision_key:
             return
         self._last_decision_key = key
-        self._event("decision", d.reason, route_from=rec.route, route_to=d.route,
-                    details={"cause": str(d.cause), "conditions": sorted(d.conditions)})
+        self._event(
+            "decision",
+            d.reason,
+            route_from=rec.route,
+            route_to=d.route,
+            details={"cause": str(d.cause), "conditions": sorted(d.conditions)},
+        )
 
     def _event(self, kind: str, reason: str, **kw: object) -> None:
         ev = NewEvent(kind=kind, reason=reason, epoch=self.coord.epoch(), **kw)  # type: ignore[arg-type]
@@ -357,9 +471,15 @@ class Reconciler:
         self, d: Decision, rec: RouteRecord, snapshot: HealthSnapshot, now: datetime
     ) -> None:
         flapping = Condition.FLAPPING in d.conditions
-        await self.alerts.send("flapping", flapping, Severity.WARNING,
-                               "route is flapping" if flapping else "route stable again",
-                               d.reason, now, rec.route)
+        await self.alerts.send(
+            "flapping",
+            flapping,
+            Severity.WARNING,
+            "route is flapping" if flapping else "route stable again",
+            d.reason,
+            now,
+            rec.route,
+        )
         for name, comp in self.cfg.components.items():
             if comp.kind is not ComponentKind.MODEM:
                 continue
@@ -368,6 +488,11 @@ class Reconciler:
                 continue  # no verdict yet: neither raise nor clear
             down = st.status is Status.DOWN
             await self.alerts.send(
-                "modem", down, Severity.CRITICAL,
+                "modem",
+                down,
+                Severity.CRITICAL,
                 "GSM modem unhealthy: the route cannot be changed" if down else "GSM modem OK",
-                st.reason or str(st.status), now, rec.route)
+                st.reason or str(st.status),
+                now,
+                rec.route,
+            )

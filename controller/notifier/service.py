@@ -207,11 +207,19 @@ class Notifier:
             await self.shared.publish(inc.key, None)
             return
         told = sorted({r.message.recipient for r in self.store.outbox(inc.id)})
-        await self.shared.publish(inc.key, {
-            "code": inc.code, "opened_at": inc.opened_at.isoformat(), "assignee": inc.assignee,
-            "severity": inc.severity, "summary": inc.summary, "route": inc.route,
-            "acked_by": inc.acked_by, "told": told,
-        })
+        await self.shared.publish(
+            inc.key,
+            {
+                "code": inc.code,
+                "opened_at": inc.opened_at.isoformat(),
+                "assignee": inc.assignee,
+                "severity": inc.severity,
+                "summary": inc.summary,
+                "route": inc.route,
+                "acked_by": inc.acked_by,
+                "told": told,
+            },
+        )
 
     def _oncall_now(self, at: datetime) -> Technician:
         return on_call(self.cfg.oncall, at)

@@ -36,6 +36,7 @@ from controller.service.contract import (
 
 log = logging.getLogger("hotline.service")
 
+
 class ControllerServiceImpl:
     def __init__(
         self,
@@ -88,9 +89,9 @@ class ControllerServiceImpl:
             conditions=sorted(str(x) for x in d.conditions) if d else [],
             components=self._components(),
             override=_override_view(c.override),
-            pause=None if c.pause is None else PauseView(
-                reason=c.pause.pause.reason, who=c.pause.pause.who, since=c.pause.since
-            ),
+            pause=None
+            if c.pause is None
+            else PauseView(reason=c.pause.pause.reason, who=c.pause.pause.who, since=c.pause.since),
             flapping=bool(d and Condition.FLAPPING in d.conditions),
             oncall=on_call(self.cfg.oncall, now).name,
             epoch=getattr(self.coord, "cluster_epoch", self.coord.epoch)(),
@@ -101,10 +102,16 @@ class ControllerServiceImpl:
         out = []
         for name, comp in self.cfg.components.items():
             st = snap.get(name)
-            out.append(ComponentView(
-                name=name, kind=str(comp.kind), status=str(st.status),  # type: ignore[arg-type]
-                since=st.since, reason=st.reason, latency_ms=st.latency_ms,
-            ))
+            out.append(
+                ComponentView(
+                    name=name,
+                    kind=str(comp.kind),
+                    status=str(st.status),  # type: ignore[arg-type]
+                    since=st.since,
+                    reason=st.reason,
+                    latency_ms=st.latency_ms,
+                )
+            )
         return out
 
     def metrics_text(self) -> str:
@@ -119,8 +126,14 @@ class ControllerServiceImpl:
     async def failover(
         self, to: Route, reason: str, ttl_s: float | None, force: bool, who: str
     ) -> ActionResult:
-        doc = {"action": "failover", "to": str(to), "reason": reason, "ttl_s": ttl_s,
-               "force": force, "who": who}
+        doc = {
+            "action": "failover",
+            "to": str(to),
+            "reason": reason,
+            "ttl_s": ttl_s,
+            "force": force,
+            "who": who,
+        }
         return await self._leader_runs(doc)
 
     async def failback(self, reason: str, who: str) -> ActionResult:
@@ -142,8 +155,12 @@ class ControllerServiceImpl:
             answer = await submit(doc, self.cfg.reconcile.action_wait_s + 5)
             result = ActionResult.model_validate(answer)
         except (CoordinationError, TimeoutError, ValueError) as exc:
-            return ActionResult(accepted=False, verified=False, route=None,
-                                message=f"the leader could not be asked: {exc}"[:300])
+            return ActionResult(
+                accepted=False,
+                verified=False,
+                route=None,
+                message=f"the leader could not be asked: {exc}"[:300],
+            )
         # Re-read the shared state now, so this node's own /v1/status already shows what the
         # leader did (otherwise it would until this node's next tick).
         try:
@@ -164,17 +181,22 @@ class ControllerServiceImpl:
         action, reason, who = doc.get("action"), str(doc.get("reason", "")), str(doc.get("who"))
         if action == "failover":
             ttl = doc.get("ttl_s")
-            return await self._do_failover(Route(doc["to"]), reason,
-                                           None if ttl is None else float(ttl),
-                                           bool(doc.get("force")), who)
+            return await self._do_failover(
+                Route(doc["to"]),
+                reason,
+                None if ttl is None else float(ttl),
+                bool(doc.get("force")),
+                who,
+            )
         if action == "failback":
             return await self._do_failback(reason, who)
         if action == "pause":
             return await self._do_pause(reason, who)
         if action == "resume":
             return await self._do_resume(reason, who)
-        return ActionResult(accepted=False, verified=False, route=None,
-                            message=f"unknown action {action!r}")
+        return ActionResult(
+            accepted=False, verified=False, route=None, message=f"unknown action {action!r}"
+        )
 
     async def _do_failover(
         self, to: Route, reason: str, ttl_s: float | None, force: bool, who: str
@@ -182,13 +204,22 @@ class ControllerServiceImpl:
         f = self.cfg.failover
         ttl = f.override_default_ttl_s if ttl_s is None else ttl_s
         if not 0 < ttl <= f.override_max_ttl_s:
-            return ActionResult(accepted=False, verified=False, route=self.loop.cache.route.route,
-                                message=f"ttl_s must be in (0, {f.override_max_ttl_s:g}]")
+            return ActionResult(
+                accepted=False,
+                verified=False,
+                route=self.loop.cache.route.route,
+                message=f"ttl_s must be in (0, {f.override_max_ttl_s:g}]",
+            )
         now = self.clock()
         ov = Override(to, reason, who, now + timedelta(seconds=ttl), force)
         await self.loop.state.set_override(ov)
-        ev = self._audit("failover", f"failover to {to} for {ttl:g}s: {reason}", who, to,
-                         {"ttl_s": ttl, "force": force})
+        ev = self._audit(
+            "failover",
+            f"failover to {to} for {ttl:g}s: {reason}",
+            who,
+            to,
+            {"ttl_s": ttl, "force": force},
+        )
         result = await self._await_route(to, ev.id)
         if result.accepted:
             return result
@@ -206,8 +237,13 @@ class ControllerServiceImpl:
         ev = self._audit("pause", f"paused: {reason}", who, None, {})
         cached = await self.loop.refresh()
         rec = cached.route
-        return ActionResult(accepted=True, verified=rec.verified, route=rec.route,
-                            message=f"paused; holding {rec.route}", event_id=ev.id)
+        return ActionResult(
+            accepted=True,
+            verified=rec.verified,
+            route=rec.route,
+            message=f"paused; holding {rec.route}",
+            event_id=ev.id,
+        )
 
     async def _do_resume(self, reason: str, who: str) -> ActionResult:
         await self.loop.state.set_pause(None)
@@ -229,26 +265,47 @@ class ControllerServiceImpl:
             if self.coord.is_leader():
                 break
             if leader is not None and leader != self.cfg.node.name:
-                return ActionResult(accepted=True, verified=True, route=route,
-                                    message=f"{leader} leads now", event_id=ev.id)
+                return ActionResult(
+                    accepted=True,
+                    verified=True,
+                    route=route,
+                    message=f"{leader} leads now",
+                    event_id=ev.id,
+                )
             await asyncio.sleep(0.05)
-        return ActionResult(accepted=False, verified=False, route=route, event_id=ev.id,
-                            message="no other node took over; this node still leads"
-                            if self.coord.is_leader() else "no node leads yet")
+        return ActionResult(
+            accepted=False,
+            verified=False,
+            route=route,
+            event_id=ev.id,
+            message="no other node took over; this node still leads"
+            if self.coord.is_leader()
+            else "no node leads yet",
+        )
 
     # ---- helpers ---------------------------------------------------------------------------
 
     def _not_leader(self) -> ActionResult:
-        return ActionResult(accepted=False, verified=False, route=None,
-                            message=f"not the leader; the leader is {self.coord.leader_name()}")
+        return ActionResult(
+            accepted=False,
+            verified=False,
+            route=None,
+            message=f"not the leader; the leader is {self.coord.leader_name()}",
+        )
 
     def _audit(
         self, action: str, reason: str, who: str, to: Route | None, details: dict[str, object]
     ) -> EventRecord:
         return self.store.append(
-            NewEvent(kind="manual", reason=reason, who=who, route_to=to,
-                     route_from=self.loop.cache.route.route, epoch=self.coord.epoch(),
-                     details={"action": action, **details}),
+            NewEvent(
+                kind="manual",
+                reason=reason,
+                who=who,
+                route_to=to,
+                route_from=self.loop.cache.route.route,
+                epoch=self.coord.epoch(),
+                details={"action": action, **details},
+            ),
             self.clock(),
         )
 
@@ -263,8 +320,13 @@ class ControllerServiceImpl:
                 await asyncio.wait_for(waiter, max(remaining, 0.001))
             except TimeoutError:
                 rec = self.loop.cache.route
-                return ActionResult(accepted=True, verified=False, route=rec.route,
-                                    message="accepted; not verified yet", event_id=event_id)
+                return ActionResult(
+                    accepted=True,
+                    verified=False,
+                    route=rec.route,
+                    message="accepted; not verified yet",
+                    event_id=event_id,
+                )
             done = self._outcome(to, event_id)
             if done is not None:
                 return done
@@ -275,15 +337,26 @@ class ControllerServiceImpl:
         if d is None:
             return None
         if to is not None and Condition.OVERRIDE_REFUSED in d.conditions:
-            return ActionResult(accepted=False, verified=False, route=rec.route,
-                                message=d.reason, event_id=event_id)
+            return ActionResult(
+                accepted=False, verified=False, route=rec.route, message=d.reason, event_id=event_id
+            )
         want = to if to is not None else view.desired
         if rec.failed and c.change is not None and c.change.target is want:
-            return ActionResult(accepted=True, verified=False, route=rec.route,
-                                message=f"switch failed: {rec.failure}", event_id=event_id)
+            return ActionResult(
+                accepted=True,
+                verified=False,
+                route=rec.route,
+                message=f"switch failed: {rec.failure}",
+                event_id=event_id,
+            )
         if want is not None and rec.route is want and c.change is None:
-            return ActionResult(accepted=True, verified=rec.verified, route=rec.route,
-                                message=d.reason, event_id=event_id)
+            return ActionResult(
+                accepted=True,
+                verified=rec.verified,
+                route=rec.route,
+                message=d.reason,
+                event_id=event_id,
+            )
         return None
 
 
@@ -298,5 +371,6 @@ def _mode(c: Cached) -> Mode:
 def _override_view(ov: Override | None) -> OverrideView | None:
     if ov is None:
         return None
-    return OverrideView(to=ov.target, reason=ov.reason, who=ov.who, expires_at=ov.expires_at,
-                        force=ov.force)
+    return OverrideView(
+        to=ov.target, reason=ov.reason, who=ov.who, expires_at=ov.expires_at, force=ov.force
+    )

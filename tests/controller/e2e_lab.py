@@ -54,8 +54,14 @@ def _child(
     env = dict(env if env is not None else os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent,
-                                env=env, start_new_session=True)
+        return subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+            env=env,
+            start_new_session=True,
+        )
 
 
 def _end(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
@@ -75,8 +81,9 @@ def _end(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> Non
 class E2ELab:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.sip_ports = {n: free_port(socket.SOCK_DGRAM)
-                          for n in ("trunk-a", "trunk-b", "pbx-1", "pbx-2")}
+        self.sip_ports = {
+            n: free_port(socket.SOCK_DGRAM) for n in ("trunk-a", "trunk-b", "pbx-1", "pbx-2")
+        }
         self.modem_port, self.control_port = free_port(), free_port()
         self.api_port = free_port()
         self.sipps: dict[str, subprocess.Popen[bytes] | None] = {}
@@ -92,11 +99,24 @@ class E2ELab:
     def start_peers(self) -> None:
         self.kamailio = start_kamailio(self.tmp)
         env = dict(os.environ, LAB_PIN="1234")
-        self.sim = _child([sys.executable, "-m", "controller", "modem-sim",
-                           "--listen", f"127.0.0.1:{self.modem_port}",
-                           "--control", f"127.0.0.1:{self.control_port}",
-                           "--pin-env", "LAB_PIN", "--latency", "0.05"],
-                          self.tmp / "modem-sim.log", env)
+        self.sim = _child(
+            [
+                sys.executable,
+                "-m",
+                "controller",
+                "modem-sim",
+                "--listen",
+                f"127.0.0.1:{self.modem_port}",
+                "--control",
+                f"127.0.0.1:{self.control_port}",
+                "--pin-env",
+                "LAB_PIN",
+                "--latency",
+                "0.05",
+            ],
+            self.tmp / "modem-sim.log",
+            env,
+        )
         for name in self.sip_ports:
             self.restore(name)
         wait_for("the modem-sim control port", lambda: self.modem_state())
@@ -107,9 +127,22 @@ class E2ELab:
     def restore(self, name: str) -> None:
         sipp = shutil.which("sipp") or "sipp"
         self.sipps[name] = _child(
-            [sipp, "-sf", str(SIPP_SCENARIO), "-i", "127.0.0.1", "-p", str(self.sip_ports[name]),
-             "-cp", str(free_port(socket.SOCK_DGRAM)), "-t", "u1", "-nostdin",
-             "-timeout", "600s"],
+            [
+                sipp,
+                "-sf",
+                str(SIPP_SCENARIO),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.sip_ports[name]),
+                "-cp",
+                str(free_port(socket.SOCK_DGRAM)),
+                "-t",
+                "u1",
+                "-nostdin",
+                "-timeout",
+                "600s",
+            ],
             self.tmp / f"sipp-{name}.log",
         )
 
@@ -149,18 +182,36 @@ class E2ELab:
         data["failover"]["flap_max_switches"] = 50
         data.pop("notifier", None)
         data["notifier"] = {"enabled": False}
-        data["reconcile"] = {"interval_s": 0.2, "drift_check_s": 1.5, "retry_failed_s": 2,
-                             "action_wait_s": 30, "shutdown_grace_s": 30}
-        script = (f'echo "$HOTLINE_ROUTE $HOTLINE_NUMBER $HOTLINE_EPOCH" >> {self.command_log}; '
-                  f'if [ -e {self.slow_flag} ]; then sleep 30; fi; '
-                  f'if [ -e {self.brief_flag} ]; then sleep 3; fi')
+        data["reconcile"] = {
+            "interval_s": 0.2,
+            "drift_check_s": 1.5,
+            "retry_failed_s": 2,
+            "action_wait_s": 30,
+            "shutdown_grace_s": 30,
+        }
+        script = (
+            f'echo "$HOTLINE_ROUTE $HOTLINE_NUMBER $HOTLINE_EPOCH" >> {self.command_log}; '
+            f"if [ -e {self.slow_flag} ]; then sleep 30; fi; "
+            f"if [ -e {self.brief_flag} ]; then sleep 3; fi"
+        )
         assert self.kamailio is not None
         data["actuators"] = [
             {"type": "modem", "retries": 1, "backoff_s": 0.2, "timeout_s": 20},
-            {"type": "kamailio", "url": self.kamailio.url, "set_id": 1, "retries": 1,
-             "backoff_s": 0.2, "gateways": {"primary": [GW_A], "secondary": [GW_B]}},
-            {"type": "command", "name": "pbx-script", "argv": ["/bin/sh", "-c", script],
-             "timeout_s": 60, "retries": 0},
+            {
+                "type": "kamailio",
+                "url": self.kamailio.url,
+                "set_id": 1,
+                "retries": 1,
+                "backoff_s": 0.2,
+                "gateways": {"primary": [GW_A], "secondary": [GW_B]},
+            },
+            {
+                "type": "command",
+                "name": "pbx-script",
+                "argv": ["/bin/sh", "-c", script],
+                "timeout_s": 60,
+                "retries": 0,
+            },
         ]
         path = self.tmp / "e2e.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -168,8 +219,10 @@ class E2ELab:
 
     def start_daemon(self) -> None:
         cfg = self.write_config()
-        self.daemon = _child([sys.executable, "-m", "controller", "run", "--config", str(cfg)],
-                             self.tmp / "daemon.log")
+        self.daemon = _child(
+            [sys.executable, "-m", "controller", "run", "--config", str(cfg)],
+            self.tmp / "daemon.log",
+        )
         wait_for("the daemon's API", lambda: self.api("GET", "/readyz")[0] == 200, 30)
 
     def stop_daemon(self, sig: int = signal.SIGTERM) -> int | None:
@@ -178,8 +231,9 @@ class E2ELab:
         return None if proc is None else proc.returncode
 
     def api(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
-        r = httpx.request(method, self.url + path, headers={"Authorization": f"Bearer {TOKEN}"},
-                          timeout=60, **kw)
+        r = httpx.request(
+            method, self.url + path, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60, **kw
+        )
         return r.status_code, (r.json() if r.content else None)
 
     def status(self) -> dict[str, Any]:
@@ -195,8 +249,14 @@ class E2ELab:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, HOTLINE_URL=self.url, HOTLINE_TOKEN=TOKEN)
-        return subprocess.run([sys.executable, "-m", "controller", *args], env=env,
-                              capture_output=True, text=True, timeout=90, cwd=ROOT)
+        return subprocess.run(
+            [sys.executable, "-m", "controller", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=ROOT,
+        )
 
     def log(self) -> str:
         return (self.tmp / "daemon.log").read_text(errors="replace")

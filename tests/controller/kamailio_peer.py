@@ -91,9 +91,24 @@ def start_kamailio(tmp: Path) -> Kamailio:
     (run / "kamailio.cfg").write_text(cfg)
     log = open(run / "kamailio.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        ["kamailio", "-DD", "-E", "-f", str(run / "kamailio.cfg"), "-Y", str(run),
-         "-P", str(run / "kamailio.pid"), "-m", "32", "-M", "4"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            "kamailio",
+            "-DD",
+            "-E",
+            "-f",
+            str(run / "kamailio.cfg"),
+            "-Y",
+            str(run),
+            "-P",
+            str(run / "kamailio.pid"),
+            "-m",
+            "32",
+            "-M",
+            "4",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     k = Kamailio(f"http://127.0.0.1:{http}/RPC", proc, log)
     deadline = time.monotonic() + 15

@@ -30,13 +30,15 @@ def _problems(**sections: object) -> list[tuple[str, str]]:
 
 
 def test_bad_actuators_are_named_by_their_path() -> None:
-    problems = _problems(actuators=[
-        {"type": "modem"},
-        {"type": "modem"},
-        {"type": "kamailio", "url": "ftp://x", "set_id": 1, "gateways": {"primary": ["sip:a"]}},
-        {"type": "command", "argv": []},
-        {"type": "teleport"},
-    ])
+    problems = _problems(
+        actuators=[
+            {"type": "modem"},
+            {"type": "modem"},
+            {"type": "kamailio", "url": "ftp://x", "set_id": 1, "gateways": {"primary": ["sip:a"]}},
+            {"type": "command", "argv": []},
+            {"type": "teleport"},
+        ]
+    )
     paths = {p for p, _ in problems}
     assert "actuators.2.url" in paths
     assert "actuators.3.argv" in paths
@@ -50,8 +52,15 @@ def test_duplicate_names_and_two_modems_are_refused() -> None:
 
 
 def test_webhook_token_is_a_secret() -> None:
-    cfg = lab_config(actuators=[{"type": "http", "url": "https://pbx.example/api",
-                                 "headers": {"Authorization": "Bearer top-secret-0001"}}])
+    cfg = lab_config(
+        actuators=[
+            {
+                "type": "http",
+                "url": "https://pbx.example/api",
+                "headers": {"Authorization": "Bearer top-secret-0001"},
+            }
+        ]
+    )
     assert "top-secret-0001" not in repr(cfg) and "top-secret-0001" not in str(cfg.actuators)
 
 

@@ -39,10 +39,15 @@ def flags(k: Any) -> dict[str, str]:
 async def test_kamailio_dispatcher_follows_the_route(tmp_path: Path) -> None:
     k = start_kamailio(tmp_path)
     try:
-        act = KamailioActuator(KamailioActuatorSettings(
-            type="kamailio", url=k.url, set_id=1, retries=0,
-            gateways={"primary": (GW_A,), "secondary": (GW_B,)},
-        ))
+        act = KamailioActuator(
+            KamailioActuatorSettings(
+                type="kamailio",
+                url=k.url,
+                set_id=1,
+                retries=0,
+                gateways={"primary": (GW_A,), "secondary": (GW_B,)},
+            )
+        )
         out = await run_step(act, SECONDARY)
         assert out.outcome == "ok", out.detail
         assert flags(k)[GW_A].startswith("I") and flags(k)[GW_B].startswith("A")
@@ -64,10 +69,17 @@ async def test_kamailio_dispatcher_follows_the_route(tmp_path: Path) -> None:
 
 
 async def test_kamailio_unreachable_fails_after_retries(tmp_path: Path) -> None:
-    act = KamailioActuator(KamailioActuatorSettings(
-        type="kamailio", url="http://127.0.0.1:9/RPC", set_id=1, retries=1, backoff_s=0.01,
-        timeout_s=2, gateways={"primary": (GW_A,)},
-    ))
+    act = KamailioActuator(
+        KamailioActuatorSettings(
+            type="kamailio",
+            url="http://127.0.0.1:9/RPC",
+            set_id=1,
+            retries=1,
+            backoff_s=0.01,
+            timeout_s=2,
+            gateways={"primary": (GW_A,)},
+        )
+    )
     out = await run_step(act, PRIMARY)
     assert out.outcome == "failed" and out.attempts == 2 and "ConnectError" in out.detail
     await act.close()
@@ -102,18 +114,26 @@ def webhook() -> Iterator[str]:
 async def test_http_webhook_sends_the_route_and_keeps_its_token_out_of_errors(
     webhook: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = HttpActuatorSettings.model_validate({
-        "type": "http", "url": f"{webhook}/route", "retries": 1, "backoff_s": 0.01,
-        "headers": {"Authorization": "Bearer pbx-secret-token-123"},
-        "body": '{"target": "$route", "to": "$number", "why": "$reason"}',
-    })
+    settings = HttpActuatorSettings.model_validate(
+        {
+            "type": "http",
+            "url": f"{webhook}/route",
+            "retries": 1,
+            "backoff_s": 0.01,
+            "headers": {"Authorization": "Bearer pbx-secret-token-123"},
+            "body": '{"target": "$route", "to": "$number", "why": "$reason"}',
+        }
+    )
     act = HttpActuator(settings)
     out = await run_step(act, SECONDARY)
     assert out.outcome == "ok"
     _, path, headers, body = Recorder.got[-1]
     assert path == "/route" and headers["Authorization"] == "Bearer pbx-secret-token-123"
-    assert json.loads(body) == {"target": "secondary", "to": "+420212000002",
-                                "why": 'trunk-a down; "quoted"'}
+    assert json.loads(body) == {
+        "target": "secondary",
+        "to": "+420212000002",
+        "why": 'trunk-a down; "quoted"',
+    }
     Recorder.status = 500
     failed = await run_step(act, PRIMARY)
     assert failed.outcome == "failed" and "HTTP 500" in failed.detail
@@ -123,8 +143,10 @@ async def test_http_webhook_sends_the_route_and_keeps_its_token_out_of_errors(
 
 def test_default_body_is_json_with_every_field() -> None:
     assert json.loads(render_body(None, SECONDARY)) == {
-        "route": "secondary", "number": "+420212000002",
-        "reason": 'trunk-a down; "quoted"', "epoch": 7,
+        "route": "secondary",
+        "number": "+420212000002",
+        "reason": 'trunk-a down; "quoted"',
+        "epoch": 7,
     }
 
 
@@ -134,27 +156,36 @@ async def test_command_gets_the_route_in_its_environment(tmp_path: Path) -> None
         "import json, os, sys; json.dump({k: v for k, v in os.environ.items() "
         "if k.startswith('HOTLINE_') or k == 'EXTRA'}, open(sys.argv[1], 'w'))"
     )
-    act = CommandActuator(CommandActuatorSettings(
-        type="command", argv=(sys.executable, "-c", script, str(out_file)), env={"EXTRA": "1"}
-    ))
+    act = CommandActuator(
+        CommandActuatorSettings(
+            type="command", argv=(sys.executable, "-c", script, str(out_file)), env={"EXTRA": "1"}
+        )
+    )
     assert (await run_step(act, SECONDARY)).outcome == "ok"
     assert json.loads(out_file.read_text()) == {
-        "HOTLINE_ROUTE": "secondary", "HOTLINE_NUMBER": "+420212000002",
-        "HOTLINE_REASON": 'trunk-a down; "quoted"', "HOTLINE_EPOCH": "7", "EXTRA": "1",
+        "HOTLINE_ROUTE": "secondary",
+        "HOTLINE_NUMBER": "+420212000002",
+        "HOTLINE_REASON": 'trunk-a down; "quoted"',
+        "HOTLINE_EPOCH": "7",
+        "EXTRA": "1",
     }
 
 
 async def test_command_failure_and_per_actuator_dry_run(tmp_path: Path) -> None:
-    failing = CommandActuator(CommandActuatorSettings(
-        type="command", argv=(sys.executable, "-c", "import sys; sys.exit('boom')"),
-        retries=1, backoff_s=0.01,
-    ))
+    failing = CommandActuator(
+        CommandActuatorSettings(
+            type="command",
+            argv=(sys.executable, "-c", "import sys; sys.exit('boom')"),
+            retries=1,
+            backoff_s=0.01,
+        )
+    )
     out = await run_step(failing, PRIMARY)
     assert out.outcome == "failed" and out.attempts == 2 and "exit status 1" in out.detail
     marker = tmp_path / "touched"
-    dry = CommandActuator(CommandActuatorSettings(
-        type="command", argv=("touch", str(marker)), dry_run=True
-    ))
+    dry = CommandActuator(
+        CommandActuatorSettings(type="command", argv=("touch", str(marker)), dry_run=True)
+    )
     out = await run_step(dry, PRIMARY)
     assert out.outcome == "dry-run" and not marker.exists()
 

@@ -12,9 +12,17 @@ from controller.cli.main import main
 from controller.cli.ops import format_status, parse_ttl
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("90", 90.0), ("90s", 90.0), ("30m", 1800.0), ("2h", 7200.0), ("1d", 86400.0), ("1.5h", 5400.0)
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90", 90.0),
+        ("90s", 90.0),
+        ("30m", 1800.0),
+        ("2h", 7200.0),
+        ("1d", 86400.0),
+        ("1.5h", 5400.0),
+    ],
+)
 def test_ttl_durations(text: str, seconds: float) -> None:
     assert parse_ttl(text) == seconds
 
@@ -35,8 +43,10 @@ def test_exit_codes_without_a_controller(capsys: pytest.CaptureFixture[str]) -> 
     url = _dead_url()
     assert main(["status", "--url", url, "--timeout", "2"]) == 1
     assert "cannot reach the controller" in capsys.readouterr().err
-    assert main(["failover", "--to", "secondary", "--reason", "x", "--ttl", "later",
-                 "--url", url]) == 2
+    assert (
+        main(["failover", "--to", "secondary", "--reason", "x", "--ttl", "later", "--url", url])
+        == 2
+    )
     assert main(["failover", "--to", "sideways", "--reason", "x"]) == 2
     assert main(["demo", "break", "trunk-a", "--url", url]) == 1
     assert main(["demo", "break"]) == 2
@@ -56,14 +66,28 @@ def test_token_is_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_status_text_names_route_reason_and_components() -> None:
-    text = format_status({
-        "node": "lab-1", "leader": "lab-1", "mode": "override", "epoch": 3,
-        "active": {"route": "secondary", "number": "+420212000002", "since": "t",
-                   "verified": True, "failed": False},
-        "desired": "secondary", "reason": "manual override by ops", "oncall": "alice",
-        "conditions": ["override"],
-        "override": {"to": "secondary", "who": "ops", "expires_at": "t2", "reason": "maint"},
-        "components": [{"name": "trunk-a", "kind": "trunk", "status": "down", "reason": "timeout"}],
-    })
+    text = format_status(
+        {
+            "node": "lab-1",
+            "leader": "lab-1",
+            "mode": "override",
+            "epoch": 3,
+            "active": {
+                "route": "secondary",
+                "number": "+420212000002",
+                "since": "t",
+                "verified": True,
+                "failed": False,
+            },
+            "desired": "secondary",
+            "reason": "manual override by ops",
+            "oncall": "alice",
+            "conditions": ["override"],
+            "override": {"to": "secondary", "who": "ops", "expires_at": "t2", "reason": "maint"},
+            "components": [
+                {"name": "trunk-a", "kind": "trunk", "status": "down", "reason": "timeout"}
+            ],
+        }
+    )
     assert "route   secondary → +420212000002" in text and "(verified)" in text
     assert "override to secondary by ops" in text and "trunk-a" in text and "timeout" in text

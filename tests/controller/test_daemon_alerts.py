@@ -56,8 +56,10 @@ async def _calls_callbacks_and_ack(tmp_path: Path, on_call: str) -> None:
     tokens = [*data["api"]["tokens"], {"name": "pbx", "role": "pbx", "token": PBX_TOKEN}]
     cfg = lab_config(
         node={"name": "lab-1", "state_dir": str(tmp_path / "state")},
-        hotline={**data["hotline"], "modem": {"url": f"socket://127.0.0.1:{modem_port}",
-                                              "pin": "1234"}},
+        hotline={
+            **data["hotline"],
+            "modem": {"url": f"socket://127.0.0.1:{modem_port}", "pin": "1234"},
+        },
         api={"listen": f"127.0.0.1:{api_port}", "tokens": tokens},
     )
     parts = await assemble(cfg, monitor=FakeHealth(cfg, T0))
@@ -76,17 +78,32 @@ async def _calls_callbacks_and_ack(tmp_path: Path, on_call: str) -> None:
             await _until(up, "the API")
             start = datetime.now(UTC) - timedelta(minutes=2)
             end = start + timedelta(seconds=40)
-            missed = {"call_id": "c-1", "caller": "+420601999888", "line": "primary",
-                      "start": start.isoformat(), "end": end.isoformat()}
-            posted = await http.post("/v1/calls", json=missed,
-                                     headers={"Authorization": f"Bearer {PBX_TOKEN}"})
+            missed = {
+                "call_id": "c-1",
+                "caller": "+420601999888",
+                "line": "primary",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            }
+            posted = await http.post(
+                "/v1/calls", json=missed, headers={"Authorization": f"Bearer {PBX_TOKEN}"}
+            )
             assert posted.status_code < 300, posted.text
             callbacks = (await http.get("/v1/callbacks", headers=VIEWER)).json()
             assert [c["caller"] for c in callbacks] == ["+420601999888"]
 
             # An incident: its SMS reaches the on-call mobile through the modem, with a code.
-            await parts.sink.signal(Signal("route", True, Severity.CRITICAL, "primary down",
-                                           "trunk-a down", datetime.now(UTC), route="secondary"))
+            await parts.sink.signal(
+                Signal(
+                    "route",
+                    True,
+                    Severity.CRITICAL,
+                    "primary down",
+                    "trunk-a down",
+                    datetime.now(UTC),
+                    route="secondary",
+                )
+            )
             incidents = (await http.get("/v1/incidents", headers=VIEWER)).json()
             (incident,) = [i for i in incidents if i["state"] == "open"]
             code = parts.sink.store.incident(incident["id"]).code

@@ -33,8 +33,9 @@ async def test_reminders_and_escalation_follow_the_coordinators_leadership(
 async def test_with_the_local_backend_the_loop_sees_the_monitors_snapshot(
     tmp_path: Path,
 ) -> None:
-    cfg = lab_config(node={"name": "lab-1", "state_dir": str(tmp_path / "state")},
-                     notifier={"enabled": False})
+    cfg = lab_config(
+        node={"name": "lab-1", "state_dir": str(tmp_path / "state")}, notifier={"enabled": False}
+    )
     health = FakeHealth(cfg, T0)
     health.set("trunk-a", Status.DOWN, T0 + timedelta(seconds=5))
     parts = await assemble(cfg, monitor=health)

@@ -40,12 +40,15 @@ def test_options_reply_copies_the_dialog_headers_and_tags_to() -> None:
     assert "Call-ID: 42@probe\r\nCSeq: 1 OPTIONS\r\n" in text
 
 
-@pytest.mark.parametrize("data", [
-    b"INVITE sip:x SIP/2.0\r\n\r\n",
-    b"SIP/2.0 200 OK\r\n\r\n",
-    OPTIONS.replace(b"Call-ID: 42@probe\r\n", b""),
-    b"\xff\xfe",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"INVITE sip:x SIP/2.0\r\n\r\n",
+        b"SIP/2.0 200 OK\r\n\r\n",
+        OPTIONS.replace(b"Call-ID: 42@probe\r\n", b""),
+        b"\xff\xfe",
+    ],
+)
 def test_anything_but_a_complete_options_gets_no_reply(data: bytes) -> None:
     assert reply_to(data) is None
 
@@ -59,14 +62,22 @@ def test_demo_script_passes_and_prints_the_timeline() -> None:
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "controller", "demo", "--script", "--free-ports"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=_env(),
     )
     took = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
     steps = [line for line in done.stdout.splitlines() if line.startswith("[ok  ]")]
     assert len(steps) == 5
     assert [s.split("→ ")[1].split()[0] for s in steps] == [
-        "primary", "secondary", "oncall", "secondary", "primary"
+        "primary",
+        "secondary",
+        "oncall",
+        "secondary",
+        "primary",
     ]
     assert "demo PASSED" in done.stdout
     print(f"demo --script took {took:.1f}s")
@@ -76,7 +87,11 @@ def test_demo_script_passes_and_prints_the_timeline() -> None:
 def test_break_and_restore_reach_a_running_demo() -> None:
     demo = subprocess.Popen(
         [sys.executable, "-m", "controller", "demo", "--free-ports"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
         start_new_session=True,
     )
     try:
@@ -91,8 +106,14 @@ def test_break_and_restore_reach_a_running_demo() -> None:
         assert url, "no dashboard URL printed"
 
         def hotline(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "controller", *args], cwd=ROOT,
-                                  env=_env(), capture_output=True, text=True, timeout=30)
+            return subprocess.run(
+                [sys.executable, "-m", "controller", *args],
+                cwd=ROOT,
+                env=_env(),
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
 
         def route_is(route: str) -> bool:
             st = hotline("status", "--url", url, "--token", "lab-viewer-token-0001")
@@ -112,10 +133,15 @@ def test_break_and_restore_reach_a_running_demo() -> None:
         # The dashboard's buttons: listed for any token, pressed only by operators.
         viewer = {"Authorization": "Bearer lab-viewer-token-0001"}
         listed = httpx.get(f"{url}/v1/demo", headers=viewer, timeout=5).json()["actions"]
-        assert {"label": "break pbx", "path": "/v1/demo/break", "method": "POST",
-                "body": {"component": "pbx"}} in listed
-        pressed = httpx.post(f"{url}/v1/demo/break", json={"component": "pbx"}, headers=viewer,
-                             timeout=5)
+        assert {
+            "label": "break pbx",
+            "path": "/v1/demo/break",
+            "method": "POST",
+            "body": {"component": "pbx"},
+        } in listed
+        pressed = httpx.post(
+            f"{url}/v1/demo/break", json={"component": "pbx"}, headers=viewer, timeout=5
+        )
         assert pressed.status_code == 403
         assert httpx.get(f"{url}/v1/demo", timeout=5).status_code == 401
     finally:

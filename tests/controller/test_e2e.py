@@ -71,8 +71,9 @@ def test_outages_manual_actions_and_drift(lab: E2ELab) -> None:
     assert lab.gateway_flags() == {GW_A: "A", GW_B: "I"}
 
     # Manual failover through the CLI, failback through the API.
-    done = lab.cli("failover", "--to", "secondary", "--reason", "carrier A maintenance",
-                   "--ttl", "5m")
+    done = lab.cli(
+        "failover", "--to", "secondary", "--reason", "carrier A maintenance", "--ttl", "5m"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert lab.forwarded_to() == SECONDARY
     status = lab.cli("status")
@@ -103,15 +104,19 @@ def test_kill_9_mid_switch_is_healed_on_restart(lab: E2ELab) -> None:
 
     def failover() -> None:
         try:
-            result["answer"] = lab.api("POST", "/v1/failover",
-                                       json={"to": "secondary", "reason": "kill test"})
+            result["answer"] = lab.api(
+                "POST", "/v1/failover", json={"to": "secondary", "reason": "kill test"}
+            )
         except Exception as exc:  # the daemon dies under this request
             result["error"] = exc
 
     t = threading.Thread(target=failover, daemon=True)
     t.start()
-    wait_for("the command step to start",
-             lambda: lab.command_log.exists() and "secondary" in lab.command_log.read_text(), 20)
+    wait_for(
+        "the command step to start",
+        lambda: lab.command_log.exists() and "secondary" in lab.command_log.read_text(),
+        20,
+    )
     assert lab.forwarded_to() == SECONDARY  # modem done, command half-way: a half-applied route
     lab.stop_daemon(signal.SIGKILL)
     t.join(10)
@@ -128,8 +133,13 @@ def test_kill_9_mid_switch_is_healed_on_restart(lab: E2ELab) -> None:
     kinds = [(e["kind"], e.get("outcome")) for e in events]
     assert ("recovery", None) in kinds
     assert kinds.index(("recovery", None)) < len(kinds) - 1
-    assert any(e["kind"] == "switch" and e["outcome"] == "ok" and e["route_to"] == "secondary"
-               and e["epoch"] == 2 for e in events)
+    assert any(
+        e["kind"] == "switch"
+        and e["outcome"] == "ok"
+        and e["route_to"] == "secondary"
+        and e["epoch"] == 2
+        for e in events
+    )
 
 
 def _failover_in_background(lab: E2ELab, reason: str) -> threading.Thread:
@@ -148,13 +158,17 @@ def test_sigterm_mid_switch_finishes_the_switch_first(lab: E2ELab) -> None:
     wait_for("primary verified", lambda: lab.verified("primary"), 30)
     lab.brief_flag.touch()
     t = _failover_in_background(lab, "sigterm test")
-    wait_for("the command step to start",
-             lambda: lab.command_log.exists() and "secondary" in lab.command_log.read_text(), 20)
+    wait_for(
+        "the command step to start",
+        lambda: lab.command_log.exists() and "secondary" in lab.command_log.read_text(),
+        20,
+    )
     assert lab.stop_daemon(signal.SIGTERM) == 0
     t.join(10)
     log = lab.log()
-    assert log.index("finishing the tick in progress") < log.index("switch route_from=primary "
-                                                                   "route_to=secondary outcome=ok")
+    assert log.index("finishing the tick in progress") < log.index(
+        "switch route_from=primary route_to=secondary outcome=ok"
+    )
     lab.brief_flag.unlink()
     lab.start_daemon()
     wait_for("secondary verified after restart", lambda: lab.verified("secondary"), 30)

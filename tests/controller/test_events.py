@@ -13,14 +13,31 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 def test_events_survive_a_reopen_with_every_field(tmp_path: Path) -> None:
     store = EventStore(tmp_path / "e.db")
-    store.append(NewEvent(kind="actuation", reason="modem: forwarding to +420212000002",
-                          route_from=Route.PRIMARY, route_to=Route.SECONDARY, who=None, epoch=3,
-                          outcome="ok", duration_ms=212.5, details={"attempts": 1}), T0)
+    store.append(
+        NewEvent(
+            kind="actuation",
+            reason="modem: forwarding to +420212000002",
+            route_from=Route.PRIMARY,
+            route_to=Route.SECONDARY,
+            who=None,
+            epoch=3,
+            outcome="ok",
+            duration_ms=212.5,
+            details={"attempts": 1},
+        ),
+        T0,
+    )
     store.close()
     again = EventStore(tmp_path / "e.db")
     (ev,) = again.list()
     assert (ev.kind, ev.route_from, ev.route_to, ev.epoch, ev.outcome, ev.duration_ms) == (
-        "actuation", Route.PRIMARY, Route.SECONDARY, 3, "ok", 212.5)
+        "actuation",
+        Route.PRIMARY,
+        Route.SECONDARY,
+        3,
+        "ok",
+        212.5,
+    )
     assert ev.at == T0 and ev.details == {"attempts": 1}
     again.close()
 
@@ -31,7 +48,10 @@ def test_since_pages_forward_and_no_since_gives_the_latest(tmp_path: Path) -> No
         store.append(NewEvent(kind="decision", reason=str(i)), T0 + timedelta(seconds=i))
     assert [e.reason for e in store.list(limit=3)] == ["7", "8", "9"]
     assert [e.reason for e in store.list(since=T0 + timedelta(seconds=4), limit=3)] == [
-        "5", "6", "7"]
+        "5",
+        "6",
+        "7",
+    ]
     naive = (T0 + timedelta(seconds=8)).replace(tzinfo=None)
     assert [e.reason for e in store.list(since=naive)] == ["9"]
     assert store.count("decision") == 10 and store.count("switch") == 0

@@ -18,8 +18,13 @@ async def test_a_link_that_may_not_open_releases_the_port() -> None:
     emu = ModemEmulator()
     port = await emu.start_tcp("127.0.0.1", 0)
     leader = {"now": True}
-    link = ModemLink(f"socket://127.0.0.1:{port}", pin="1234", command_timeout=5,
-                     network_timeout=5, may_open=lambda: leader["now"])
+    link = ModemLink(
+        f"socket://127.0.0.1:{port}",
+        pin="1234",
+        command_timeout=5,
+        network_timeout=5,
+        may_open=lambda: leader["now"],
+    )
     try:
         assert (await link.status()).sim_ready
         assert emu.connections == 1
@@ -44,8 +49,11 @@ def _cfg(tmp_path: Path, url: str, backend: str) -> object:
     if backend == "zookeeper":
         zk = {"hosts": ["127.0.0.1:2181"], "path": "/hotline/t"}
         coord["zookeeper"] = zk  # type: ignore[assignment]
-    return lab_config(node={"name": "n1", "state_dir": str(tmp_path)},
-                      hotline={**data["hotline"], "modem": {"url": url}}, coordination=coord)
+    return lab_config(
+        node={"name": "n1", "state_dir": str(tmp_path)},
+        hotline={**data["hotline"], "modem": {"url": url}},
+        coordination=coord,
+    )
 
 
 class _Coord:

@@ -47,8 +47,9 @@ class Rig:
             for s in self.cfg.actuators
             if isinstance(s, ModemActuatorSettings)
         ]
-        self.loop = Reconciler(self.cfg, self.health, self.coord, self.events, acts,
-                               self.signals, self.clock)
+        self.loop = Reconciler(
+            self.cfg, self.health, self.coord, self.events, acts, self.signals, self.clock
+        )
         await self.loop.start_up()
         return self.loop
 
@@ -96,7 +97,10 @@ async def test_each_outage_kind_reaches_its_verified_route(tmp_path: Path) -> No
     assert rig.device.number == PRIMARY
     switches = rig.events.list(kind="switch")
     assert [(e.route_to, e.outcome) for e in switches] == [
-        (Route.PRIMARY, "ok"), (Route.SECONDARY, "ok"), (Route.ONCALL, "ok"), (Route.PRIMARY, "ok")
+        (Route.PRIMARY, "ok"),
+        (Route.SECONDARY, "ok"),
+        (Route.ONCALL, "ok"),
+        (Route.PRIMARY, "ok"),
     ]
     assert "trunk-a down" in switches[1].reason
     route_signals = [(s.active, s.route) for s in rig.signals.got if s.key == "route"]

@@ -34,16 +34,24 @@ class Bench:
     async def start(self) -> None:
         self.emu = ModemEmulator(pin="1234")
         port = await self.emu.start_tcp()
-        self.link = ModemLink(f"socket://127.0.0.1:{port}", pin="1234", command_timeout=5,
-                              network_timeout=5, retry_delays=(0.05,),
-                              reconnect_delays=(0.05,))
+        self.link = ModemLink(
+            f"socket://127.0.0.1:{port}",
+            pin="1234",
+            command_timeout=5,
+            network_timeout=5,
+            retry_delays=(0.05,),
+            reconnect_delays=(0.05,),
+        )
         self.coord = LocalCoordinator(self.tmp / "c.db", "emu-1")
         await self.coord.start()
         self.events = EventStore(self.tmp / "e.db")
-        act = ModemActuator(ModemActuatorSettings(type="modem", retries=1, backoff_s=0.05,
-                                                  timeout_s=10), DriverDevice(self.link))
-        self.loop = Reconciler(self.cfg, self.health, self.coord, self.events, [act],
-                               clock=self.clock)
+        act = ModemActuator(
+            ModemActuatorSettings(type="modem", retries=1, backoff_s=0.05, timeout_s=10),
+            DriverDevice(self.link),
+        )
+        self.loop = Reconciler(
+            self.cfg, self.health, self.coord, self.events, [act], clock=self.clock
+        )
         await self.loop.start_up()
 
     def network_forwards_to(self) -> str | None:
@@ -74,8 +82,9 @@ async def test_forwarding_follows_the_route_and_drift_is_restored(bench: Bench) 
     assert (await ControllerState(bench.coord).route()).route is Route.SECONDARY
 
     # Drift on the network side (as `hotline modem-sim`'s control port would inject it).
-    handle(bench.emu, {"cmd": "set_forwarding", "reason": "unconditional",
-                       "number": "+420999000111"})
+    handle(
+        bench.emu, {"cmd": "set_forwarding", "reason": "unconditional", "number": "+420999000111"}
+    )
     bench.clock.advance(6)
     await bench.loop.tick()
     assert bench.network_forwards_to() == SECONDARY

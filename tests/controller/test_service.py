@@ -122,8 +122,9 @@ async def test_the_http_api_serves_the_real_service(running: Running) -> None:
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": "Bearer lab-operator-token-001"}
     async with httpx.AsyncClient(transport=transport, base_url="http://lab") as client:
-        r = await client.post("/v1/failover", json={"to": "secondary", "reason": "api test"},
-                              headers=headers)
+        r = await client.post(
+            "/v1/failover", json={"to": "secondary", "reason": "api test"}, headers=headers
+        )
         assert r.status_code == 200, r.text
         assert r.json()["route"] == "secondary"
         r = await client.get("/v1/status", headers=headers)
@@ -138,8 +139,9 @@ async def test_a_follower_forwards_actions_to_the_leader(running: Running, tmp_p
     follower_coord = SwitchableCoordinator(running.coord)
     follower_coord.leader = False
     follower_coord.leader_handler = running.svc.handle_intent
-    follower = ControllerServiceImpl(running.cfg, running.loop, running.health,
-                                     follower_coord, running.events)
+    follower = ControllerServiceImpl(
+        running.cfg, running.loop, running.health, follower_coord, running.events
+    )
     res = await follower.failover(Route.SECONDARY, "from node 2", 60, False, "ops")
     assert res.accepted and res.verified and res.route is Route.SECONDARY
     assert running.device.number == SECONDARY
@@ -149,8 +151,9 @@ async def test_a_follower_forwards_actions_to_the_leader(running: Running, tmp_p
     # The leader's handler refuses if it lost the lead meanwhile (no ping-pong).
     leader_lost = SwitchableCoordinator(running.coord)
     leader_lost.leader = False
-    orphan = ControllerServiceImpl(running.cfg, running.loop, running.health,
-                                   leader_lost, running.events)
+    orphan = ControllerServiceImpl(
+        running.cfg, running.loop, running.health, leader_lost, running.events
+    )
     answer = await orphan.handle_intent({"action": "pause", "reason": "x", "who": "ops"})
     assert answer["accepted"] is False and "other-node" in answer["message"]
 

@@ -38,8 +38,14 @@ def child(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subp
     env = dict(env if env is not None else os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     with log.open("ab") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent,
-                                env=env, start_new_session=True)
+        return subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+            env=env,
+            start_new_session=True,
+        )
 
 
 @dataclass
@@ -63,12 +69,26 @@ class DaemonLab:
     # ---- peers -------------------------------------------------------------------------------
     def start_modem(self) -> None:
         env = dict(os.environ, LAB_PIN="1234")
-        self.sim = child([sys.executable, "-m", "controller", "modem-sim",
-                          "--listen", f"127.0.0.1:{self.modem_port}",
-                          "--control", f"127.0.0.1:{self.control_port}",
-                          "--pin-env", "LAB_PIN", "--latency", "0.02",
-                          "--transcript", str(self.transcript_path)],
-                         self.tmp / "modem-sim.log", env)
+        self.sim = child(
+            [
+                sys.executable,
+                "-m",
+                "controller",
+                "modem-sim",
+                "--listen",
+                f"127.0.0.1:{self.modem_port}",
+                "--control",
+                f"127.0.0.1:{self.control_port}",
+                "--pin-env",
+                "LAB_PIN",
+                "--latency",
+                "0.02",
+                "--transcript",
+                str(self.transcript_path),
+            ],
+            self.tmp / "modem-sim.log",
+            env,
+        )
         self.wait("the modem-sim control port", lambda: self.control({"cmd": "get_state"}), 30)
 
     def control(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -114,34 +134,53 @@ class DaemonLab:
             data["components"][comp].update(interval_s=0.3, timeout_s=0.3, rise=1, fall=1)
         data["failover"]["failback_hold_s"] = 1
         data["failover"]["flap_max_switches"] = 50
-        data["coordination"] = {"backend": "zookeeper", "zookeeper": {
-            "hosts": list(self.zk_hosts), "path": "/hotline/lab",
-            "session_timeout_s": self.session_s}}
+        data["coordination"] = {
+            "backend": "zookeeper",
+            "zookeeper": {
+                "hosts": list(self.zk_hosts),
+                "path": "/hotline/lab",
+                "session_timeout_s": self.session_s,
+            },
+        }
         data["api"]["listen"] = f"127.0.0.1:{self.ports[name]}"
         data.pop("notifier", None)
         data["notifier"] = {"enabled": False}
         data["actuators"] = [{"type": "modem", "retries": 1, "backoff_s": 0.2, "timeout_s": 10}]
-        data["reconcile"] = {"interval_s": 0.2, "drift_check_s": 30, "retry_failed_s": 2,
-                             "action_wait_s": 20, "shutdown_grace_s": 10}
+        data["reconcile"] = {
+            "interval_s": 0.2,
+            "drift_check_s": 30,
+            "retry_failed_s": 2,
+            "action_wait_s": 20,
+            "shutdown_grace_s": 10,
+        }
         path = self.tmp / f"{name}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
 
     def start(self, name: str | None = None) -> None:
         for n in [name] if name else self.names:
-            self.procs[n] = child([sys.executable, "-m", "controller", "run", "--config",
-                                   str(self.config(n))], self.tmp / f"{n}.log")
+            self.procs[n] = child(
+                [sys.executable, "-m", "controller", "run", "--config", str(self.config(n))],
+                self.tmp / f"{n}.log",
+            )
         for n in [name] if name else self.names:
             self.wait(f"{n}'s API", lambda n=n: self.get(n, "/healthz")[0] == 200, 40)
 
     def get(self, name: str, path: str) -> tuple[int, Any]:
-        r = httpx.get(f"http://127.0.0.1:{self.ports[name]}{path}",
-                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=3)
+        r = httpx.get(
+            f"http://127.0.0.1:{self.ports[name]}{path}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=3,
+        )
         return r.status_code, (r.json() if r.content else None)
 
     def post(self, name: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-        r = httpx.post(f"http://127.0.0.1:{self.ports[name]}{path}", json=body,
-                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+        r = httpx.post(
+            f"http://127.0.0.1:{self.ports[name]}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=60,
+        )
         return r.status_code, (r.json() if r.content else None)
 
     def leaders(self) -> list[str]:
@@ -161,6 +200,7 @@ class DaemonLab:
         def check() -> str | None:
             got = self.leaders()
             return got[0] if len(got) == 1 and got[0] != exclude else None
+
         return str(self.wait(f"exactly one leader (not {exclude})", check, timeout))
 
     def signal(self, name: str, sig: signal.Signals) -> None:
@@ -176,8 +216,7 @@ class DaemonLab:
             if got:
                 return got
             time.sleep(0.05)
-        logs = {n: (self.tmp / f"{n}.log").read_text(errors="replace")[-3000:]
-                for n in self.procs}
+        logs = {n: (self.tmp / f"{n}.log").read_text(errors="replace")[-3000:] for n in self.procs}
         raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; logs: {logs}")
 
     def close(self) -> None:

@@ -28,10 +28,24 @@ class NodeCluster:
         for n in [name] if name else self.names:
             log = (self.dir / f"{n}.log").open("ab")
             self.procs[n] = subprocess.Popen(
-                [sys.executable, str(NODE_SCRIPT), "--hosts", ",".join(self.hosts),
-                 "--path", self.path, "--name", n, "--dir", str(self.dir),
-                 "--session", str(self.session_s), "--max-s", "120"],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    str(NODE_SCRIPT),
+                    "--hosts",
+                    ",".join(self.hosts),
+                    "--path",
+                    self.path,
+                    "--name",
+                    n,
+                    "--dir",
+                    str(self.dir),
+                    "--session",
+                    str(self.session_s),
+                    "--max-s",
+                    "120",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             log.close()
 
@@ -54,8 +68,9 @@ class NodeCluster:
                 out.append(n)
         return out
 
-    def wait_one_leader(self, timeout: float, exclude: str | None = None,
-                        stable_s: float = 0.5) -> str:
+    def wait_one_leader(
+        self, timeout: float, exclude: str | None = None, stable_s: float = 0.5
+    ) -> str:
         """The single leader, once exactly one live node has led for ``stable_s``."""
         deadline = time.monotonic() + timeout
         seen: str | None = None
@@ -68,8 +83,9 @@ class NodeCluster:
             if seen is not None and time.monotonic() - since >= stable_s:
                 return seen
             time.sleep(0.02)
-        raise AssertionError(f"no single stable leader within {timeout}s: "
-                             f"{[self.status(n) for n in self.names]}")
+        raise AssertionError(
+            f"no single stable leader within {timeout}s: {[self.status(n) for n in self.names]}"
+        )
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         os.kill(self.procs[name].pid, sig)

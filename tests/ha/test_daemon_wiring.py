@@ -40,13 +40,19 @@ class Health:
 
     def __init__(self, cfg: HotlineConfig) -> None:
         now = datetime.now(UTC)
-        self.states = {n: ComponentState(n, Status.UP, now, "ok", samples=1)
-                       for n in cfg.components}
+        self.states = {
+            n: ComponentState(n, Status.UP, now, "ok", samples=1) for n in cfg.components
+        }
 
     def set(self, name: str, status: Status, new_sample: bool = True) -> None:
         old = self.states[name]
-        self.states[name] = ComponentState(name, status, datetime.now(UTC), f"test {status}",
-                                           samples=old.samples + (1 if new_sample else 0))
+        self.states[name] = ComponentState(
+            name,
+            status,
+            datetime.now(UTC),
+            f"test {status}",
+            samples=old.samples + (1 if new_sample else 0),
+        )
 
     def probe_all(self) -> None:
         for name, st in list(self.states.items()):
@@ -70,12 +76,19 @@ def config(
     data = lab_dict()
     data["node"] = {"name": name, "state_dir": str(tmp / name)}
     data["hotline"]["modem"]["url"] = url
-    data["coordination"] = {"backend": "zookeeper", "zookeeper": {
-        "hosts": list(zk.hosts), "path": path, "session_timeout_s": 2.0, **zk_extra}}
+    data["coordination"] = {
+        "backend": "zookeeper",
+        "zookeeper": {"hosts": list(zk.hosts), "path": path, "session_timeout_s": 2.0, **zk_extra},
+    }
     data["notifier"] = {"enabled": False}
     data["actuators"] = [{"type": "modem", "retries": 1, "backoff_s": 0.05, "timeout_s": 10}]
-    data["reconcile"] = {"interval_s": 0.1, "drift_check_s": 30, "retry_failed_s": 2,
-                         "action_wait_s": 10, "shutdown_grace_s": 10}
+    data["reconcile"] = {
+        "interval_s": 0.1,
+        "drift_check_s": 30,
+        "retry_failed_s": 2,
+        "action_wait_s": 10,
+        "shutdown_grace_s": 10,
+    }
     return HotlineConfig.model_validate(data)
 
 
@@ -105,8 +118,9 @@ class Node:
 
 
 @contextlib.asynccontextmanager
-async def running(tmp: Path, zk: ZkEnsemble, path: str, health_down: tuple[str, ...] = (),
-                  **zk_extra: Any) -> AsyncIterator[Node]:
+async def running(
+    tmp: Path, zk: ZkEnsemble, path: str, health_down: tuple[str, ...] = (), **zk_extra: Any
+) -> AsyncIterator[Node]:
     emu = ModemEmulator(pin="1234")
     port = await emu.start_tcp()
     cfg = config(tmp, zk, path, f"socket://127.0.0.1:{port}", **zk_extra)
@@ -126,16 +140,24 @@ async def daemon(
 ) -> AsyncIterator[tuple[Parts, Sink]]:
     """``assemble`` + ``serve`` (no HTTP API) until the block ends; yields once it leads (or,
     with ``lead=False``, once it follows a leader)."""
-    link = ModemLink(cfg.hotline.modem.url, pin="1234", command_timeout=5, network_timeout=5,
-                     retry_delays=(0.05,), reconnect_delays=(0.05,))
+    link = ModemLink(
+        cfg.hotline.modem.url,
+        pin="1234",
+        command_timeout=5,
+        network_timeout=5,
+        retry_delays=(0.05,),
+        reconnect_delays=(0.05,),
+    )
     sink = Sink()
     parts = await assemble(cfg, monitor=health, link=link, sink=sink)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(parts, cfg, stop, api=False))
     try:
+
         def ready() -> bool:
             c = parts.coordinator
             return c.may_actuate() if lead else c.leader_name() not in (None, cfg.node.name)
+
         for _ in range(300):
             if ready() or task.done():
                 break
@@ -179,7 +201,7 @@ async def test_majority_view_holds_the_route_when_only_this_node_sees_a_trunk_do
 
 
 async def test_without_quorum_the_daemon_on_the_modem_host_forwards_to_oncall(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     """The daemon runs ``LastResortWatch``: ZooKeeper gone for the session timeout, then a
     total outage for ``last_resort_after_s``, and the node holding the modem on its own serial
@@ -208,8 +230,10 @@ async def test_without_quorum_the_daemon_on_the_modem_host_forwards_to_oncall(
             await until("on-call in the modem", lambda: sim.forwarded_to() in mobiles, 20)
             assert asyncio.get_running_loop().time() - lost >= 1.0  # the outage lasted first
             assert not parts.coordinator.may_actuate()  # the rule, not the (fenced) loop
+
             def fired() -> list[bool]:
                 return [s.active for s in sink.signals if s.key == "last_resort"]
+
             await until("the last_resort signal", fired)
             await asyncio.sleep(0.5)  # a few more evaluations: it fires once per outage
             assert fired() == [True]
@@ -235,18 +259,23 @@ async def test_a_followers_status_shows_the_clusters_epoch(
     one = config(tmp_path, zk1, zk_path, url, "node-1")
     two = config(tmp_path, zk1, zk_path, url, "node-2")
     try:
-        async with daemon(one, Health(one)) as (first, _), \
-                daemon(two, Health(two), lead=False) as (second, _):
+        async with (
+            daemon(one, Health(one)) as (first, _),
+            daemon(two, Health(two), lead=False) as (second, _),
+        ):
             assert first.coordinator.epoch() == 1 and second.coordinator.epoch() == 0
-            await until("node-2's status shows epoch 1",
-                        lambda: second.service.status().epoch == 1, 5)
+            await until(
+                "node-2's status shows epoch 1", lambda: second.service.status().epoch == 1, 5
+            )
             await first.coordinator.handover()  # node-2 takes term 2; node-1 follows
             await until("node-2 leads", second.coordinator.may_actuate)
             assert second.coordinator.epoch() == 2
-            await until("node-1 follows node-2",
-                        lambda: first.coordinator.leader_name() == "node-2")
-            await until("node-1's status shows epoch 2",
-                        lambda: first.service.status().epoch == 2, 5)
+            await until(
+                "node-1 follows node-2", lambda: first.coordinator.leader_name() == "node-2"
+            )
+            await until(
+                "node-1's status shows epoch 2", lambda: first.service.status().epoch == 2, 5
+            )
             status = first.service.status()
             assert status.leader == "node-2" and not status.is_leader
             assert first.coordinator.epoch() == 1  # its own last term, stamped on its events
@@ -263,8 +292,10 @@ async def test_the_services_handover_returns_once_another_node_leads(
     one = config(tmp_path, zk1, zk_path, url, "node-1")
     two = config(tmp_path, zk1, zk_path, url, "node-2")
     try:
-        async with daemon(one, Health(one)) as (first, _), \
-                daemon(two, Health(two), lead=False) as (second, _):
+        async with (
+            daemon(one, Health(one)) as (first, _),
+            daemon(two, Health(two), lead=False) as (second, _),
+        ):
             refused = await second.service.handover("ops")
             assert not refused.accepted and "not the leader" in refused.message
             result = await first.service.handover("ops")

@@ -36,9 +36,11 @@ def lab(zk3: ZkEnsemble, tmp_path: Path) -> Iterator[DaemonLab]:
 
 def writer_of(lab: DaemonLab, number: str, after: float) -> str:
     """The connection that wrote the forward to ``number`` after ``after``."""
+
     def check() -> str | None:
         hits = [w for t, w, cmd in lab.ccfc_writes() if t > after and number in cmd]
         return hits[-1] if hits else None
+
     return str(lab.wait(f"a +CCFC write of {number}", check, 30))
 
 
@@ -65,8 +67,9 @@ def kill_then_pause(lab: DaemonLab, pause_mid_switch: bool) -> None:
     killed = time.time()
     second = lab.one_leader(lab.session_s * 6, exclude=first)
     time.sleep(1.0)
-    assert not [w for t, w, c in lab.ccfc_writes() if t > killed and SECONDARY in c], \
+    assert not [w for t, w, c in lab.ccfc_writes() if t > killed and SECONDARY in c], (
         "the new leader must not re-actuate a verified route"
+    )
     lab.break_("trunk-b")  # total outage → on-call mobile
     lab.wait("on-call in the modem", lambda: lab.forwarded_to() in ONCALL, 20)
     second_conn = writer_of(lab, lab.forwarded_to() or "", killed)
@@ -152,8 +155,9 @@ def test_a_followers_manual_failover_is_executed_by_the_leader(lab: DaemonLab) -
     lab.wait("primary settled", lambda: settled(lab, leader, "primary"), 20)
     follower = next(n for n in lab.names if n != leader)
     started = time.time()
-    code, body = lab.post(follower, "/v1/failover",
-                          {"to": "secondary", "reason": "carrier maintenance", "ttl_s": 600})
+    code, body = lab.post(
+        follower, "/v1/failover", {"to": "secondary", "reason": "carrier maintenance", "ttl_s": 600}
+    )
     assert code == 200, body
     assert body["accepted"] and body["verified"] and body["route"] == "secondary", body
     assert lab.forwarded_to() == SECONDARY

@@ -25,8 +25,12 @@ POLICY = LastResortPolicy(after_s=120.0, zk_grace_s=6.0)
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def inputs(zk_lost: float | None = 0.0, outage: float | None = 0.0, url: str = "/dev/ttyUSB2",
-           forwarding: str | None = "+420222000111") -> LastResortInputs:
+def inputs(
+    zk_lost: float | None = 0.0,
+    outage: float | None = 0.0,
+    url: str = "/dev/ttyUSB2",
+    forwarding: str | None = "+420222000111",
+) -> LastResortInputs:
     return LastResortInputs(url, ONCALL, zk_lost, outage, forwarding)
 
 
@@ -41,9 +45,15 @@ def inputs(zk_lost: float | None = 0.0, outage: float | None = 0.0, url: str = "
         (inputs(outage=None), 500.0, POLICY, False, "no total outage seen here"),
         (inputs(outage=400.0), 500.0, POLICY, False, "total outage for 100s without a ZooKeeper"),
         (inputs(forwarding=ONCALL), 500.0, POLICY, False, "already forwarding to on-call"),
-        (inputs(), 500.0, POLICY, True, "last resort: no ZooKeeper quorum for 500s and a total "
-                                        f"outage for 500s; forwarding the hotline to on-call "
-                                        f"{ONCALL}"),
+        (
+            inputs(),
+            500.0,
+            POLICY,
+            True,
+            "last resort: no ZooKeeper quorum for 500s and a total "
+            f"outage for 500s; forwarding the hotline to on-call "
+            f"{ONCALL}",
+        ),
         (inputs(url="/dev/ttyACM0", outage=380.0), 500.0, POLICY, True, "a total outage for 120s"),
     ],
 )

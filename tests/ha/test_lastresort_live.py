@@ -37,15 +37,32 @@ class Sim:
     def __init__(self, tmp: Path) -> None:
         self.control_port = free_ports(1)[0]
         self.link = tmp / "modem-pty"
-        env = dict(os.environ, LAB_PIN="1234",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                            os.environ.get("PYTHONPATH")])))
+        env = dict(
+            os.environ,
+            LAB_PIN="1234",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        )
         with (tmp / "sim.log").open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "controller", "modem-sim", "--pty", str(self.link),
-                 "--control", f"127.0.0.1:{self.control_port}", "--pin-env", "LAB_PIN",
-                 "--latency", "0.02"], stdout=log, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "controller",
+                    "modem-sim",
+                    "--pty",
+                    str(self.link),
+                    "--control",
+                    f"127.0.0.1:{self.control_port}",
+                    "--pin-env",
+                    "LAB_PIN",
+                    "--latency",
+                    "0.02",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not self.link.exists():
             time.sleep(0.05)
@@ -83,15 +100,22 @@ class Sink:
 def config(zk: ZkEnsemble, device: str) -> HotlineConfig:
     data = lab_dict()
     data["hotline"]["modem"]["url"] = device
-    data["coordination"] = {"backend": "zookeeper", "zookeeper": {
-        "hosts": list(zk.hosts), "path": "/hotline/lr", "session_timeout_s": 2.0,
-        "last_resort_after_s": 1.0}}
+    data["coordination"] = {
+        "backend": "zookeeper",
+        "zookeeper": {
+            "hosts": list(zk.hosts),
+            "path": "/hotline/lr",
+            "session_timeout_s": 2.0,
+            "last_resort_after_s": 1.0,
+        },
+    }
     return HotlineConfig.model_validate(data)
 
 
 def all_down(cfg: HotlineConfig) -> HealthSnapshot:
-    return HealthSnapshot.of(AT, [ComponentState(n, Status.DOWN, AT, "timeout")
-                                  for n in cfg.components])
+    return HealthSnapshot.of(
+        AT, [ComponentState(n, Status.DOWN, AT, "timeout") for n in cfg.components]
+    )
 
 
 @pytest.fixture
@@ -150,8 +174,9 @@ async def test_another_exclusive_holder_of_the_port_blocks_the_rule(
     zk1: ZkEnsemble, sim: Sim, node: tuple[HotlineConfig, Any, Any]
 ) -> None:
     cfg, _coord, link = node
-    watch = LastResortWatch(cfg, lambda: time.monotonic() - 60,
-                            DriverDevice(link).write_forwarding, Sink())
+    watch = LastResortWatch(
+        cfg, lambda: time.monotonic() - 60, DriverDevice(link).write_forwarding, Sink()
+    )
     holder = serial.Serial(sim.device, exclusive=True)
     try:
         await asyncio.sleep(1.1)  # past last_resort_after_s with the outage seen

@@ -22,13 +22,15 @@ class Probes:
     """A node's own probe results, set by the test (stands in for its HealthMonitor)."""
 
     def __init__(self, cfg: HotlineConfig) -> None:
-        self.states = {n: ComponentState(n, Status.UP, NOW, "ok", samples=1)
-                       for n in cfg.components}
+        self.states = {
+            n: ComponentState(n, Status.UP, NOW, "ok", samples=1) for n in cfg.components
+        }
 
     def probe(self, name: str, status: Status) -> None:
         old = self.states[name]
-        self.states[name] = ComponentState(name, status, NOW, "timeout" if status is
-                                           Status.DOWN else "ok", samples=old.samples + 1)
+        self.states[name] = ComponentState(
+            name, status, NOW, "timeout" if status is Status.DOWN else "ok", samples=old.samples + 1
+        )
 
     def probe_all(self) -> None:
         for name, st in list(self.states.items()):
@@ -39,20 +41,33 @@ class Probes:
 
 
 def test_fresh_in_term_only_trusts_samples_taken_in_the_term() -> None:
-    snap = HealthSnapshot.of(NOW, [ComponentState("a", Status.DOWN, NOW, "timeout", samples=5),
-                                   ComponentState("b", Status.UP, NOW, "ok", samples=8)])
+    snap = HealthSnapshot.of(
+        NOW,
+        [
+            ComponentState("a", Status.DOWN, NOW, "timeout", samples=5),
+            ComponentState("b", Status.UP, NOW, "ok", samples=8),
+        ],
+    )
     out = fresh_in_term(snap, {"a": 5, "b": 7})
     assert out.get("a").status is Status.UNKNOWN
-    assert out.get("a").reason == "new leader: waiting for this term's first probe (was down: " \
-                                  "timeout)"
+    assert (
+        out.get("a").reason == "new leader: waiting for this term's first probe (was down: timeout)"
+    )
     assert out.get("b").status is Status.UP
 
 
 def config(zk: ZkEnsemble, majority: bool) -> HotlineConfig:
     data = lab_dict()
-    data["coordination"] = {"backend": "zookeeper", "zookeeper": {
-        "hosts": list(zk.hosts), "path": f"/hotline/lv{int(majority)}",
-        "session_timeout_s": 2.0, "majority_view": majority, "cluster_size": 3}}
+    data["coordination"] = {
+        "backend": "zookeeper",
+        "zookeeper": {
+            "hosts": list(zk.hosts),
+            "path": f"/hotline/lv{int(majority)}",
+            "session_timeout_s": 2.0,
+            "majority_view": majority,
+            "cluster_size": 3,
+        },
+    }
     return HotlineConfig.model_validate(data)
 
 

@@ -13,8 +13,11 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 def snap(**statuses: Status) -> HealthSnapshot:
     return HealthSnapshot.of(
-        NOW, [ComponentState(n, s, NOW, "timeout" if s is Status.DOWN else "ok")
-              for n, s in statuses.items()]
+        NOW,
+        [
+            ComponentState(n, s, NOW, "timeout" if s is Status.DOWN else "ok")
+            for n, s in statuses.items()
+        ],
     )
 
 
@@ -49,9 +52,12 @@ def test_the_majority_counts_the_configured_cluster_not_the_live_nodes() -> None
 
 def test_stale_and_malformed_views_do_not_vote() -> None:
     old = NOW - timedelta(seconds=31)
-    views: dict[str, dict[str, Any]] = {"n1": view(trunk_a="down"), "n2": view(old, trunk_a="down"),
-             "n3": {"at": "yesterday", "components": {"trunk_a": "down"}},
-             "n4": {"at": NOW.isoformat(), "components": "down"}}
+    views: dict[str, dict[str, Any]] = {
+        "n1": view(trunk_a="down"),
+        "n2": view(old, trunk_a="down"),
+        "n3": {"at": "yesterday", "components": {"trunk_a": "down"}},
+        "n4": {"at": NOW.isoformat(), "components": "down"},
+    }
     assert down_votes(views, NOW, 30) == {"trunk_a": ["n1"]}
     out = apply_majority(snap(trunk_a=Status.DOWN), views, cluster_size=3, max_age_s=30)
     assert out.get("trunk_a").status is Status.UNKNOWN

@@ -22,8 +22,9 @@ SESSION_S = 2.0
 
 
 def settings(ens: ZkEnsemble, path: str, call_timeout_s: float = 1.0) -> ZooKeeperSettings:
-    return ZooKeeperSettings(hosts=ens.hosts, path=path, session_timeout_s=SESSION_S,
-                             call_timeout_s=call_timeout_s)
+    return ZooKeeperSettings(
+        hosts=ens.hosts, path=path, session_timeout_s=SESSION_S, call_timeout_s=call_timeout_s
+    )
 
 
 async def until(cond: Callable[[], bool], timeout: float, step: float = 0.01) -> float:
@@ -143,6 +144,7 @@ async def test_intents_from_a_follower_run_on_the_leader(
             if doc.get("action") == "explode":
                 raise ValueError("no such route")
             return {"verified": True, "route": doc.get("to"), "by": node}
+
         return handle  # type: ignore[return-value]
 
     for c in trio:
@@ -158,9 +160,7 @@ async def test_intents_from_a_follower_run_on_the_leader(
     assert (await leader.submit_intent({"action": "pause"}, 5.0))["by"] == leader.node
 
 
-async def test_an_intent_nobody_executes_is_withdrawn(
-    zk1: ZkEnsemble, zk_path: str
-) -> None:
+async def test_an_intent_nobody_executes_is_withdrawn(zk1: ZkEnsemble, zk_path: str) -> None:
     """Without a leader serving intents the caller gets a bounded "not executed"."""
     follower = ZooKeeperCoordinator(settings(zk1, zk_path + "x"), "lonely")
     await follower.start()

@@ -38,9 +38,16 @@ def append(path: Path, record: dict[str, object]) -> None:
 
 
 def write_status(path: Path, coord: ZooKeeperCoordinator) -> None:
-    doc = {"node": coord.node, "leader": coord.is_leader(), "may": coord.may_actuate(),
-           "epoch": coord.epoch(), "leader_name": coord.leader_name(),
-           "connected": coord.connected(), "t": time.time(), "pid": os.getpid()}
+    doc = {
+        "node": coord.node,
+        "leader": coord.is_leader(),
+        "may": coord.may_actuate(),
+        "epoch": coord.epoch(),
+        "leader_name": coord.leader_name(),
+        "connected": coord.connected(),
+        "t": time.time(),
+        "pid": os.getpid(),
+    }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc))
     tmp.replace(path)
@@ -53,17 +60,21 @@ async def actuate_once(coord: ZooKeeperCoordinator, transcript: Path) -> None:
     try:
         await coord.check_fence()
     except CoordinationError as exc:
-        append(transcript, {"t": time.time(), "node": coord.node, "epoch": epoch,
-                            "refused": str(exc)})
+        append(
+            transcript, {"t": time.time(), "node": coord.node, "epoch": epoch, "refused": str(exc)}
+        )
         return
     if coord.may_actuate():
-        append(transcript, {"t": time.time(), "node": coord.node, "epoch": coord.epoch(),
-                            "act": "+CCFC"})
+        append(
+            transcript,
+            {"t": time.time(), "node": coord.node, "epoch": coord.epoch(), "act": "+CCFC"},
+        )
 
 
 async def main(args: argparse.Namespace) -> int:
-    settings = ZooKeeperSettings(hosts=tuple(args.hosts.split(",")), path=args.path,
-                                 session_timeout_s=args.session)
+    settings = ZooKeeperSettings(
+        hosts=tuple(args.hosts.split(",")), path=args.path, session_timeout_s=args.session
+    )
     coord = ZooKeeperCoordinator(settings, args.name)
     out = Path(args.dir)
     stop = asyncio.Event()

@@ -36,8 +36,9 @@ class Docs:
 def _node(tmp: Path, name: str, docs: Docs, clock: Clock) -> tuple[Notifier, RecordingChannel]:
     cfg = lab_config(subscribers={"critical": ["+420600111222"]})
     sms = RecordingChannel("modem_sms")
-    n = Notifier(cfg, cfg.notifier, NotifierStore(tmp / f"{name}.sqlite3"), {"modem_sms": sms},
-                 clock=clock)
+    n = Notifier(
+        cfg, cfg.notifier, NotifierStore(tmp / f"{name}.sqlite3"), {"modem_sms": sms}, clock=clock
+    )
     n.shared = SharedIncidents(docs)
     return n, sms
 

@@ -55,7 +55,10 @@ async def test_killed_mid_send_is_not_resent_after_restart(tmp_path: Path) -> No
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert child.stdout is not None
     lines: list[str] = []

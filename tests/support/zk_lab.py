@@ -18,8 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-JARS = ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-log4j12.jar",
-        "log4j-1.2.jar")
+JARS = (
+    "zookeeper.jar",
+    "zookeeper-jute.jar",
+    "slf4j-api.jar",
+    "slf4j-log4j12.jar",
+    "log4j-1.2.jar",
+)
 JAVA_DIR = Path("/usr/share/java")
 LOG4J = """log4j.rootLogger=WARN, CONSOLE
 log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
@@ -86,9 +91,14 @@ class ZkServer:
         data = self.dir / "data"
         data.mkdir(parents=True, exist_ok=True)
         lines = [
-            f"tickTime={tick_ms}", "initLimit=10", "syncLimit=5", f"dataDir={data}",
-            f"clientPort={self.client_port}", "clientPortAddress=127.0.0.1",
-            "admin.enableServer=false", "4lw.commands.whitelist=ruok,srvr,mntr",
+            f"tickTime={tick_ms}",
+            "initLimit=10",
+            "syncLimit=5",
+            f"dataDir={data}",
+            f"clientPort={self.client_port}",
+            "clientPortAddress=127.0.0.1",
+            "admin.enableServer=false",
+            "4lw.commands.whitelist=ruok,srvr,mntr",
             "maxClientCnxns=200",
         ]
         if len(peers) > 1:
@@ -99,12 +109,20 @@ class ZkServer:
 
     def start(self) -> None:
         cp = ":".join([str(self.dir), *(str(JAVA_DIR / j) for j in JARS)])
-        cmd = [_java() or "java", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-               "-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-               str(self.dir / "zoo.cfg")]
+        cmd = [
+            _java() or "java",
+            "-Xmx128m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            cp,
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            str(self.dir / "zoo.cfg"),
+        ]
         log = (self.dir / "server.log").open("ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=self.dir)
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.dir
+        )
         log.close()
 
     def signal(self, sig: signal.Signals) -> None:
@@ -147,7 +165,7 @@ class ZkEnsemble:
         for i in range(self.size):
             d = self.base / f"zk{i + 1}"
             d.mkdir(parents=True, exist_ok=True)
-            client, peer, election = ports[3 * i: 3 * i + 3]
+            client, peer, election = ports[3 * i : 3 * i + 3]
             self.servers.append(ZkServer(i + 1, d, client, peer, election))
         for s in self.servers:
             s.write_config(self.servers, self.tick_ms)
@@ -170,8 +188,9 @@ class ZkEnsemble:
             if live and all(s.mode() in ("leader", "follower", "standalone") for s in live):
                 return
             time.sleep(0.1)
-        logs = {s.myid: (s.dir / "server.log").read_text(errors="replace")[-2000:]
-                for s in self.servers}
+        logs = {
+            s.myid: (s.dir / "server.log").read_text(errors="replace")[-2000:] for s in self.servers
+        }
         raise TimeoutError(f"ZooKeeper ensemble not serving within {timeout}s: {logs}")
 
     def leader(self) -> ZkServer | None:

@@ -86,7 +86,11 @@ Fence = Callable[[], Awaitable[None]]
 
 
 async def run_step(
-    act: Actuator, target: RouteTarget, *, dry_run: bool = False, sleep: Sleep = asyncio.sleep,
+    act: Actuator,
+    target: RouteTarget,
+    *,
+    dry_run: bool = False,
+    sleep: Sleep = asyncio.sleep,
     fence: Fence | None = None,
 ) -> StepOutcome:
     """Apply ``target`` with ``act`` and read it back, retrying with doubling backoff.
@@ -115,8 +119,9 @@ async def run_step(
             check = await asyncio.wait_for(act.verify(target), s.timeout_s)
             if check.ok:
                 ms = (time.monotonic() - started) * 1000
-                log.info("actuator=%s outcome=ok route=%s attempts=%d", act.name, target.route,
-                         attempt)
+                log.info(
+                    "actuator=%s outcome=ok route=%s attempts=%d", act.name, target.route, attempt
+                )
                 return StepOutcome(act.name, "ok", attempt, ms, check.observed)
             detail = f"read back does not match: {check.observed}"
         except TimeoutError:
@@ -144,8 +149,9 @@ async def _fenced(
     except CoordinationError as exc:
         ms = (time.monotonic() - started) * 1000
         log.error("actuator=%s outcome=fenced attempt=%d: %s", act.name, attempt, exc)
-        return StepOutcome(act.name, "fenced", attempt - 1, ms,
-                           f"fenced before attempt {attempt}: {exc}")
+        return StepOutcome(
+            act.name, "fenced", attempt - 1, ms, f"fenced before attempt {attempt}: {exc}"
+        )
     return None
 
 

@@ -123,8 +123,14 @@ class ModemLink:
     modem that was unplugged or a ser2net that restarted heals without restarting the daemon."""
 
     def __init__(
-        self, url: str, *, pin: str | None, command_timeout: float, network_timeout: float,
-        may_open: Callable[[], bool] | None = None, **driver_options: Any,
+        self,
+        url: str,
+        *,
+        pin: str | None,
+        command_timeout: float,
+        network_timeout: float,
+        may_open: Callable[[], bool] | None = None,
+        **driver_options: Any,
     ) -> None:
         self.url = url
         # A modem behind ser2net takes one client at a time: in a cluster only the leader may
@@ -153,8 +159,11 @@ class ModemLink:
                 from modem.driver import Modem
 
                 opened = Modem.open(
-                    self.url, pin=self._pin, command_timeout=self._timeouts[0],
-                    network_timeout=self._timeouts[1], **self._options,
+                    self.url,
+                    pin=self._pin,
+                    command_timeout=self._timeouts[0],
+                    network_timeout=self._timeouts[1],
+                    **self._options,
                 )
                 self._modem = await opened if inspect.isawaitable(opened) else opened
                 self._start_pump(self._modem)

@@ -52,11 +52,19 @@ def sample_status() -> StatusReport:
         conditions=["trunk-a down"],
         components=[
             ComponentView(
-                name="trunk-a", kind="trunk", status="down", since=T0, reason="timeout",
+                name="trunk-a",
+                kind="trunk",
+                status="down",
+                since=T0,
+                reason="timeout",
                 latency_ms=None,
             ),
             ComponentView(
-                name="trunk-b", kind="trunk", status="up", since=T0, reason="200 OK",
+                name="trunk-b",
+                kind="trunk",
+                status="up",
+                since=T0,
+                reason="200 OK",
                 latency_ms=12.5,
             ),
             ComponentView(name="pbx-1", kind="pbx_node", status="up", since=T0, latency_ms=3.25),
@@ -79,12 +87,23 @@ def sample_events() -> list[EventRecord]:
     return [
         EventRecord(id=1, at=T0, kind="decision", route_to=Route.PRIMARY, reason="all up"),
         EventRecord(
-            id=2, at=T0 + timedelta(minutes=1), kind="manual", route_from=Route.PRIMARY,
-            route_to=Route.SECONDARY, reason="trunk A maintenance", who="ops", outcome="ok",
+            id=2,
+            at=T0 + timedelta(minutes=1),
+            kind="manual",
+            route_from=Route.PRIMARY,
+            route_to=Route.SECONDARY,
+            reason="trunk A maintenance",
+            who="ops",
+            outcome="ok",
         ),
         EventRecord(
-            id=3, at=T0 + timedelta(minutes=1, seconds=2), kind="switch",
-            route_from=Route.PRIMARY, route_to=Route.SECONDARY, outcome="ok", duration_ms=812.0,
+            id=3,
+            at=T0 + timedelta(minutes=1, seconds=2),
+            kind="switch",
+            route_from=Route.PRIMARY,
+            route_to=Route.SECONDARY,
+            outcome="ok",
+            duration_ms=812.0,
         ),
     ]
 
@@ -97,7 +116,7 @@ class FakeService:
     event_list: list[EventRecord] = field(default_factory=sample_events)
     leader: bool = True
     ready: bool = True
-    metrics: str = "# TYPE hotline_route gauge\nhotline_route{route=\"secondary\"} 1"
+    metrics: str = '# TYPE hotline_route gauge\nhotline_route{route="secondary"} 1'
     result: ActionResult = field(
         default_factory=lambda: ActionResult(
             accepted=True, verified=True, route=Route.SECONDARY, message="switched", event_id=7

@@ -46,10 +46,17 @@ def _call(call_id: str = "pbx-1-0001", **extra: Any) -> dict[str, Any]:
 
 
 async def _open_incident(notifier: Notifier) -> int:
-    await notifier.signal(Signal(
-        key="route", active=True, severity=Severity.CRITICAL, summary="primary down",
-        detail="trunk-a does not answer", at=datetime.now(UTC), route="secondary",
-    ))
+    await notifier.signal(
+        Signal(
+            key="route",
+            active=True,
+            severity=Severity.CRITICAL,
+            summary="primary down",
+            detail="trunk-a does not answer",
+            at=datetime.now(UTC),
+            route="secondary",
+        )
+    )
     (incident,) = notifier.store.incidents("open", 10)
     return incident.id
 
@@ -74,9 +81,14 @@ async def test_pbx_posts_a_call_and_may_do_nothing_else(alerts: Alerts, kit) -> 
     replay = await alerts.client.post("/v1/calls", json=_call(), headers=pbx)
     assert (replay.status_code, replay.json()["status"]) == (200, "duplicate")
     for method, path in [
-        ("GET", "/v1/incidents"), ("GET", "/v1/callbacks"), ("GET", "/v1/calls/stats"),
-        ("POST", "/v1/incidents/1/ack"), ("POST", "/v1/callbacks/1/close"),
-        ("GET", "/v1/status"), ("GET", "/v1/events"), ("POST", "/v1/pause"),
+        ("GET", "/v1/incidents"),
+        ("GET", "/v1/callbacks"),
+        ("GET", "/v1/calls/stats"),
+        ("POST", "/v1/incidents/1/ack"),
+        ("POST", "/v1/callbacks/1/close"),
+        ("GET", "/v1/status"),
+        ("GET", "/v1/events"),
+        ("POST", "/v1/pause"),
     ]:
         body = {} if method == "POST" else None
         r = await alerts.client.request(method, path, json=body, headers=pbx)
@@ -164,15 +176,17 @@ async def test_a_missing_call_log_answers_503(kit, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("day", ["1.4591870447555696e-246", "0", "20261125", "2026-11-25T00:00"])
 async def test_stats_day_must_be_an_iso_date(alerts: Alerts, kit, day: str) -> None:
-    r = await alerts.client.get("/v1/calls/stats", params={"day": day},
-                                headers=kit.auth(Role.VIEWER))
+    r = await alerts.client.get(
+        "/v1/calls/stats", params={"day": day}, headers=kit.auth(Role.VIEWER)
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["query", "day"]
 
 
 async def test_stats_for_a_given_day(alerts: Alerts, kit) -> None:
-    r = await alerts.client.get("/v1/calls/stats", params={"day": "2026-11-24"},
-                                headers=kit.auth(Role.VIEWER))
+    r = await alerts.client.get(
+        "/v1/calls/stats", params={"day": "2026-11-24"}, headers=kit.auth(Role.VIEWER)
+    )
     assert r.status_code == 200, r.text
     assert r.json()["day"] == "2026-11-24"
     assert r.json()["total"]["calls"] == 0
@@ -189,15 +203,18 @@ async def test_call_times_must_be_iso_8601(alerts: Alerts, kit, start: Any) -> N
 async def test_close_callback_time_must_be_iso_8601(alerts: Alerts, kit) -> None:
     await alerts.client.post("/v1/calls", json=_call(), headers=kit.auth(Role.PBX))
     (cb,) = alerts.calls.callbacks(open_only=True)
-    r = await alerts.client.post(f"/v1/callbacks/{cb.id}/close", json={"called_back_at": 0},
-                                 headers=kit.auth(Role.OPERATOR))
+    r = await alerts.client.post(
+        f"/v1/callbacks/{cb.id}/close", json={"called_back_at": 0}, headers=kit.auth(Role.OPERATOR)
+    )
     assert r.status_code == 422
     assert alerts.calls.callbacks(open_only=True) != []
 
 
-@pytest.mark.parametrize(("value", "code"), [("true", 200), ("false", 200), ("1", 422),
-                                             ("yes", 422), ("off", 422)])
+@pytest.mark.parametrize(
+    ("value", "code"), [("true", 200), ("false", 200), ("1", 422), ("yes", 422), ("off", 422)]
+)
 async def test_include_closed_is_true_or_false(alerts: Alerts, kit, value: str, code: int) -> None:
-    r = await alerts.client.get("/v1/callbacks", params={"include_closed": value},
-                                headers=kit.auth(Role.VIEWER))
+    r = await alerts.client.get(
+        "/v1/callbacks", params={"include_closed": value}, headers=kit.auth(Role.VIEWER)
+    )
     assert r.status_code == code, r.text

@@ -174,8 +174,9 @@ async def test_secrets_never_in_responses_or_logs(client, kit, service, caplog):
 
 
 async def test_no_tokens_configured_means_nobody_gets_in(kit):
-    cfg = kit.make_config().model_copy(update={"api": kit.make_config().api.model_copy(
-        update={"tokens": ()})})
+    cfg = kit.make_config().model_copy(
+        update={"api": kit.make_config().api.model_copy(update={"tokens": ()})}
+    )
     app = create_app(kit.fake(), cfg)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:

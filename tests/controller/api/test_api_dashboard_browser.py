@@ -92,7 +92,11 @@ class Cdp:
         assert box[2] > 0, f"{selector} is not visible"
         for kind in ("mousePressed", "mouseReleased"):
             self.call(
-                "Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left",
+                "Input.dispatchMouseEvent",
+                type=kind,
+                x=box[0],
+                y=box[1],
+                button="left",
                 clickCount=1,
             )
 
@@ -107,11 +111,17 @@ def _demo_router(pressed: list[dict[str, Any]]) -> APIRouter:
 
     @router.get("/v1/demo")
     async def actions() -> dict[str, Any]:
-        return {"actions": [
-            {"label": "break trunk-b", "path": "/v1/demo/break", "method": "POST",
-             "body": {"component": "trunk-b"}},
-            {"label": "off-site", "path": "https://example.invalid/x", "method": "POST"},
-        ]}
+        return {
+            "actions": [
+                {
+                    "label": "break trunk-b",
+                    "path": "/v1/demo/break",
+                    "method": "POST",
+                    "body": {"component": "trunk-b"},
+                },
+                {"label": "off-site", "path": "https://example.invalid/x", "method": "POST"},
+            ]
+        }
 
     @router.post("/v1/demo/break")
     async def press(body: dict[str, Any]) -> dict[str, str]:
@@ -167,20 +177,36 @@ async def _seed(notifier: Notifier, calls: CallLog) -> None:
     """One open incident and one missed call (so one callback), both a moment ago; and an
     answered call a day earlier (for the statistics of another day)."""
     now = datetime.now(UTC)
-    await calls.record(CallEvent(
-        call_id="pbx-1-0000", caller="+420601000888", start=now - YESTERDAY,
-        answer=now - YESTERDAY + timedelta(seconds=5), end=now - YESTERDAY + timedelta(seconds=65),
-        line="secondary",
-    ))
-    await notifier.signal(Signal(
-        key="route", active=True, severity=Severity.CRITICAL,
-        summary="primary down; calls go to secondary", detail="trunk-a does not answer",
-        at=now - timedelta(seconds=40), route="secondary",
-    ))
-    await calls.record(CallEvent(
-        call_id="pbx-1-0001", caller="+420601000999", start=now - timedelta(seconds=30),
-        end=now - timedelta(seconds=10), line="primary",
-    ))
+    await calls.record(
+        CallEvent(
+            call_id="pbx-1-0000",
+            caller="+420601000888",
+            start=now - YESTERDAY,
+            answer=now - YESTERDAY + timedelta(seconds=5),
+            end=now - YESTERDAY + timedelta(seconds=65),
+            line="secondary",
+        )
+    )
+    await notifier.signal(
+        Signal(
+            key="route",
+            active=True,
+            severity=Severity.CRITICAL,
+            summary="primary down; calls go to secondary",
+            detail="trunk-a does not answer",
+            at=now - timedelta(seconds=40),
+            route="secondary",
+        )
+    )
+    await calls.record(
+        CallEvent(
+            call_id="pbx-1-0001",
+            caller="+420601000999",
+            start=now - timedelta(seconds=30),
+            end=now - timedelta(seconds=10),
+            line="primary",
+        )
+    )
 
 
 @pytest.fixture
@@ -204,11 +230,22 @@ def browser(tmp_path: Path) -> Iterator[Cdp]:
     profile = tmp_path / "profile"
     proc = subprocess.Popen(
         [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-extensions", "--no-first-run", "--no-default-browser-check",
-            "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-            f"--user-data-dir={profile}", "--window-size=390,844", "about:blank",
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "--window-size=390,844",
+            "about:blank",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -305,11 +342,18 @@ def test_failover_button_reaches_the_controller_as_the_token(served, browser, ki
     cdp.type_into("#action-ttl", "10")
     cdp.click("#btn-failover")
     cdp.wait_for("document.getElementById('action-result').dataset.status === '200'")
-    assert [c for c in service.calls if c[0] != "events"] == [(
-        "failover",
-        {"to": Route.ONCALL, "reason": "drill: total outage", "ttl_s": 600.0, "force": False,
-         "who": kit.names[Role.OPERATOR]},
-    )]
+    assert [c for c in service.calls if c[0] != "events"] == [
+        (
+            "failover",
+            {
+                "to": Route.ONCALL,
+                "reason": "drill: total outage",
+                "ttl_s": 600.0,
+                "force": False,
+                "who": kit.names[Role.OPERATOR],
+            },
+        )
+    ]
     assert "done" in cdp.js("document.getElementById('action-result').textContent")
 
 

@@ -68,8 +68,12 @@ async def test_operator_breaks_and_restores(demo: Demo) -> None:
 async def test_viewer_lists_but_may_not_press(demo: Demo) -> None:
     viewer = _headers(demo.tokens[Role.VIEWER])
     listed = (await demo.client.get("/v1/demo", headers=viewer)).json()["actions"]
-    assert {"label": "break trunk-a", "path": "/v1/demo/break", "method": "POST",
-            "body": {"component": "trunk-a"}} in listed
+    assert {
+        "label": "break trunk-a",
+        "path": "/v1/demo/break",
+        "method": "POST",
+        "body": {"component": "trunk-a"},
+    } in listed
     r = await demo.client.post("/v1/demo/break", json={"component": "trunk-a"}, headers=viewer)
     assert r.status_code == 403
     assert r.json()["detail"] == "role 'viewer' may not operate"
@@ -95,8 +99,9 @@ async def test_without_a_valid_token_nothing_happens_not_even_body_parsing(
 
 
 async def test_refusals_are_counted_by_the_apps_auth(demo: Demo) -> None:
-    await demo.client.post("/v1/demo/break", json={"component": "pbx"},
-                           headers=_headers("lab-not-a-token-at-all"))
+    await demo.client.post(
+        "/v1/demo/break", json={"component": "pbx"}, headers=_headers("lab-not-a-token-at-all")
+    )
     metrics = await demo.client.get("/metrics", headers=_headers(demo.tokens[Role.VIEWER]))
     assert 'hotline_api_auth_failures_total{reason="invalid"} 1' in metrics.text
 
@@ -118,6 +123,7 @@ async def test_on_an_app_without_auth_the_router_refuses(kit) -> None:
     app.include_router(demo_router(Lab(kit.make_config())))
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://lab") as client:
-        r = await client.post("/v1/demo/break", json={"component": "trunk-a"},
-                              headers=kit.auth(Role.OPERATOR))
+        r = await client.post(
+            "/v1/demo/break", json={"component": "trunk-a"}, headers=kit.auth(Role.OPERATOR)
+        )
         assert r.status_code == 500

@@ -22,8 +22,12 @@ async def test_status_is_the_service_report(client, kit):
     body = r.json()
     assert body["active"]["route"] == "secondary"
     assert body["components"][0] == {
-        "name": "trunk-a", "kind": "trunk", "status": "down",
-        "since": "2026-11-25T09:00:00Z", "reason": "timeout", "latency_ms": None,
+        "name": "trunk-a",
+        "kind": "trunk",
+        "status": "down",
+        "since": "2026-11-25T09:00:00Z",
+        "reason": "timeout",
+        "latency_ms": None,
     }
 
 
@@ -42,13 +46,15 @@ async def test_topology_gives_the_numbers_of_the_call_path(client, kit):
 
 async def test_events_pass_since_and_limit(client, kit, service):
     r = await client.get(
-        "/v1/events", params={"since": "2026-11-25T09:00:30Z", "limit": 5},
+        "/v1/events",
+        params={"since": "2026-11-25T09:00:30Z", "limit": 5},
         headers=kit.auth(Role.VIEWER),
     )
     assert r.status_code == 200
     assert [EventRecord.model_validate(e).id for e in r.json()] == [2, 3]
     assert service.calls[-1] == (
-        "events", {"since": datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC), "limit": 5}
+        "events",
+        {"since": datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC), "limit": 5},
     )
     await client.get("/v1/events", headers=kit.auth(Role.VIEWER))
     assert service.calls[-1] == ("events", {"since": None, "limit": 100})
@@ -86,8 +92,16 @@ async def test_failover_passes_intent_and_the_token_name(client, kit, service):
     assert r.status_code == 200
     assert ActionResult.model_validate(r.json()) == service.result
     assert service.calls == [
-        ("failover", {"to": Route.ONCALL, "reason": "total outage drill", "ttl_s": 600.0,
-                      "force": True, "who": kit.names[Role.OPERATOR]})
+        (
+            "failover",
+            {
+                "to": Route.ONCALL,
+                "reason": "total outage drill",
+                "ttl_s": 600.0,
+                "force": True,
+                "who": kit.names[Role.OPERATOR],
+            },
+        )
     ]
 
 
@@ -211,9 +225,7 @@ async def test_metrics_need_a_reader_and_count_refusals(client, kit):
 
 async def test_metrics_public_when_configured(kit):
     app = create_app(kit.fake(), kit.make_config(metrics_public=True))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         r = await c.get("/metrics")
     assert r.status_code == 200
     assert "hotline_api_actions_total" in r.text

@@ -32,8 +32,13 @@ EXAMPLES = 150
 PUBLIC = {"/healthz", "/readyz", "/leader"}
 PBX_ONLY = {("POST", "/v1/calls")}
 WRITES = {
-    "/v1/failover", "/v1/failback", "/v1/pause", "/v1/resume",
-    "/v1/incidents/{incident_id}/ack", "/v1/callbacks/{callback_id}/close", "/v1/calls",
+    "/v1/failover",
+    "/v1/failback",
+    "/v1/pause",
+    "/v1/resume",
+    "/v1/incidents/{incident_id}/ack",
+    "/v1/callbacks/{callback_id}/close",
+    "/v1/calls",
     "/v1/leader/handover",
 }
 
@@ -51,18 +56,31 @@ async def app(kit, tmp_path: Path) -> FastAPI:
     cfg = kit.make_config()
     notifier = build_notifier(cfg, modem=None, state_dir=tmp_path)
     calls = build_call_log(cfg.notifier.calls, cfg.schedule.timezone, tmp_path, notifier)
-    await notifier.signal(Signal(
-        key="route", active=True, severity=Severity.CRITICAL, summary="primary down",
-        detail="trunk-a does not answer", at=datetime.now(UTC), route="secondary",
-    ))
+    await notifier.signal(
+        Signal(
+            key="route",
+            active=True,
+            severity=Severity.CRITICAL,
+            summary="primary down",
+            detail="trunk-a does not answer",
+            at=datetime.now(UTC),
+            route="secondary",
+        )
+    )
     return create_app(kit.fake(), cfg, notifier=notifier, calls=calls)
 
 
 def test_the_alerts_routes_are_in_the_schema(app):
     paths = set(app.openapi()["paths"])
-    assert {"/v1/incidents", "/v1/incidents/{incident_id}", "/v1/incidents/{incident_id}/ack",
-            "/v1/calls", "/v1/callbacks", "/v1/callbacks/{callback_id}/close",
-            "/v1/calls/stats"} <= paths
+    assert {
+        "/v1/incidents",
+        "/v1/incidents/{incident_id}",
+        "/v1/incidents/{incident_id}/ack",
+        "/v1/calls",
+        "/v1/callbacks",
+        "/v1/callbacks/{callback_id}/close",
+        "/v1/calls/stats",
+    } <= paths
 
 
 def _cases(app: FastAPI, mode: GenerationMode):
