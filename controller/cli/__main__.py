@@ -1,5 +1,5 @@
 """``python -m controller.cli.main``: the ``hotline`` command."""
 
-from controller.cli.main.main import main
+from controller.cli.main import main
 
 raise SystemExit(main())
