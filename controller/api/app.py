@@ -42,7 +42,7 @@ from controller.api.auth import (
     TokenRegistry,
     describe_roles,
 )
-from controller.api.bodies import ReasonRequest, failover_request_model
+from controller.api.bodies import FailoverBody, ReasonRequest, failover_request_model
 from controller.api.dashboard import dashboard_router
 from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
 from controller.api.metrics import ApiMetrics
@@ -217,7 +217,7 @@ def _read_routes(
         return service.events(since, query.limit)
 
 
-def _respond(action: str, who: str, result: ActionResult, **details: Any) -> JSONResponse:
+def _respond(action: str, who: str, result: ActionResult, **details: object) -> JSONResponse:
     status = action_status(result)
     return_outcome = _outcome(status)
     extra = " ".join(f"{k}={v}" for k, v in details.items())
@@ -244,12 +244,12 @@ def _write_routes(
     default_ttl = cfg.failover.override_default_ttl_s
     failover_body = failover_request_model(default_ttl, cfg.failover.override_max_ttl_s)
 
-    def done(action: str, who: str, result: ActionResult, **details: Any) -> JSONResponse:
+    def done(action: str, who: str, result: ActionResult, **details: object) -> JSONResponse:
         response = _respond(action, who, result, **details)
         metrics.action(action, _outcome(response.status_code))
         return response
 
-    async def failover(body: Any, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
+    async def failover(body: FailoverBody, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
         """Override the decision: calls take route ``to`` until the TTL ends or a failback."""
         ttl = body.ttl_s if body.ttl_s is not None else default_ttl
         result = await service.failover(body.to, body.reason, ttl, body.force, who.name)

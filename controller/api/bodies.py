@@ -9,7 +9,7 @@ typo such as ``"ttl": 60`` is refused instead of silently using the default TTL.
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 
@@ -59,6 +59,19 @@ class ReasonRequest(_Body):
     """Body of failback, pause and resume."""
 
     reason: Reason
+
+
+class FailoverBody(Protocol):
+    """What the failover handler reads of the body (the model itself is built per deployment)."""
+
+    @property
+    def to(self) -> Route: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def ttl_s(self) -> float | None: ...
+    @property
+    def force(self) -> bool: ...
 
 
 def failover_request_model(default_ttl_s: float, max_ttl_s: float) -> type[BaseModel]:
