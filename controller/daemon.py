@@ -22,12 +22,12 @@ from typing import Any
 from controller.config import HotlineConfig
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
-from controller.decide.views import LeaderView
 from controller.loop.actuators.base import ActuationError, Actuator
 from controller.loop.actuators.build import build_actuators
 from controller.loop.actuators.modem import DriverDevice, ModemLink
 from controller.loop.events import EventStore
 from controller.loop.lastresort import LastResortWatch
+from controller.loop.leader_view import LeaderView
 from controller.loop.parts import SnapshotSource, utcnow
 from controller.loop.reconcile import Reconciler
 from controller.notifier.signal import NullSink, SignalSink

@@ -10,7 +10,8 @@ import pytest
 
 from controller.config import HotlineConfig
 from controller.coordination.zookeeper import ZooKeeperCoordinator
-from controller.decide.views import LeaderView, fresh_in_term
+from controller.decide.views import fresh_in_term
+from controller.loop.leader_view import LeaderView
 from health.model import ComponentState, HealthSnapshot, Status
 from tests.ha.daemon_lab import lab_dict
 from tests.support.zk_lab import ZkEnsemble
