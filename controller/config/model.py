@@ -311,6 +311,10 @@ class HotlineConfig(_Model):
 
 def cross_check(cfg: HotlineConfig) -> list[tuple[str, str]]:
     """Rules that span sections; each problem is (path in the file, message)."""
+    return [*_check_topology(cfg), *_check_oncall(cfg), *_check_api(cfg), *_check_actuators(cfg)]
+
+
+def _check_topology(cfg: HotlineConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     known = set(cfg.components) | {cfg.pbx_cluster.name}
     if cfg.pbx_cluster.name in cfg.components:
@@ -334,6 +338,11 @@ def cross_check(cfg: HotlineConfig) -> list[tuple[str, str]]:
                 f"quorum {cfg.pbx_cluster.quorum} exceeds the {len(cfg.pbx_cluster.nodes)} nodes",
             )
         )
+    return problems
+
+
+def _check_oncall(cfg: HotlineConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
     names = [t.name for t in cfg.oncall.technicians]
     if len(set(names)) != len(names):
         problems.append(("oncall.technicians", "technician names must be unique"))
@@ -351,6 +360,11 @@ def cross_check(cfg: HotlineConfig) -> list[tuple[str, str]]:
             problems.append(
                 (f"oncall.overrides.{i}.technician", f"unknown technician {ov.technician!r}")
             )
+    return problems
+
+
+def _check_api(cfg: HotlineConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
     seen_tokens: set[str] = set()
     token_names: set[str] = set()
     for i, tok in enumerate(cfg.api.tokens):
@@ -365,15 +379,14 @@ def cross_check(cfg: HotlineConfig) -> list[tuple[str, str]]:
         problems.append(
             ("failover.override_default_ttl_s", "must not exceed failover.override_max_ttl_s")
         )
-    modems = [n for n, c in cfg.components.items() if c.kind is ComponentKind.MODEM]
-    if len(modems) > 1:
-        problems.append(("components", f"at most one modem component, found {modems}"))
-    problems.extend(_check_actuators(cfg))
     return problems
 
 
 def _check_actuators(cfg: HotlineConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
+    modems = [n for n, c in cfg.components.items() if c.kind is ComponentKind.MODEM]
+    if len(modems) > 1:
+        problems.append(("components", f"at most one modem component, found {modems}"))
     labels = [a.label for a in cfg.actuators]
     for i, label in enumerate(labels):
         if labels.index(label) != i:
