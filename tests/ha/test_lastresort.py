@@ -9,15 +9,13 @@ from datetime import UTC, datetime
 import pytest
 import serial
 
-from controller.loop.lastresort import (
+from controller.decide.lastresort import (
     LastResortInputs,
     LastResortPolicy,
-    LastResortRunner,
-    PortBusy,
     last_resort,
     modem_is_local,
-    serial_port_lock,
 )
+from controller.loop.lastresort import LastResortRunner, PortBusy, serial_port_lock
 from controller.notifier.signal import Severity, Signal
 
 ONCALL = "+420777123456"
