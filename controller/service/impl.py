@@ -115,7 +115,7 @@ class ControllerServiceImpl:
         return out
 
     def metrics_text(self) -> str:
-        from controller.api.metrics_text import render
+        from controller.service.metrics_text import render
 
         return render(self.loop, self.cfg)
 
