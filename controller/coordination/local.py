@@ -12,7 +12,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from controller.coordination.base import CoordinationError, IntentHandler, JsonDoc
+from controller.coordination.base import CoordinationError, Coordinator, IntentHandler, JsonDoc
+from controller.storage import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS shared (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,12 +33,7 @@ class LocalCoordinator:
 
     async def start(self) -> None:
         try:
-            if self._path != ":memory:":
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
+            db = open_sqlite(self._path, _SCHEMA)
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
             self._epoch = (int(row[0]) if row else 0) + 1
@@ -61,6 +57,9 @@ class LocalCoordinator:
 
     def epoch(self) -> int:
         return self._epoch
+
+    def cluster_epoch(self) -> int:
+        return self._epoch  # the only node: its term is the cluster's
 
     def leader_name(self) -> str | None:
         return self._node if self._db is not None else None
@@ -105,6 +104,12 @@ class LocalCoordinator:
     async def handover(self) -> None:
         return None  # nobody to hand over to
 
+    def term_started(self) -> float | None:
+        return None  # no follower past to forget: the snapshot counts as it is
+
+    def quorum_lost_since(self) -> float | None:
+        return None  # no quorum to lose: the last-resort rule never fires on one node
+
     def set_intent_handler(self, handler: IntentHandler | None) -> None:
         self._intent_handler = handler
 
@@ -118,3 +123,6 @@ class LocalCoordinator:
 
     async def views(self) -> dict[str, JsonDoc]:
         return {} if self._view is None else {self._node: self._view}
+
+
+_IS_A_COORDINATOR: type[Coordinator] = LocalCoordinator  # mypy checks the whole protocol
