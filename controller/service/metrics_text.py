@@ -3,6 +3,8 @@ not justify a dependency)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from controller.config import HotlineConfig, Route
 from controller.loop.reconcile import Reconciler
 
@@ -11,8 +13,10 @@ def _esc(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+Family = Callable[[str, str, str, list[tuple[str, float]]], None]
+
+
 def render(loop: Reconciler, cfg: HotlineConfig) -> str:
-    c, rec = loop.counters, loop.cache.route
     out: list[str] = []
 
     def family(name: str, kind: str, help_: str, samples: list[tuple[str, float]]) -> None:
@@ -20,6 +24,13 @@ def render(loop: Reconciler, cfg: HotlineConfig) -> str:
         out.append(f"# TYPE {name} {kind}")
         out.extend(f"{name}{labels} {value:g}" for labels, value in samples)
 
+    _counters(loop, family)
+    _gauges(loop, cfg, family)
+    return "\n".join(out) + "\n"
+
+
+def _counters(loop: Reconciler, family: Family) -> None:
+    c = loop.counters
     family("hotline_reconcile_ticks_total", "counter", "Reconcile loop ticks.", [("", c.ticks)])
     family(
         "hotline_decisions_total",
@@ -54,6 +65,10 @@ def render(loop: Reconciler, cfg: HotlineConfig) -> str:
         "Time spent in actuator steps.",
         [(f'{{actuator="{_esc(a)}"}}', v) for a, v in sorted(c.step_seconds.items())],
     )
+
+
+def _gauges(loop: Reconciler, cfg: HotlineConfig, family: Family) -> None:
+    c, rec = loop.counters, loop.cache.route
     if c.last_switch_seconds is not None:
         family(
             "hotline_last_switch_seconds",
@@ -85,4 +100,3 @@ def render(loop: Reconciler, cfg: HotlineConfig) -> str:
         "1 on the node allowed to actuate.",
         [(f'{{node="{_esc(cfg.node.name)}"}}', 1.0 if loop.coord.is_leader() else 0.0)],
     )
-    return "\n".join(out) + "\n"
