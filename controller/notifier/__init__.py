@@ -31,8 +31,8 @@ def build_notifier(
     """The daemon's notifier: channels from ``cfg.notifier``, outbox in ``state_dir``.
 
     ``modem`` is anything with ``async send_sms(number, text) -> list[int]`` (``modem.driver``);
-    without it the ``modem_sms`` channel is skipped and the next channel is used. If the modem
-    has ``subscribe()`` (modem.driver), incoming SMS are read for ``ACK <code>`` replies.
+    without it the ``modem_sms`` channel is skipped and the next channel is used. Incoming SMS
+    (``ACK <code>`` replies) reach ``Notifier.handle_incoming_sms`` from the daemon.
     ``is_leader``: reminders and escalation run only while it answers True (queued messages are
     delivered regardless). ``twilio_http_client`` is the twilio library's HTTP-client hook and
     ``clock`` a UTC clock (both for tests). ``shared`` is the coordinator (anything with async
@@ -67,6 +67,4 @@ def build_notifier(
         from controller.notifier.shared import SharedIncidents
 
         notifier.shared = SharedIncidents(shared)
-    if modem is not None:
-        notifier.listen_for_replies(modem)
     return notifier

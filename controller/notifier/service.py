@@ -78,8 +78,6 @@ class Notifier:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncio.Task[None] | None = None
-        self._replies: asyncio.Queue[Any] | None = None
         self.delivery = Deliverer(store, channels, settings, clock)
         self.shared: SharedIncidents | None = None  # set when clustered: incidents outlive leaders
 
@@ -97,32 +95,9 @@ class Notifier:
         if self._task is None:
             self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name="notifier-worker")
-        if self._replies is not None and self._listener is None:
-            self._listener = asyncio.create_task(self._listen(self._replies), name="notifier-sms")
-
-    def listen_for_replies(self, modem: object) -> None:
-        """Read incoming SMS (``ACK <code>``) from a modem with ``subscribe()`` (modem.driver)."""
-        subscribe = getattr(modem, "subscribe", None)
-        if callable(subscribe):
-            self._replies = subscribe()
-
-    async def _listen(self, queue: asyncio.Queue[Any]) -> None:
-        while True:
-            event = await queue.get()
-            sender, text = getattr(event, "sender", None), getattr(event, "text", None)
-            if isinstance(sender, str) and isinstance(text, str):
-                try:
-                    await self.handle_incoming_sms(sender, text)
-                except Exception:
-                    log.exception("notifier.sms_reply_error")
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Let an in-flight send finish (up to ``grace_s``) so it is not left ``unknown``."""
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
         task, self._task = self._task, None
         if task is not None:
             self._stopping.set()
@@ -489,7 +464,9 @@ class Notifier:
         return self.store.incident(incident_id)
 
     async def handle_incoming_sms(self, sender: str, text: str) -> bool:
-        """``ACK <code>`` from a known technician's mobile acknowledges; all else is ignored."""
+        """``ACK <code>`` from a known technician's mobile acknowledges; all else is ignored.
+
+        The daemon hands over every SMS that reaches the modem (``ModemLink.incoming()``)."""
         tech = next((t for t in self._techs.values() if t.mobile == sender), None)
         if not is_e164(sender) or tech is None:
             log.warning("notifier.sms_ignored sender=%s reason=unknown_sender", mask(sender))

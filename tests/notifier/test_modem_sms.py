@@ -11,7 +11,7 @@ import pytest
 
 from controller.notifier import build_notifier, gsm7
 from controller.notifier.service import Notifier
-from modem.driver import Modem
+from modem.driver import IncomingCall, IncomingSms, Modem
 from modem.emulator import ModemEmulator
 from tests.notifier.helpers import Clock, lab_config, signal
 
@@ -63,23 +63,33 @@ async def test_czech_text_goes_as_ucs2(modem: tuple[ModemEmulator, Modem], tmp_p
     n.store.close()
 
 
+async def _next_sms(events: asyncio.Queue[IncomingSms | IncomingCall]) -> IncomingSms:
+    while True:
+        event = await asyncio.wait_for(events.get(), timeout=10)
+        if isinstance(event, IncomingSms):
+            return event
+
+
 async def test_ack_reply_through_the_modem(
     modem: tuple[ModemEmulator, Modem], tmp_path: Path
 ) -> None:
+    """SMS that reach the modem, handed over as the daemon does: ``(sender, text)``."""
     emu, m = modem
+    events = m.subscribe()
     n = notifier(m, tmp_path, escalation_timeout_s=600)
-    await n.start()
-    try:
-        await n.signal(signal())
-        code = n.store.incidents()[0].code
-        emu.deliver_sms("+420999000111", f"ACK {code}")  # a stranger: ignored
-        emu.deliver_sms("+420777000001", f"Ack {code}")
-        for _ in range(100):
-            if n.store.incidents()[0].acked_by is not None:
-                break
-            await asyncio.sleep(0.05)
-        inc = n.store.incidents()[0]
-        assert inc.acked_by == "alice"
-        assert [s.to for s in emu.outbox] == ["+420777000001"]
-    finally:
-        await n.stop()
+    await n.signal(signal())
+    assert await n.run_once() == 1
+    code = n.store.incidents()[0].code
+    emu.deliver_sms("+420999000111", f"ACK {code}")  # a stranger: ignored
+    emu.deliver_sms("+420777000001", f"Ack {code}")
+    handled = []
+    for _ in range(2):
+        sms = await _next_sms(events)
+        handled.append((sms.sender, await n.handle_incoming_sms(sms.sender, sms.text)))
+    assert handled == [("+420999000111", False), ("+420777000001", True)]
+    inc = n.store.incidents()[0]
+    assert inc.acked_by == "alice"
+    assert "acknowledged by alice via sms" in [what for _, what in n.store.timeline(inc.id)]
+    assert await n.run_once() == 0
+    assert [s.to for s in emu.outbox] == ["+420777000001"]
+    n.store.close()
