@@ -9,9 +9,8 @@ keys derived from the call id, so a replayed webhook never alerts twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from controller.calls import model
 from controller.calls.model import CallEvent, CallRecord, DailyStats
 from controller.calls.store import Callback, CallStore, Stored
+from controller.clock import Clock, utcnow
 from controller.notifier import gsm7
 from controller.notifier.incidents import Recipient
 from controller.notifier.messages import duration, local, local_full
@@ -38,10 +38,6 @@ class Recorded:
     problematic: bool = False
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class CallLog:
     def __init__(
         self,
@@ -50,7 +46,7 @@ class CallLog:
         timezone: str,
         notifier: Notifier | None = None,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -186,7 +182,14 @@ class CallLog:
 
 
 def build_call_log(
-    settings: CallsSettings, timezone: str, state_dir: Path, notifier: Notifier | None
+    settings: CallsSettings,
+    timezone: str,
+    state_dir: Path,
+    notifier: Notifier | None,
+    *,
+    clock: Clock = utcnow,
 ) -> CallLog:
-    """The daemon's call log: ``state_dir/calls.sqlite3``, alerts through ``notifier``."""
-    return CallLog(CallStore(Path(state_dir) / "calls.sqlite3"), settings, timezone, notifier)
+    """The daemon's call log: ``state_dir/calls.sqlite3``, alerts through ``notifier``; ``clock``
+    (UTC) for tests."""
+    store = CallStore(Path(state_dir) / "calls.sqlite3")
+    return CallLog(store, settings, timezone, notifier, clock=clock)

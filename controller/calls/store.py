@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from controller.calls.model import CallRecord
+from controller.storage import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -57,11 +58,7 @@ class Callback:
 
 class CallStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(path, _SCHEMA, rows=True)
 
     def close(self) -> None:
         self._db.close()

@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from controller.clock import Clock
     from controller.config import HotlineConfig
     from controller.notifier.service import Notifier
 
@@ -24,7 +24,7 @@ def build_notifier(
     modem: object | None,
     state_dir: Path,
     twilio_http_client: Any = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
     is_leader: Callable[[], bool] | None = None,
     shared: Any = None,
 ) -> Notifier:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 
+from controller.clock import Clock
 from controller.notifier.channels import Channel, ChannelError
 from controller.notifier.incidents import backoff_s
 from controller.notifier.settings import NotifierSettings
@@ -49,7 +50,7 @@ class Deliverer:
         store: NotifierStore,
         channels: Mapping[str, Channel],
         settings: NotifierSettings,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._store = store
         self._channels = channels

@@ -14,9 +14,10 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Technician
 from controller.decide.schedule import on_call
 from controller.notifier import messages as texts
@@ -43,10 +44,6 @@ log = logging.getLogger("hotline.notifier")
 _ACK = re.compile(r"^\s*ACK\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$", re.IGNORECASE)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class IncidentResolved(Exception):
     """An acknowledgement for an incident that is already resolved."""
 
@@ -61,7 +58,7 @@ class Notifier:
         store: NotifierStore,
         channels: dict[str, Channel],
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         is_leader: Callable[[], bool] | None = None,
     ) -> None:
         self.cfg = cfg

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.notifier.incidents import Incident
+from controller.storage import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -104,12 +105,7 @@ class OutboxRow:
 
 class NotifierStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(path, _SCHEMA, rows=True)
 
     def close(self) -> None:
         self._db.close()

@@ -66,7 +66,9 @@ async def test_missed_call_reaches_phone_mailbox_and_callback_list(tmp_path: Pat
     )
     clock = Clock(T0 + timedelta(minutes=2))
     notifier = build_notifier(cfg, modem=modem, state_dir=tmp_path, clock=clock)
-    calls = build_call_log(cfg.notifier.calls, cfg.schedule.timezone, tmp_path, notifier)
+    calls = build_call_log(
+        cfg.notifier.calls, cfg.schedule.timezone, tmp_path, notifier, clock=clock
+    )
     app = FastAPI()
     app.include_router(build_router(notifier, calls, pbx_only))
     await notifier.start()
