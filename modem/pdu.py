@@ -150,7 +150,8 @@ def decode(hex_pdu: str) -> dict[str, object]:
 
 def concat_info(decoded: dict[str, object]) -> tuple[int, int, int] | None:
     """``(reference, parts, number)`` of a concatenated part, or None for a single SMS."""
-    for ie in decoded.get("udh", []) or []:  # type: ignore[attr-defined]
+    udh = decoded.get("udh")
+    for ie in udh if isinstance(udh, list) else []:
         if isinstance(ie, gsmpdu.Concatenation):
             return int(ie.reference), int(ie.parts), int(ie.number)
     return None

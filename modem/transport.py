@@ -15,14 +15,12 @@ import contextlib
 import logging
 import threading
 import warnings
-from typing import Any
 
 import serial
 
 from modem.errors import ModemUnavailable
 
 log = logging.getLogger("modem.transport")
-_EOF = object()
 
 
 def redact_url(url: str) -> str:
@@ -34,10 +32,10 @@ def redact_url(url: str) -> str:
 
 
 class SerialTransport:
-    def __init__(self, port: Any, url: str) -> None:
+    def __init__(self, port: serial.Serial, url: str) -> None:
         self._port = port
         self.url = url
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[bytes | Exception | None] = asyncio.Queue()  # None: EOF
         self._loop = asyncio.get_running_loop()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read_loop, name="modem-reader", daemon=True)
@@ -47,15 +45,17 @@ class SerialTransport:
     async def open(cls, url: str, baudrate: int = 115200, timeout: float = 10.0) -> SerialTransport:
         lock = threading.Lock()
         abandoned: list[bool] = []  # set once the caller stops waiting
-        handed: list[Any] = []  # ports the opener returned
+        handed: list[serial.Serial] = []  # ports the opener returned
 
-        def opener() -> Any:
+        def opener() -> serial.Serial | None:
             with warnings.catch_warnings():
                 # pyserial 3.5 rfc2217 calls Thread.setDaemon()/setName(), deprecated since 3.10
                 warnings.filterwarnings("ignore", "set(Daemon|Name)", DeprecationWarning)
                 # rfc2217:// refuses write_timeout (NotImplementedError); the executor bounds it
-                extra = {} if url.startswith("rfc2217:") else {"write_timeout": 5}
-                port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, **extra)
+                write_timeout = None if url.startswith("rfc2217:") else 5.0
+                port = serial.serial_for_url(
+                    url, baudrate=baudrate, timeout=0.05, write_timeout=write_timeout
+                )
             with lock:
                 if not abandoned:
                     handed.append(port)
@@ -76,6 +76,7 @@ class SerialTransport:
             if isinstance(exc, TimeoutError):
                 raise ModemUnavailable(f"cannot open {redact_url(url)}: timed out") from exc
             raise
+        assert port is not None  # None only reaches a caller that stopped waiting
         return cls(port, url)
 
     def _read_loop(self) -> None:
@@ -88,9 +89,9 @@ class SerialTransport:
                 return
             if data:
                 self._post(bytes(data))
-        self._post(_EOF)
+        self._post(None)
 
-    def _post(self, item: object) -> None:
+    def _post(self, item: bytes | Exception | None) -> None:
         with contextlib.suppress(RuntimeError):  # loop already closed
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
@@ -98,7 +99,7 @@ class SerialTransport:
         item = await self._queue.get()
         if isinstance(item, bytes):
             return item
-        if item is _EOF:
+        if item is None:
             raise ModemUnavailable("transport closed")
         raise ModemUnavailable(f"port {redact_url(self.url)} lost: {item}")
 

@@ -1,0 +1,1 @@
+"""python-gsmmodem-new: only the ``pdu`` and ``exceptions`` modules are used (modem/pdu.py)."""
