@@ -61,7 +61,7 @@ class LeaderView:
 
     def snapshot(self) -> HealthSnapshot:
         snap = self.source.snapshot()
-        term = getattr(self.coord, "term_started", lambda: None)()
+        term = self.coord.term_started()
         if term is None:
             self._term = None
             return snap

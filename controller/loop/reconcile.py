@@ -308,10 +308,11 @@ class Reconciler:
         )
         started = time.monotonic()
         outcomes: list[StepOutcome] = []
-        fence = getattr(self.coord, "check_fence", None)
         for act in self.actuators:
             # run_step checks the fence before every apply attempt (retries included).
-            out = await run_step(act, target, dry_run=self.cfg.reconcile.dry_run, fence=fence)
+            out = await run_step(
+                act, target, dry_run=self.cfg.reconcile.dry_run, fence=self.coord.check_fence
+            )
             if out.fenced:
                 self._event(
                     "switch",

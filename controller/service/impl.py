@@ -50,9 +50,7 @@ class ControllerServiceImpl:
         self.cfg, self.loop, self.monitor = cfg, loop, monitor
         self.coord, self.store, self.clock = coordinator, events, clock
         self._ready = False
-        register = getattr(coordinator, "set_intent_handler", None)
-        if register is not None:
-            register(self.handle_intent)
+        coordinator.set_intent_handler(self.handle_intent)
 
     def mark_ready(self, ready: bool = True) -> None:
         self._ready = ready
@@ -94,7 +92,7 @@ class ControllerServiceImpl:
             else PauseView(reason=c.pause.pause.reason, who=c.pause.pause.who, since=c.pause.since),
             flapping=bool(d and Condition.FLAPPING in d.conditions),
             oncall=on_call(self.cfg.oncall, now).name,
-            epoch=getattr(self.coord, "cluster_epoch", self.coord.epoch)(),
+            epoch=self.coord.cluster_epoch(),
         )
 
     def _components(self) -> list[ComponentView]:
@@ -148,11 +146,8 @@ class ControllerServiceImpl:
     async def _leader_runs(self, doc: dict[str, Any]) -> ActionResult:
         if self.coord.is_leader():
             return await self._run_here(doc)
-        submit = getattr(self.coord, "submit_intent", None)
-        if submit is None:
-            return self._not_leader()
         try:
-            answer = await submit(doc, self.cfg.reconcile.action_wait_s + 5)
+            answer = await self.coord.submit_intent(doc, self.cfg.reconcile.action_wait_s + 5)
             result = ActionResult.model_validate(answer)
         except (CoordinationError, TimeoutError, ValueError) as exc:
             return ActionResult(
