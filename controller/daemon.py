@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from controller.config import HotlineConfig
+from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
-from controller.loop.actuators.base import ActuationError, Actuator
+from controller.loop.actuators.base import Actuator
 from controller.loop.actuators.build import build_actuators
-from controller.loop.actuators.modem import DriverDevice, ModemLink
+from controller.loop.actuators.modem import DriverDevice, ModemActuator, ModemLink
 from controller.loop.events import EventStore
-from controller.loop.lastresort import LastResortWatch
+from controller.loop.lastresort import LastResortWatch, modem_forward
 from controller.loop.leader_view import LeaderView
 from controller.loop.parts import SnapshotSource, utcnow
 from controller.loop.reconcile import Reconciler
@@ -142,12 +143,11 @@ def _modem_gate(cfg: HotlineConfig, coordinator: Coordinator) -> Callable[[], bo
     without leading once it has lost the ZooKeeper quorum: the last-resort rule needs it then."""
     if cfg.coordination.backend == "local":
         return None
-    lost_since = getattr(coordinator, "quorum_lost_since", None)
-    if not cfg.hotline.modem.url.startswith("/dev/") or lost_since is None:
+    if not cfg.hotline.modem.url.startswith("/dev/"):
         return coordinator.is_leader
 
     def leader_or_cut_off() -> bool:
-        return coordinator.is_leader() or lost_since() is not None
+        return coordinator.is_leader() or coordinator.quorum_lost_since() is not None
 
     return leader_or_cut_off
 
@@ -257,21 +257,14 @@ async def _forward_incoming_sms(parts: Parts, stop: asyncio.Event) -> None:
 
 
 def _last_resort_watch(parts: Parts, cfg: HotlineConfig) -> LastResortWatch | None:
-    """The rule on this node; None where it can never fire (no quorum clock, no modem link)."""
-    lost_since = getattr(parts.coordinator, "quorum_lost_since", None)
-    if lost_since is None or parts.link is None:
+    """The rule on this node; None where it can never fire (a single node, no modem link)."""
+    if cfg.coordination.backend != "zookeeper" or parts.link is None:
         return None  # the local backend: a single node always leads
-    device = DriverDevice(parts.link)
-
-    async def forward(number: str) -> None:
-        """Idempotent and verified, like the modem actuator: write only what differs."""
-        if await device.read_forwarding() != number:
-            await device.write_forwarding(number)
-        seen = await device.read_forwarding()
-        if seen != number:
-            raise ActuationError(f"read back {seen or 'no forwarding'}, not {number}")
-
-    return LastResortWatch(cfg, lost_since, forward, parts.sink)
+    settings = ModemActuatorSettings(type="modem", name="last-resort")
+    modem = ModemActuator(settings, DriverDevice(parts.link))
+    return LastResortWatch(
+        cfg, parts.coordinator.quorum_lost_since, modem_forward(modem), parts.sink
+    )
 
 
 async def _run_last_resort(

@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 
-from controller.config import HotlineConfig
+from controller.config import HotlineConfig, Route
 from controller.decide.lastresort import (
     LastResortInputs,
     LastResortPolicy,
@@ -35,6 +35,8 @@ from controller.decide.lastresort import (
     total_outage,
 )
 from controller.decide.schedule import on_call
+from controller.loop.actuators.base import ActuationError, RouteTarget
+from controller.loop.actuators.modem import ModemActuator
 from controller.notifier.signal import NullSink, Severity, Signal, SignalSink
 from health.model import HealthSnapshot
 from modem.e164 import validate_e164
@@ -65,6 +67,20 @@ def serial_port_lock(device: str) -> Iterator[int]:
 
 Forward = Callable[[str], Awaitable[None]]
 """Writes and verifies the unconditional forward to a number (e.g. ``Modem.set_forwarding``)."""
+
+
+def modem_forward(modem: ModemActuator) -> Forward:
+    """The forward done by the modem actuator: idempotent (writes only what differs) and verified
+    by a +CCFC query; a read-back that differs raises ``ActuationError``."""
+
+    async def forward(number: str) -> None:
+        target = RouteTarget(Route.ONCALL, number, "last resort", 0)
+        await modem.apply(target)
+        if not (await modem.verify(target)).ok:
+            seen = modem.last_seen
+            raise ActuationError(f"read back {seen or 'no forwarding'}, not {number}")
+
+    return forward
 
 
 class LastResortRunner:
@@ -177,7 +193,7 @@ class LastResortWatch:
 
     ``zk_lost_since`` is the coordinator's ``quorum_lost_since`` (the local backend has none, so
     the rule never fires there: a single node always leads). ``forward`` writes the forward through
-    the daemon's own modem link (e.g. ``DriverDevice(link).write_forwarding``).
+    the daemon's own modem (``modem_forward(ModemActuator(...))``).
     """
 
     def __init__(
