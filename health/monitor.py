@@ -17,14 +17,13 @@ import random
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from health.hysteresis import Hysteresis
 from health.model import ComponentState, HealthSnapshot, Status
 from health.probes import Probe, ProbeContext, build_probe
 from health.probes.modem import ModemStatusSource
 from health.sample import ProbeResult, Sample, combine
-from health.specs import ModemProbeSpec
+from health.specs import ComponentSpec, ModemProbeSpec
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,9 @@ _KEEP_DELAYS = 100_000
 class _Component:
     """One component's probes, rise/fall state and schedule."""
 
-    def __init__(self, name: str, settings: Any, ctx: ProbeContext, modem_missing: bool) -> None:
+    def __init__(
+        self, name: str, settings: ComponentSpec, ctx: ProbeContext, modem_missing: bool
+    ) -> None:
         self.name = name
         self.settings = settings
         self.probes: list[Probe] = [build_probe(spec, ctx) for spec in settings.probes]
@@ -72,7 +73,7 @@ class HealthMonitor:
 
     def __init__(
         self,
-        components: Mapping[str, Any],
+        components: Mapping[str, ComponentSpec],
         *,
         modem: ModemStatusSource | None = None,
         rng: random.Random | None = None,
@@ -155,5 +156,5 @@ class HealthMonitor:
                 planned = now
 
 
-def _uses_modem(settings: Any) -> bool:
+def _uses_modem(settings: ComponentSpec) -> bool:
     return any(isinstance(p, ModemProbeSpec) for p in settings.probes)

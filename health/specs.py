@@ -1,12 +1,16 @@
-"""Probe settings as they appear in the config file (``components.<name>.probes``).
+"""Probe settings as they appear in the config file (``components.<name>.probes``), and the
+component settings the monitor reads (``ComponentSpec``).
 
 Each probe kind is one frozen pydantic model, told apart by ``type``. The probe implementations in
-this package read these; the config loader only validates them.
+this package read these; the config loader only validates them. ``ComponentSpec`` is what health
+needs of a component; the controller's config model satisfies it, so health imports nothing of the
+controller.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -105,3 +109,25 @@ ProbeSpec = Annotated[
     SipProbeSpec | SnmpProbeSpec | HttpProbeSpec | TcpProbeSpec | CommandProbeSpec | ModemProbeSpec,
     Field(discriminator="type"),
 ]
+
+
+class ComponentSpec(Protocol):
+    """One component's probing settings; its name is its key in the monitor's mapping.
+
+    A sample runs all ``probes`` within ``timeout_s``; samples are ``interval_s`` apart, shortened
+    by up to ``jitter`` (a fraction); ``rise`` good or ``fall`` bad samples in a row change the
+    status.
+    """
+
+    @property
+    def probes(self) -> Sequence[ProbeSpec]: ...
+    @property
+    def interval_s(self) -> float: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def jitter(self) -> float: ...
+    @property
+    def rise(self) -> int: ...
+    @property
+    def fall(self) -> int: ...

@@ -8,7 +8,7 @@ all SIP targets, one SNMP engine, one HTTP client), which is why adding targets 
 from __future__ import annotations
 
 import socket
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from health.sample import ProbeResult
 from health.sip.udp import UdpEndpoint
@@ -21,6 +21,12 @@ from health.specs import (
     TcpProbeSpec,
 )
 
+if TYPE_CHECKING:
+    import httpx
+    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+    from health.probes.modem import ModemStatusSource
+
 
 class Probe(Protocol):
     async def run(self, timeout: float) -> ProbeResult: ...
@@ -29,25 +35,25 @@ class Probe(Protocol):
 class ProbeContext:
     """Shared, lazily opened resources; ``close`` releases all of them."""
 
-    def __init__(self, modem: Any = None) -> None:
+    def __init__(self, modem: ModemStatusSource | None = None) -> None:
         self.modem = modem
         self._udp: dict[int, UdpEndpoint] = {}
-        self._snmp_engine: Any = None
-        self._http: Any = None
+        self._snmp_engine: SnmpEngine | None = None
+        self._http: httpx.AsyncClient | None = None
 
     def udp(self, family: int = socket.AF_INET) -> UdpEndpoint:
         if family not in self._udp:
             self._udp[family] = UdpEndpoint.open(family)
         return self._udp[family]
 
-    def snmp_engine(self) -> Any:
+    def snmp_engine(self) -> SnmpEngine:
         if self._snmp_engine is None:
             from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
             self._snmp_engine = SnmpEngine()
         return self._snmp_engine
 
-    def http(self) -> Any:
+    def http(self) -> httpx.AsyncClient:
         if self._http is None:
             import httpx
 

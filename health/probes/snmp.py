@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol, SupportsIndex, SupportsInt, runtime_checkable
 
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
@@ -55,19 +55,21 @@ _ABSENT = {
 }
 
 
-def auth_data(spec: SnmpProbeSpec) -> Any:
+def auth_data(spec: SnmpProbeSpec) -> CommunityData | UsmUserData:
     if spec.version == "2c":
         return CommunityData(spec.community.get_secret_value(), mpModel=1)
     v3 = spec.v3
     assert v3 is not None  # the spec's validator guarantees it
-    priv: dict[str, Any] = {}
+    priv_key: str | None = None  # authNoPriv unless both are given
+    priv_protocol: tuple[int, ...] | None = None
     if v3.priv_protocol is not None and v3.priv_key is not None:
-        priv = {"privKey": v3.priv_key.get_secret_value(), "privProtocol": _PRIV[v3.priv_protocol]}
+        priv_key, priv_protocol = v3.priv_key.get_secret_value(), _PRIV[v3.priv_protocol]
     return UsmUserData(
         v3.user,
         authKey=v3.auth_key.get_secret_value(),
         authProtocol=_AUTH[v3.auth_protocol],
-        **priv,
+        privKey=priv_key,
+        privProtocol=priv_protocol,
     )
 
 
@@ -100,7 +102,7 @@ class SnmpProbe:
             reason = "timeout" if "timeout" in text.lower() else f"SNMP {text}"
             return ProbeResult(False, reason, latency)
         if status:
-            return ProbeResult(False, f"SNMP {status.prettyPrint()} at #{int(index)}", latency)
+            return ProbeResult(False, f"SNMP {_show(status)} at #{int(index)}", latency)
         for check, (_, value) in zip(self.spec.checks, binds, strict=False):
             problem = check_value(check, value)
             if problem:
@@ -109,7 +111,7 @@ class SnmpProbe:
         return ProbeResult(True, f"SNMP ok ({shown})"[:100], latency)
 
 
-def check_value(check: SnmpCheck, value: Any) -> str | None:
+def check_value(check: SnmpCheck, value: object) -> str | None:
     """None when ``value`` meets ``check``, else the reason it does not."""
     for kind, name in _ABSENT.items():
         if isinstance(value, kind):
@@ -134,9 +136,16 @@ def check_value(check: SnmpCheck, value: Any) -> str | None:
     return None
 
 
-def _as_int(value: Any) -> int | None:
+@runtime_checkable
+class _Pretty(Protocol):
+    def prettyPrint(self) -> str: ...
+
+
+def _as_int(value: object) -> int | None:
     try:
-        return int(value)
+        if isinstance(value, str | bytes | bytearray | SupportsInt | SupportsIndex):
+            return int(value)
+        raise TypeError(type(value).__name__)
     except (TypeError, ValueError):
         try:
             return int(str(value))
@@ -144,8 +153,8 @@ def _as_int(value: Any) -> int | None:
             return None
 
 
-def _show(value: Any) -> str:
-    return str(value.prettyPrint()) if hasattr(value, "prettyPrint") else str(value)
+def _show(value: object) -> str:
+    return str(value.prettyPrint()) if isinstance(value, _Pretty) else str(value)
 
 
 def _ms(started: float) -> float:

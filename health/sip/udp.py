@@ -19,7 +19,6 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from health.sip.message import (
     Exchange,
@@ -180,7 +179,7 @@ class UdpEndpoint:
         if response.code >= 200 and not txn.future.done():
             txn.future.set_result(response)
 
-    def _to(self, addr: Any) -> list[_Transaction]:
+    def _to(self, addr: object) -> list[_Transaction]:
         if not isinstance(addr, tuple) or len(addr) < 2:
             return []
         return [
