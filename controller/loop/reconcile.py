@@ -21,7 +21,14 @@ from datetime import datetime, timedelta
 
 from controller.config import ComponentKind, HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
-from controller.decide.decision import Condition, Decision, Policy, RouteState, decide
+from controller.decide.decision import (
+    Condition,
+    Decision,
+    Override,
+    Policy,
+    RouteState,
+    decide,
+)
 from controller.decide.schedule import Calendar, on_call
 from controller.loop.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
 from controller.loop.actuators.modem import ModemActuator
@@ -187,16 +194,6 @@ class Reconciler:
             return
         cached = await self.refresh()
         rec, marker, override, pause = cached.route, cached.change, cached.override, cached.pause
-        if override is not None and now >= override.expires_at:
-            await self.state.set_override(None)
-            self._event(
-                "manual",
-                f"override to {override.target} by {override.who} expired",
-                who=override.who,
-                route_to=override.target,
-                outcome="expired",
-            )
-            override = None
         current = RouteState(rec.route, rec.since, rec.switches)
         snapshot = self.monitor.snapshot()
         decision = decide(
@@ -208,6 +205,8 @@ class Reconciler:
             self.policy,
             now,
         )
+        if override is not None and Condition.OVERRIDE_EXPIRED in decision.conditions:
+            await self._expired(override)
         self._note_decision(decision, rec)
         await self._condition_signals(decision, rec, snapshot, now)
         desired = decision.route or rec.route or (marker.target if marker else None)
@@ -443,6 +442,17 @@ class Reconciler:
 
     # ---- records and signals ---------------------------------------------------------------
 
+    async def _expired(self, override: Override) -> None:
+        """``decide`` found the override expired: clear it and say so (once)."""
+        await self.state.set_override(None)
+        self._event(
+            "manual",
+            f"override to {override.target} by {override.who} expired",
+            who=override.who,
+            route_to=override.target,
+            outcome="expired",
+        )
+
     def _count_step(self, out: StepOutcome) -> None:
         key = (out.actuator, out.outcome)
         self.counters.steps[key] = self.counters.steps.get(key, 0) + 1
@@ -452,7 +462,9 @@ class Reconciler:
 
     def _note_decision(self, d: Decision, rec: RouteRecord) -> None:
         self.counters.decisions[str(d.cause)] = self.counters.decisions.get(str(d.cause), 0) + 1
-        key = (d.route, d.cause, d.conditions - {Condition.FAILBACK_PENDING}, rec.route)
+        # Conditions of one tick only do not make a decision new (the expiry has its own event).
+        passing = {Condition.FAILBACK_PENDING, Condition.OVERRIDE_EXPIRED}
+        key = (d.route, d.cause, d.conditions - passing, rec.route)
         if key == self._last_decision_key:
             return
         self._last_decision_key = key

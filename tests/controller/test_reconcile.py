@@ -315,3 +315,39 @@ async def test_a_follower_starting_up_does_not_adopt_the_modems_route(tmp_path: 
     assert loop.view.observed_number == SECONDARY and loop.view.observed == "secondary"
     assert (await rig.route())[0] is None  # nothing adopted: the leader decides
     await rig.stop()
+
+
+async def test_an_expired_override_is_cleared_and_recorded_once(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from controller.decide.decision import Override
+
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    loop = await rig.start()
+    await loop.tick()
+    until = clock.now + timedelta(seconds=60)
+    await loop.state.set_override(Override(Route.SECONDARY, "carrier works", "ops", until))
+    await loop.tick()
+    assert rig.device.number == SECONDARY
+    clock.advance(61)
+    await loop.tick()
+    await loop.tick()
+    assert rig.device.number == PRIMARY
+    assert await loop.state.override() is None
+    expired = [e for e in rig.events.list(kind="manual") if e.outcome == "expired"]
+    assert [(e.reason, e.who, e.route_to) for e in expired] == [
+        ("override to secondary by ops expired", "ops", Route.SECONDARY)
+    ]
+    decisions = [(e.route_to, e.reason) for e in rig.events.list(kind="decision")][2:]
+    assert decisions == [  # decide() says why the override no longer applies (README rule 1b)
+        (
+            Route.PRIMARY,
+            "override to secondary by ops expired; primary healthy for 1m01s; "
+            "failing back from secondary",
+        ),
+        (Route.PRIMARY, "primary healthy"),
+    ]
+    switches = rig.events.list(kind="switch")
+    assert [e.route_to for e in switches] == [Route.PRIMARY, Route.SECONDARY, Route.PRIMARY]
+    await rig.stop()
