@@ -10,14 +10,16 @@ The API app mounts it with::
 
 Roles: ``pbx`` may post call events and nothing else; viewers read; operators and admins
 acknowledge incidents and close callbacks. (No ``from __future__ import annotations`` here:
-FastAPI must see the route signatures' dependency types, defined inside ``build_router``.)
+FastAPI must see the route signatures' dependency types, defined inside the functions that
+add the routes.)
 """
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from fastapi.routing import APIRoute
@@ -152,8 +154,8 @@ class CallRecorded(_View):
 class StatsView(_View):
     day: date
     timezone: str
-    total: dict[str, Any]
-    lines: dict[str, dict[str, Any]]
+    total: dict[str, object]
+    lines: dict[str, dict[str, object]]
 
     @classmethod
     def of(cls, s: DailyStats) -> "StatsView":
@@ -171,7 +173,11 @@ class Problem(_View):
     detail: str
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+# FastAPI's ``responses=`` type: one answer's OpenAPI fields (model, description, ...).
+Responses = dict[int | str, dict[str, Any]]
+
+
+def _errors(*codes: int) -> Responses:
     """Documented error answers of a route: a client (and schemathesis) may rely on them."""
     why = {
         404: "no such incident or callback",
@@ -209,7 +215,7 @@ def _true_or_false(value: object) -> object:
 QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
 
 
-def who(principal: Any) -> str:
+def who(principal: object) -> str:
     """The acting principal's name, whatever shape the app's dependency returns."""
     if isinstance(principal, str):
         return principal
@@ -219,7 +225,10 @@ def who(principal: Any) -> str:
     return str(name) if name is not None else "api"
 
 
-def _need(thing: Any, what: str) -> Any:
+T = TypeVar("T")
+
+
+def _need(thing: T | None, what: str) -> T:
     if thing is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"{what} is not configured")
     return thing
@@ -232,23 +241,41 @@ _PERMISSION_FOR_ROLES: dict[frozenset[str], str] = {
 }
 
 
-def roles_to_permissions(requirements: Mapping[str, Any]) -> Callable[..., Any]:
+Dependency = Callable[..., object]  # a FastAPI dependency answering the acting principal
+
+
+class RequireRole(Protocol):
+    """``require_role(*roles)``: the dependency that admits those roles (401/403 otherwise)."""
+
+    def __call__(self, *roles: str) -> Dependency: ...
+
+
+def roles_to_permissions(requirements: Mapping[str, Dependency]) -> RequireRole:
     """A ``require_role`` built on the API app's permission dependencies (``app.state.require``).
 
     The app grants permissions to roles (viewer: read; operator: read, operate; pbx: calls;
     admin: all); this router asks for roles, so each role set maps to the permission it means.
     """
 
-    def require_role(*roles: str) -> Any:
+    def require_role(*roles: str) -> Dependency:
         return requirements[_PERMISSION_FOR_ROLES[frozenset(str(r) for r in roles)]]
 
     return require_role
 
 
+@dataclass(frozen=True, slots=True)
+class _Guards:
+    """The dependencies of the three kinds of caller, each answering the principal."""
+
+    read: Dependency  # viewers, operators, admins
+    operate: Dependency  # operators, admins
+    pbx: Dependency  # the PBX's webhook token
+
+
 def build_router(
     notifier: Notifier | None,
     calls: CallLog | None,
-    require_role: Callable[..., Any],
+    require_role: RequireRole,
     *,
     route_class: type[APIRoute] = APIRoute,
 ) -> APIRouter:
@@ -261,9 +288,20 @@ def build_router(
     rolled back with it). The queries are small and local.
     """
     router = APIRouter(prefix="/v1", tags=["alerts and calls"], route_class=route_class)
-    Reader = Annotated[Any, Depends(require_role(Role.VIEWER, Role.OPERATOR, Role.ADMIN))]
-    Actor = Annotated[Any, Depends(require_role(Role.OPERATOR, Role.ADMIN))]
-    Pbx = Annotated[Any, Depends(require_role(Role.PBX))]
+    guards = _Guards(
+        read=require_role(Role.VIEWER, Role.OPERATOR, Role.ADMIN),
+        operate=require_role(Role.OPERATOR, Role.ADMIN),
+        pbx=require_role(Role.PBX),
+    )
+    _incident_routes(router, notifier, guards)
+    _call_routes(router, calls, guards)
+    return router
+
+
+def _incident_routes(router: APIRouter, notifier: Notifier | None, guards: _Guards) -> None:
+    """``/incidents``: list, detail, acknowledge."""
+    Reader = Annotated[object, Depends(guards.read)]
+    Actor = Annotated[object, Depends(guards.operate)]
 
     @router.get("/incidents", response_model=list[IncidentView], responses=_errors(503))
     async def list_incidents(
@@ -303,6 +341,13 @@ def build_router(
         if inc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such incident")
         return IncidentView.of(inc)
+
+
+def _call_routes(router: APIRouter, calls: CallLog | None, guards: _Guards) -> None:
+    """``/calls`` (the PBX's events), ``/callbacks`` and ``/calls/stats``."""
+    Reader = Annotated[object, Depends(guards.read)]
+    Actor = Annotated[object, Depends(guards.operate)]
+    Pbx = Annotated[object, Depends(guards.pbx)]
 
     @router.post(
         "/calls",
@@ -349,8 +394,6 @@ def build_router(
     ) -> StatsView:
         log_: CallLog = _need(calls, "the call log")
         return StatsView.of(log_.daily_stats(day))
-
-    return router
 
 
 _ALERTS_JS = FilePath(__file__).with_name("static") / "alerts.js"

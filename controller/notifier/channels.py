@@ -13,7 +13,7 @@ import asyncio
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiosmtplib
 
@@ -21,6 +21,9 @@ from controller.notifier import gsm7
 from controller.notifier.settings import SmtpSettings, TwilioSettings
 from controller.notifier.store import Message
 from modem.e164 import InvalidNumber, validate_e164
+
+if TYPE_CHECKING:
+    from twilio.http import HttpClient
 
 
 class ChannelError(Exception):
@@ -43,6 +46,9 @@ class Channel(Protocol):
 
 
 class SmsModem(Protocol):
+    """What the ``modem_sms`` channel needs: ``modem.driver.Modem`` or the daemon's ``ModemLink``;
+    returns the network's message references."""
+
     async def send_sms(self, number: str, text: str) -> list[int]: ...
 
 
@@ -92,7 +98,7 @@ class TwilioSmsChannel:
 
     name = "twilio_sms"
 
-    def __init__(self, settings: TwilioSettings, http_client: Any = None) -> None:
+    def __init__(self, settings: TwilioSettings, http_client: HttpClient | None = None) -> None:
         from twilio.rest import Client
 
         self._settings = settings

@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Technician
+from controller.coordination.base import JsonDoc
 from controller.decide.schedule import on_call
 from controller.notifier import messages as texts
 from controller.notifier.channels import Channel
@@ -143,7 +143,7 @@ class Notifier:
                 await self._share(current.id)
         self._wake.set()
 
-    def _adopt(self, s: Signal, prior: dict[str, Any]) -> Incident:
+    def _adopt(self, s: Signal, prior: JsonDoc) -> Incident:
         """Continue an incident a previous leader opened (and notified): no second opening."""
         told = [str(x) for x in prior.get("told", [])]
         with self.store.transaction():

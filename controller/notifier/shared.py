@@ -12,7 +12,9 @@ blocks an alert: the notifier then behaves as if alone (it may repeat an opening
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Protocol
+
+from controller.coordination.base import JsonDoc
 
 log = logging.getLogger("hotline.notifier")
 
@@ -20,16 +22,18 @@ KEY = "incidents"
 
 
 class SharedDocs(Protocol):
-    async def get(self, key: str) -> dict[str, Any] | None: ...
+    """The coordinator's shared state (``Coordinator.get``/``put``): small JSON documents."""
 
-    async def put(self, key: str, value: dict[str, Any] | None) -> None: ...
+    async def get(self, key: str) -> JsonDoc | None: ...
+
+    async def put(self, key: str, value: JsonDoc | None) -> None: ...
 
 
 class SharedIncidents:
     def __init__(self, docs: SharedDocs) -> None:
         self.docs = docs
 
-    async def load(self) -> dict[str, dict[str, Any]]:
+    async def load(self) -> dict[str, JsonDoc]:
         try:
             doc = await self.docs.get(KEY)
         except Exception as exc:  # CoordinationError or a backend hiccup: alerts go on
@@ -37,7 +41,7 @@ class SharedIncidents:
             return {}
         return dict(doc or {})
 
-    async def publish(self, key: str, entry: dict[str, Any] | None) -> None:
+    async def publish(self, key: str, entry: JsonDoc | None) -> None:
         """Set (or, with None, remove) one incident's entry; only the leader's writes land."""
         try:
             doc = await self.load()

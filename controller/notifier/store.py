@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from controller.notifier.incidents import Incident
 from controller.storage import open_sqlite
@@ -57,6 +56,9 @@ CREATE TABLE IF NOT EXISTS attempts (
   started_at REAL NOT NULL, finished_at REAL, outcome TEXT, error TEXT, provider_id TEXT
 );
 """
+
+
+Column = str | int | float | datetime | None  # a value for an incident column (datetime: UTC)
 
 
 def ts(d: datetime) -> float:
@@ -122,23 +124,35 @@ class NotifierStore:
 
     # -- incidents -------------------------------------------------------------------------
 
-    def open_incident(self, **f: Any) -> int:
+    def open_incident(
+        self,
+        *,
+        key: str,
+        severity: str,
+        summary: str,
+        detail: str,
+        route: str | None,
+        epoch: int | None,
+        code: str,
+        at: datetime,
+        assignee: str,
+    ) -> int:
         cur = self._db.execute(
             "INSERT INTO incidents (key, severity, summary, detail, route, epoch, code, state,"
             " opened_at, assignee, first_assignee, escalation_level, last_escalated_at, reminders)"
             " VALUES (?,?,?,?,?,?,?,'open',?,?,?,0,?,0)",
             (
-                f["key"],
-                f["severity"],
-                f["summary"],
-                f["detail"],
-                f["route"],
-                f["epoch"],
-                f["code"],
-                ts(f["at"]),
-                f["assignee"],
-                f["assignee"],
-                ts(f["at"]),
+                key,
+                severity,
+                summary,
+                detail,
+                route,
+                epoch,
+                code,
+                ts(at),
+                assignee,
+                assignee,
+                ts(at),
             ),
         )
         assert cur.lastrowid is not None
@@ -163,7 +177,7 @@ class NotifierStore:
         ]
     )
 
-    def update_incident(self, incident_id: int, **fields: Any) -> None:
+    def update_incident(self, incident_id: int, **fields: Column) -> None:
         unknown = set(fields) - self._MUTABLE
         if unknown:  # column names go into the SQL text: only known ones
             raise ValueError(f"not an incident column: {sorted(unknown)}")
@@ -220,7 +234,7 @@ class NotifierStore:
 
     def incidents(self, state: str | None = None, limit: int = 100) -> list[Incident]:
         q = "SELECT * FROM incidents"
-        args: tuple[Any, ...] = ()
+        args: tuple[str, ...] = ()
         if state:
             q += " WHERE state = ?"
             args = (state,)
@@ -405,7 +419,7 @@ class NotifierStore:
     def cancel_pending(self, incident_id: int, kinds_prefix: tuple[str, ...] = ()) -> int:
         """Drop messages not yet sent (all, or those whose kind starts with a prefix)."""
         q = "UPDATE outbox SET state = 'cancelled' WHERE incident_id = ? AND state = 'pending'"
-        args: list[Any] = [incident_id]
+        args: list[int | str] = [incident_id]
         if kinds_prefix:
             q += " AND (" + " OR ".join("kind LIKE ?" for _ in kinds_prefix) + ")"
             args += [p + "%" for p in kinds_prefix]
