@@ -6,16 +6,21 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any
 
-from health.model import HealthSnapshot, Status, all_of, at_least
+from controller.config import HotlineConfig, Route
+from controller.decide.decision import Topology, route_health
+from health.model import HealthSnapshot, Status, at_least
 from health.monitor import HealthMonitor
 
 _REFRESH_S = 1.0
 
 
-def table(cfg: Any, snap: HealthSnapshot) -> str:
-    """The components, the PBX cluster and both lines' paths, one row each."""
+def table(cfg: HotlineConfig, snap: HealthSnapshot) -> str:
+    """The components, the PBX cluster and both lines' paths, one row each.
+
+    A line's path is the decision's own route health (``route_health``): its components and the
+    PBX cluster by quorum, the cluster's name not being a component of its own.
+    """
     rows = [f"{'COMPONENT':<20} {'STATUS':<8} {'SINCE':<20} {'P50 ms':>7}  REASON"]
     for name in cfg.components:
         s = snap.get(name)
@@ -25,9 +30,10 @@ def table(cfg: Any, snap: HealthSnapshot) -> str:
     c = cfg.pbx_cluster
     agg = at_least(snap, c.nodes, c.quorum)
     rows.append(f"{c.name + ' (cluster)':<20} {agg.status:<8} {'':<20} {'':>7}  {agg.detail}")
-    for line in ("primary", "secondary"):
-        path = all_of(snap, getattr(cfg.lines, line).depends_on)
-        rows.append(f"{line + ' path':<20} {path.status:<8} {'':<20} {'':>7}  {path.detail}")
+    health = route_health(snap, Topology.from_config(cfg))
+    for route in (Route.PRIMARY, Route.SECONDARY):
+        path = health[route]
+        rows.append(f"{route + ' path':<20} {path.status:<8} {'':<20} {'':>7}  {path.detail}")
     return "\n".join(rows)
 
 
@@ -47,7 +53,9 @@ def _as_json(snap: HealthSnapshot) -> str:
     )
 
 
-async def run_configured(cfg: Any, *, once: bool, duration: float | None, as_json: bool) -> int:
+async def run_configured(
+    cfg: HotlineConfig, *, once: bool, duration: float | None, as_json: bool
+) -> int:
     monitor = HealthMonitor(cfg.components)
     try:
         if once:
@@ -64,7 +72,7 @@ async def run_configured(cfg: Any, *, once: bool, duration: float | None, as_jso
         await monitor.stop()
 
 
-async def _once(cfg: Any, monitor: HealthMonitor, as_json: bool) -> int:
+async def _once(cfg: HotlineConfig, monitor: HealthMonitor, as_json: bool) -> int:
     """Probe every component until it has a verdict (at most max rise/fall rounds)."""
     rounds = max(max(c.rise, c.fall) for c in cfg.components.values())
     snap = monitor.snapshot()

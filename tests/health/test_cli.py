@@ -124,6 +124,8 @@ def test_probe_run_once(sipp_200: Any, tmp_path: Path, capsys: pytest.CaptureFix
     assert rows["trunk-a"].split()[1] == "up" and rows["pbx-1"].split()[1] == "up"
     assert rows["trunk-b"].split()[1] == "down" and "ICMP port unreachable" in rows["trunk-b"]
     assert "primary path" in out and "secondary path" in out
+    assert rows["primary"].split()[2] == "up"  # trunk-a and the cluster (pbx-1) are up
+    assert rows["secondary"].split()[2] == "down"  # trunk-b is down
     assert hotline(["probe", "run", "--config", str(cfg), "--once", "--json"]) == 1
     states = json.loads(capsys.readouterr().out)
     assert states["trunk-a"]["status"] == "up" and states["trunk-b"]["status"] == "down"
