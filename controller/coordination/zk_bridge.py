@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TypeAlias, TypeVar
 
+from kazoo.client import KazooClient, TransactionRequest
 from kazoo.exceptions import (
     BadVersionError,
     ConnectionClosedError,
@@ -30,9 +31,14 @@ from kazoo.exceptions import (
     RolledBackError,
 )
 from kazoo.interfaces import IAsyncResult
+from kazoo.protocol.states import ZnodeStat
 
 from controller.coordination.base import CoordinationError, JsonDoc
 
+T = TypeVar("T")
+# A string: kazoo's IAsyncResult is generic in our stubs only, not subscriptable at run time.
+Start: TypeAlias = "Callable[[KazooClient], IAsyncResult[T]]"
+"""Starts one kazoo ``*_async`` request on the client (``ZooKeeperCoordinator.call``)."""
 MAX_DOC_BYTES = 512 * 1024  # well under ZooKeeper's 1 MiB znode limit
 
 
@@ -51,6 +57,16 @@ def decode(data: bytes | None) -> JsonDoc | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def get_data(path: str) -> Start[tuple[bytes | None, ZnodeStat]]:
+    """``get_async(path)`` with ``path`` bound now (calls made in a loop, or gathered)."""
+    return lambda k: k.get_async(path)
+
+
+def ensure_path(path: str) -> Start[bool]:
+    """``ensure_path_async(path)`` with ``path`` bound now."""
+    return lambda k: k.ensure_path_async(path)
 
 
 class ZkConflict(CoordinationError):
@@ -88,11 +104,11 @@ class KazooBridge:
 
     async def call(
         self,
-        start: Callable[[], IAsyncResult],
+        start: Callable[[], IAsyncResult[T]],
         what: str,
         deadline_s: float,
         idempotent: bool = False,
-    ) -> Any:
+    ) -> T:
         """Start one kazoo async request and await its result for at most ``deadline_s``.
 
         An ``idempotent`` request (a read) is re-sent after a connection hiccup until the deadline;
@@ -111,22 +127,24 @@ class KazooBridge:
         raise CoordinationError(f"{what}: gave up")  # pragma: no cover
 
     async def _once(
-        self, start: Callable[[], IAsyncResult], what: str, wait_s: float, deadline_s: float
-    ) -> Any:
-        fut: asyncio.Future[Any] = self.loop.create_future()
+        self, start: Callable[[], IAsyncResult[T]], what: str, wait_s: float, deadline_s: float
+    ) -> T:
+        fut: asyncio.Future[T] = self.loop.create_future()
 
-        def settle(result: IAsyncResult) -> None:  # runs on our loop
+        def settle(result: IAsyncResult[T]) -> None:  # runs on our loop
             if fut.done():
                 return
             if result.successful():
                 fut.set_result(result.value)
             else:
                 exc = result.exception
+                if exc is None:  # not successful means kazoo set one; never None in practice
+                    exc = CoordinationError("failed without an exception")
                 err = translate(exc, what)
                 err.__cause__ = exc
                 fut.set_exception(err)
 
-        def on_kazoo_thread(result: IAsyncResult) -> None:
+        def on_kazoo_thread(result: IAsyncResult[T]) -> None:
             # A closed loop (RuntimeError) means nobody waits for this answer any more.
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(settle, result)
@@ -142,11 +160,17 @@ class KazooBridge:
             raise CoordinationError(f"{what}: no answer within {deadline_s:g}s") from exc
 
     async def transaction(
-        self, fill: Callable[[Any], None], client: Any, what: str, deadline_s: float
-    ) -> list[Any]:
-        """Commit one multi-op; a failed op raises its translated error (not RolledBackError)."""
+        self,
+        fill: Callable[[TransactionRequest], None],
+        client: KazooClient,
+        what: str,
+        deadline_s: float,
+    ) -> list[object]:
+        """Commit one multi-op; a failed op raises its translated error (not RolledBackError).
 
-        def start() -> IAsyncResult:
+        The results are kazoo's, one per operation: a path, a ``ZnodeStat`` or True."""
+
+        def start() -> IAsyncResult[list[object]]:
             txn = client.transaction()
             fill(txn)
             return txn.commit_async()

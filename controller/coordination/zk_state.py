@@ -10,7 +10,9 @@ overwrite what the new leader recorded. A follower's change goes through ``submi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kazoo.client import TransactionRequest
 
 from controller.coordination.base import CoordinationError, JsonDoc
 from controller.coordination.zk_bridge import ZkConflict, decode, encode
@@ -72,7 +74,7 @@ class SharedState:
             return
         epoch_path = self.coord.paths["epoch"]
 
-        def fill(txn: Any) -> None:
+        def fill(txn: TransactionRequest) -> None:
             txn.check(epoch_path, fence)
             if data is None:
                 txn.delete(path)

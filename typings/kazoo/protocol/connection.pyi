@@ -1,0 +1,4 @@
+import socket
+
+class ConnectionHandler:
+    _socket: socket.socket | None
