@@ -18,10 +18,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kazoo.client import TransactionRequest
 
 from controller.coordination.base import CoordinationError, IntentHandler, JsonDoc
-from controller.coordination.zk_bridge import ZkConflict, decode, encode
+from controller.coordination.zk_bridge import ZkConflict, decode, encode, get_data
 
 if TYPE_CHECKING:
     from controller.coordination.zookeeper import ZooKeeperCoordinator
@@ -89,12 +91,12 @@ class IntentBox:
         if self.handler is None or not c.may_actuate():
             return
         names = await c.call(
-            lambda k: k.get_children_async(c.paths["intents"], watch=c._watch), "intents"
+            lambda k: k.get_children_async(c.paths["intents"], watch=c.campaign.watch), "intents"
         )
         for name in sorted(names)[: MAX_IN_FLIGHT - len(self._tasks)]:
             path = f"{c.paths['intents']}/{name}"
             try:
-                data, _ = await c.call(lambda k, p=path: k.get_async(p), "read intent")
+                data, _ = await c.call(get_data(path), "read intent")
                 await self._claim(path)
             except ZkConflict:
                 continue  # withdrawn meanwhile
@@ -111,7 +113,7 @@ class IntentBox:
         if fence is None:
             raise CoordinationError("not leading: intent not claimed")
 
-        def fill(txn: Any) -> None:
+        def fill(txn: TransactionRequest) -> None:
             txn.check(c.paths["epoch"], fence)
             txn.delete(path)
 
@@ -159,9 +161,7 @@ class IntentBox:
             names = await c.call(lambda k: k.get_children_async(c.paths["views"]), "views")
         except ZkConflict:
             return {}
-        reads = [
-            c.call(lambda k, n=n: k.get_async(f"{c.paths['views']}/{n}"), "view") for n in names
-        ]
+        reads = [c.call(get_data(f"{c.paths['views']}/{n}"), "view") for n in names]
         out: dict[str, JsonDoc] = {}
         for name, got in zip(
             names, await asyncio.gather(*reads, return_exceptions=True), strict=True

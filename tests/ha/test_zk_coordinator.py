@@ -166,7 +166,7 @@ async def test_an_intent_nobody_executes_is_withdrawn(zk1: ZkEnsemble, zk_path: 
     await follower.start()
     try:
         await until(follower.may_actuate, 5)
-        follower._leader = False  # white-box: pretend another node leads but never answers
+        follower.standing.leader = False  # white-box: pretend another node leads but never answers
         started = time.monotonic()
         with pytest.raises(CoordinationError, match="no leader executed"):
             await follower.submit_intent({"action": "pause"}, 0.5)
