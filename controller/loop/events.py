@@ -8,15 +8,16 @@ one per tick. Nothing written here may carry a secret: callers pass reasons and 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from controller.clock import utcnow
 from controller.config import Route
 from controller.service.contract import EventRecord
+from controller.storage import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -48,7 +49,7 @@ class NewEvent:
     epoch: int | None = None
     outcome: str | None = None
     duration_ms: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
 
 
 def _iso(at: datetime) -> str:
@@ -64,20 +65,15 @@ class EventStore:
     def __init__(self, path: Path | str, keep: int = 200_000) -> None:
         self.keep = keep
         self._appended = 0
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db = open_sqlite(path, _SCHEMA)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     def append(self, ev: NewEvent, at: datetime | None = None) -> EventRecord:
-        when = at or datetime.now(UTC)
+        when = at or utcnow()
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO events (at, kind, route_from, route_to, reason, who, epoch, outcome,"
@@ -143,7 +139,7 @@ class EventStore:
         return int(row[0])
 
 
-def _record(row: tuple[Any, ...]) -> EventRecord:
+def _record(row: tuple[Any, ...]) -> EventRecord:  # sqlite3 rows are untyped
     id_, at, kind, rfrom, rto, reason, who, epoch, outcome, dur, details = row
     return EventRecord(
         id=id_,

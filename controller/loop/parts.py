@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
+from controller.clock import utcnow
 from controller.config import Route
 from controller.decide.decision import Decision, Override
 from controller.loop.state import ChangeMarker, PauseRecord, RouteRecord
@@ -18,14 +19,11 @@ from health.model import HealthSnapshot
 log = logging.getLogger("hotline.reconcile")
 
 __all__ = ["Alerts", "Cached", "LoopCounters", "LoopView", "SnapshotSource", "utcnow"]
+# ``utcnow`` is ``controller.clock``'s, re-exported until the last caller imports it from there.
 
 
 class SnapshotSource(Protocol):
     def snapshot(self) -> HealthSnapshot: ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from controller.clock import Clock, utcnow
 from controller.config import ComponentKind, HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
 from controller.decide.decision import (
@@ -33,14 +33,7 @@ from controller.decide.schedule import Calendar, on_call
 from controller.loop.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
 from controller.loop.actuators.modem import ModemActuator
 from controller.loop.events import EventStore, NewEvent
-from controller.loop.parts import (
-    Alerts,
-    Cached,
-    LoopCounters,
-    LoopView,
-    SnapshotSource,
-    utcnow,
-)
+from controller.loop.parts import Alerts, Cached, LoopCounters, LoopView, SnapshotSource
 from controller.loop.state import ChangeMarker, ControllerState, RouteRecord
 from controller.notifier.signal import NullSink, Severity, SignalSink
 from health.model import HealthSnapshot, Status
@@ -60,7 +53,7 @@ class Reconciler:
         events: EventStore,
         actuators: list[Actuator],
         sink: SignalSink | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.cfg = cfg
         self.monitor = monitor
@@ -476,8 +469,29 @@ class Reconciler:
             details={"cause": str(d.cause), "conditions": sorted(d.conditions)},
         )
 
-    def _event(self, kind: str, reason: str, **kw: object) -> None:
-        ev = NewEvent(kind=kind, reason=reason, epoch=self.coord.epoch(), **kw)  # type: ignore[arg-type]
+    def _event(
+        self,
+        kind: str,
+        reason: str,
+        *,
+        route_from: Route | None = None,
+        route_to: Route | None = None,
+        who: str | None = None,
+        outcome: str | None = None,
+        duration_ms: float | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        ev = NewEvent(
+            kind,
+            reason,
+            route_from,
+            route_to,
+            who,
+            self.coord.epoch(),
+            outcome,
+            duration_ms,
+            details or {},
+        )
         self.events.append(ev, self.clock())
 
     async def _condition_signals(

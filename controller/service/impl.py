@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
 from controller.decide.decision import Condition, Override, Pause
 from controller.decide.schedule import on_call
 from controller.loop.events import EventStore, NewEvent
-from controller.loop.parts import Cached, SnapshotSource, utcnow
+from controller.loop.parts import Cached, SnapshotSource
 from controller.loop.reconcile import Reconciler
 from controller.loop.state import PauseRecord
 from controller.service.contract import (
@@ -45,7 +45,7 @@ class ControllerServiceImpl:
         monitor: SnapshotSource,
         coordinator: Coordinator,
         events: EventStore,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.cfg, self.loop, self.monitor = cfg, loop, monitor
         self.coord, self.store, self.clock = coordinator, events, clock
