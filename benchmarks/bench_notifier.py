@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controller.notifier import build_notifier  # noqa: E402
+from controller.notifier.rows import Message  # noqa: E402
 from controller.notifier.service import Notifier  # noqa: E402
 from controller.notifier.signal import Severity, Signal  # noqa: E402
-from controller.notifier.store import Message, NotifierStore  # noqa: E402
+from controller.notifier.store import NotifierStore  # noqa: E402
 from tests.notifier.helpers import lab_config  # noqa: E402
 
 

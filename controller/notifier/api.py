@@ -30,8 +30,8 @@ from controller.calls.service import CallLog
 from controller.calls.store import Callback
 from controller.config import Role
 from controller.notifier.incidents import Incident
+from controller.notifier.rows import OutboxRow
 from controller.notifier.service import IncidentResolved, Notifier
-from controller.notifier.store import OutboxRow
 
 
 class _View(BaseModel):

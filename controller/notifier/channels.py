@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 import aiosmtplib
 
 from controller.notifier import gsm7
+from controller.notifier.rows import Message
 from controller.notifier.settings import SmtpSettings, TwilioSettings
-from controller.notifier.store import Message
 from modem.e164 import InvalidNumber, validate_e164
 
 if TYPE_CHECKING:

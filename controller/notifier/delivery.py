@@ -17,8 +17,9 @@ from datetime import timedelta
 from controller.clock import Clock
 from controller.notifier.channels import Channel, ChannelError
 from controller.notifier.incidents import backoff_s
+from controller.notifier.rows import OutboxRow
 from controller.notifier.settings import NotifierSettings
-from controller.notifier.store import NotifierStore, OutboxRow
+from controller.notifier.store import NotifierStore
 
 log = logging.getLogger("hotline.notifier")
 

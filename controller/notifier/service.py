@@ -33,10 +33,11 @@ from controller.notifier.incidents import (
     quiet_until,
     subscribers_for,
 )
+from controller.notifier.rows import Message
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.shared import SharedIncidents
 from controller.notifier.signal import Signal
-from controller.notifier.store import Message, NotifierStore
+from controller.notifier.store import NotifierStore
 from modem.e164 import is_e164
 
 log = logging.getLogger("hotline.notifier")

@@ -17,14 +17,22 @@ through to the next channel and are retried with backoff: those did not send.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from controller.notifier.incidents import Incident
+from controller.notifier.rows import (
+    Column,
+    Message,
+    OutboxRow,
+    dt,
+    dtr,
+    incident_of,
+    outbox_row_of,
+    ts,
+)
 from controller.storage import open_sqlite
 
 _SCHEMA = """
@@ -56,53 +64,6 @@ CREATE TABLE IF NOT EXISTS attempts (
   started_at REAL NOT NULL, finished_at REAL, outcome TEXT, error TEXT, provider_id TEXT
 );
 """
-
-
-Column = str | int | float | datetime | None  # a value for an incident column (datetime: UTC)
-
-
-def ts(d: datetime) -> float:
-    return d.timestamp()
-
-
-def dt(x: float | None) -> datetime | None:
-    return None if x is None else datetime.fromtimestamp(x, UTC)
-
-
-def dtr(x: float) -> datetime:
-    """A required timestamp column."""
-    return datetime.fromtimestamp(x, UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A message to queue. ``channels`` lists the channels allowed, in order of preference."""
-
-    key: str  # idempotency key: incident/transition/recipient, independent of the channel
-    kind: str  # open | resolve | remind | escalate | missed_call | long_call ...
-    severity: str
-    recipient: str
-    channels: tuple[str, ...]
-    sms_text: str
-    subject: str
-    body: str
-    mobile: str | None = None
-    email: str | None = None
-    incident_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    id: int
-    message: Message
-    state: str  # pending | sending | sent | failed | unknown | cancelled
-    attempts: int
-    next_at: datetime
-    created_at: datetime
-    sent_at: datetime | None
-    channel: str | None
-    provider_id: str | None
-    last_error: str | None
 
 
 class NotifierStore:
@@ -185,34 +146,9 @@ class NotifierStore:
         vals = [ts(v) if isinstance(v, datetime) else v for v in fields.values()]
         self._db.execute(f"UPDATE incidents SET {cols} WHERE id = ?", (*vals, incident_id))
 
-    def _incident(self, row: sqlite3.Row | None) -> Incident | None:
-        if row is None:
-            return None
-        return Incident(
-            id=row["id"],
-            key=row["key"],
-            severity=row["severity"],
-            summary=row["summary"],
-            detail=row["detail"],
-            route=row["route"],
-            epoch=row["epoch"],
-            code=row["code"],
-            state=row["state"],
-            opened_at=dtr(row["opened_at"]),
-            resolved_at=dt(row["resolved_at"]),
-            acked_at=dt(row["acked_at"]),
-            acked_by=row["acked_by"],
-            assignee=row["assignee"],
-            escalation_level=row["escalation_level"],
-            last_escalated_at=dtr(row["last_escalated_at"]),
-            reminders=row["reminders"],
-            last_reminded_at=dt(row["last_reminded_at"]),
-            resolution=row["resolution"],
-        )
-
     def incident(self, incident_id: int) -> Incident | None:
         row = self._db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        return self._incident(row)
+        return incident_of(row)
 
     def first_assignee(self, incident_id: int) -> str:
         row = self._db.execute(
@@ -224,13 +160,13 @@ class NotifierStore:
         row = self._db.execute(
             "SELECT * FROM incidents WHERE key = ? AND state = 'open'", (key,)
         ).fetchone()
-        return self._incident(row)
+        return incident_of(row)
 
     def open_incident_by_code(self, code: str) -> Incident | None:
         row = self._db.execute(
             "SELECT * FROM incidents WHERE code = ? AND state = 'open'", (code,)
         ).fetchone()
-        return self._incident(row)
+        return incident_of(row)
 
     def incidents(self, state: str | None = None, limit: int = 100) -> list[Incident]:
         q = "SELECT * FROM incidents"
@@ -239,7 +175,7 @@ class NotifierStore:
             q += " WHERE state = ?"
             args = (state,)
         rows = self._db.execute(q + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
-        return [i for i in map(self._incident, rows) if i is not None]
+        return [i for i in map(incident_of, rows) if i is not None]
 
     def add_timeline(self, incident_id: int, at: datetime, what: str) -> None:
         self._db.execute(
@@ -305,40 +241,13 @@ class NotifierStore:
         )
         return cur.rowcount == 1
 
-    def _row(self, r: sqlite3.Row) -> OutboxRow:
-        m = Message(
-            key=r["key"],
-            kind=r["kind"],
-            severity=r["severity"],
-            recipient=r["recipient"],
-            channels=tuple(c for c in r["channels"].split(",") if c),
-            sms_text=r["sms_text"],
-            subject=r["subject"],
-            body=r["body"],
-            mobile=r["mobile"],
-            email=r["email"],
-            incident_id=r["incident_id"],
-        )
-        return OutboxRow(
-            id=r["id"],
-            message=m,
-            state=r["state"],
-            attempts=r["attempts"],
-            next_at=dtr(r["next_at"]),
-            created_at=dtr(r["created_at"]),
-            sent_at=dt(r["sent_at"]),
-            channel=r["channel"],
-            provider_id=r["provider_id"],
-            last_error=r["last_error"],
-        )
-
     def due(self, now: datetime, limit: int) -> list[OutboxRow]:
         rows = self._db.execute(
             "SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id"
             " LIMIT ?",
             (ts(now), limit),
         ).fetchall()
-        return [self._row(r) for r in rows]
+        return [outbox_row_of(r) for r in rows]
 
     def outbox(self, incident_id: int | None = None, limit: int = 200) -> list[OutboxRow]:
         if incident_id is None:
@@ -348,7 +257,7 @@ class NotifierStore:
                 "SELECT * FROM outbox WHERE incident_id = ? ORDER BY id LIMIT ?",
                 (incident_id, limit),
             )
-        return [self._row(r) for r in rows.fetchall()]
+        return [outbox_row_of(r) for r in rows.fetchall()]
 
     def next_due_at(self) -> datetime | None:
         row = self._db.execute("SELECT MIN(next_at) FROM outbox WHERE state = 'pending'").fetchone()
@@ -440,7 +349,7 @@ class NotifierStore:
                 "UPDATE attempts SET finished_at = ?, outcome = 'unknown' WHERE outcome IS NULL",
                 (ts(now),),
             )
-        return [self._row(r) for r in rows]
+        return [outbox_row_of(r) for r in rows]
 
     def sent_since(self, recipient: str, since: datetime) -> list[datetime]:
         rows = self._db.execute(

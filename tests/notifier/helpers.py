@@ -11,9 +11,9 @@ import yaml
 
 from controller.config import HotlineConfig
 from controller.notifier.channels import ChannelError
+from controller.notifier.rows import Message
 from controller.notifier.service import Notifier
 from controller.notifier.signal import Severity, Signal
-from controller.notifier.store import Message
 
 LAB = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
 # 2026-11-25 is a Wednesday; alice took over on 2026-11-23 09:00 Prague (rotation anchor + 46 weeks)

@@ -17,8 +17,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from controller.notifier.channels import ChannelError, EmailChannel
+from controller.notifier.rows import Message
 from controller.notifier.settings import SmtpSettings
-from controller.notifier.store import Message
 from tests.notifier.helpers import Clock, MakeNotifier, RecordingChannel, signal
 
 pytestmark = pytest.mark.slow

@@ -21,8 +21,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
 from controller.notifier.channels import ChannelError, TwilioSmsChannel
+from controller.notifier.rows import Message
 from controller.notifier.settings import TwilioSettings
-from controller.notifier.store import Message
 from tests.notifier.helpers import MakeNotifier, RecordingChannel, signal
 
 SID = "AC" + "0123456789abcdef" * 2
