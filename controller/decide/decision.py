@@ -219,6 +219,27 @@ def decide(
     return Decision(auto.route, note + auto.reason, auto.cause, auto.conditions)
 
 
+@dataclass(slots=True)
+class _Auto:
+    """What the automatic rules (3-5) look at, worked out once per decision."""
+
+    health: Mapping[Route, Aggregate]
+    order: list[Route]  # routes by preference (off-hours: the schedule's route first)
+    target: Route  # the first route that is up
+    skipped: dict[Route, str]  # the better routes passed over, and why
+    recent: int  # switches in the flap window
+    flapping: bool
+    business: bool
+    conds: set[Condition]
+
+    @property
+    def why_not(self) -> str:
+        return f" ({'; '.join(self.skipped.values())})" if self.skipped else ""
+
+    def done(self, route: Route | None, reason: str, cause: Cause) -> Decision:
+        return Decision(route, reason, cause, frozenset(self.conds))
+
+
 def _automatic(
     health: Mapping[Route, Aggregate],
     current: RouteState,
@@ -227,6 +248,35 @@ def _automatic(
     now: datetime,
     conds: set[Condition],
 ) -> Decision:
+    a = _situation(health, current, calendar, policy, now, conds)
+    cur = current.route
+    if cur is None:
+        return _first_route(a)
+    if a.target is cur:
+        if a.skipped:
+            return a.done(cur, f"staying on {cur}{a.why_not}", Cause.STAY)
+        return a.done(cur, f"{cur} healthy", Cause.STAY)
+    if health[cur].status is Status.DOWN:
+        return _escape(a, cur, policy)
+    if a.order.index(a.target) > a.order.index(cur):
+        # The current route's health is unknown and nothing better is up: unknown is not down.
+        return a.done(
+            cur,
+            f"{cur} health unknown ({health[cur].detail}); not failing over on missing data",
+            Cause.HOLD,
+        )
+    return _better_route(a, cur, calendar, policy, now)
+
+
+def _situation(
+    health: Mapping[Route, Aggregate],
+    current: RouteState,
+    calendar: Calendar,
+    policy: Policy,
+    now: datetime,
+    conds: set[Condition],
+) -> _Auto:
+    """Rule 3's order and target, and rule 5's flap count."""
     business = calendar.is_business_hours(now)
     order = list(DEFAULT_ORDER)
     if not business:
@@ -240,83 +290,81 @@ def _automatic(
             target = r
             break
         skipped[r] = f"{r} {health[r].status}: {health[r].detail}"
-    why_not = f" ({'; '.join(skipped.values())})" if skipped else ""
-    cur = current.route
     recent = [t for t in current.switches if timedelta(0) <= now - t < policy.flap_window]
     flapping = len(recent) >= policy.flap_max_switches
     if flapping:
         conds.add(Condition.FLAPPING)
+    return _Auto(health, order, target, skipped, len(recent), flapping, business, conds)
 
-    def done(route: Route | None, reason: str, cause: Cause) -> Decision:
-        return Decision(route, reason, cause, frozenset(conds))
 
-    if cur is None:
-        unknown_before = [
-            r for r in order[: order.index(target)] if health[r].status is Status.UNKNOWN
-        ]
-        if unknown_before:
-            return done(
-                None,
-                f"current route not known and {unknown_before[0]} health unknown "
-                f"({health[unknown_before[0]].detail}); waiting for probes",
-                Cause.HOLD,
-            )
-        return done(target, f"taking {target}{why_not}", Cause.ESCAPE if skipped else Cause.STAY)
-    if target is cur:
-        if skipped:
-            return done(cur, f"staying on {cur}{why_not}", Cause.STAY)
-        return done(cur, f"{cur} healthy", Cause.STAY)
-    cur_health = health[cur]
-    if cur_health.status is Status.DOWN:
-        if flapping and target is not Route.ONCALL:
-            return done(
-                Route.ONCALL,
-                f"{cur} is down ({cur_health.detail}) while flapping ({len(recent)} switches in "
-                f"the last {_secs(policy.flap_window)}); switching to oncall, the stable route",
-                Cause.ESCAPE,
-            )
-        others = [text for r, text in skipped.items() if r is not cur]
-        return done(
-            target,
-            f"{cur} is down ({cur_health.detail}); switching to {target}"
-            + (f" ({'; '.join(others)})" if others else ""),
-            Cause.ESCAPE,
-        )
-    if order.index(target) > order.index(cur):
-        # The current route's health is unknown and nothing better is up: unknown is not down.
-        return done(
-            cur,
-            f"{cur} health unknown ({cur_health.detail}); not failing over on missing data",
+def _first_route(a: _Auto) -> Decision:
+    """No route known yet: take the target, unless a better route's health is still unknown."""
+    target = a.target
+    unknown_before = [
+        r for r in a.order[: a.order.index(target)] if a.health[r].status is Status.UNKNOWN
+    ]
+    if unknown_before:
+        return a.done(
+            None,
+            f"current route not known and {unknown_before[0]} health unknown "
+            f"({a.health[unknown_before[0]].detail}); waiting for probes",
             Cause.HOLD,
         )
-    # A better route than the current one is up: failback or a schedule change.
+    return a.done(target, f"taking {target}{a.why_not}", Cause.ESCAPE if a.skipped else Cause.STAY)
+
+
+def _escape(a: _Auto, cur: Route, policy: Policy) -> Decision:
+    """Rule 4 and 5: leave a down route at once; while flapping, for the on-call mobile."""
+    cur_health = a.health[cur]
+    if a.flapping and a.target is not Route.ONCALL:
+        return a.done(
+            Route.ONCALL,
+            f"{cur} is down ({cur_health.detail}) while flapping ({a.recent} switches in "
+            f"the last {_secs(policy.flap_window)}); switching to oncall, the stable route",
+            Cause.ESCAPE,
+        )
+    others = [text for r, text in a.skipped.items() if r is not cur]
+    return a.done(
+        a.target,
+        f"{cur} is down ({cur_health.detail}); switching to {a.target}"
+        + (f" ({'; '.join(others)})" if others else ""),
+        Cause.ESCAPE,
+    )
+
+
+def _better_route(
+    a: _Auto, cur: Route, calendar: Calendar, policy: Policy, now: datetime
+) -> Decision:
+    """Rules 4 and 5 for a better route than the current one: failback or a schedule change,
+    after the failback hold and never while flapping."""
+    target, business = a.target, a.business
     cause = Cause.FAILBACK
     if (not business and target is calendar.off_hours_route) or (
         business and cur is calendar.off_hours_route and cur is not Route.PRIMARY
     ):
         cause = Cause.SCHEDULE
-    since = health[target].since
+    since = a.health[target].since
     up_for = None if since is None else now - since
     if up_for is not None and up_for < policy.failback_hold:
-        conds.add(Condition.FAILBACK_PENDING)
-        return done(
+        a.conds.add(Condition.FAILBACK_PENDING)
+        return a.done(
             cur,
             f"{target} up for {_secs(up_for)}, moving after {_secs(policy.failback_hold)}; "
             f"staying on {cur}",
             Cause.HOLD,
         )
-    if flapping:
-        return done(
+    if a.flapping:
+        return a.done(
             cur,
-            f"flapping: {len(recent)} switches in the last {_secs(policy.flap_window)}; "
+            f"flapping: {a.recent} switches in the last {_secs(policy.flap_window)}; "
             f"holding {cur} instead of moving to {target}",
             Cause.HOLD,
         )
     if cause is Cause.SCHEDULE:
         when = "off-hours" if not business else "business hours"
-        return done(target, f"{when}: schedule routes calls to {target}{why_not}", cause)
+        return a.done(target, f"{when}: schedule routes calls to {target}{a.why_not}", cause)
     held = f" for {_secs(up_for)}" if up_for is not None else ""
-    return done(target, f"{target} healthy{held}; failing back from {cur}", cause)
+    return a.done(target, f"{target} healthy{held}; failing back from {cur}", cause)
 
 
 def _secs(delta: timedelta) -> str:
