@@ -5,6 +5,7 @@ Operations are built from the command table (:mod:`modem.commands`) and run over
 change is followed by a query, and the change only counts when the network shows exactly what was
 asked (:class:`~modem.errors.ForwardingNotVerified` otherwise): the hotline must never be left in an
 unknown state. Modems that refuse ``+CCFC`` get the TS 22.030 codes (``**21*<number>#``) instead.
+The values it returns are in :mod:`modem.model` (re-exported here).
 """
 
 from __future__ import annotations
@@ -13,15 +14,24 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from modem import commands as cmd
 from modem.at import Urc
-from modem.e164 import validate_e164
+from modem.e164 import same_number, validate_e164
 from modem.errors import ForwardingNotVerified, ModemError, ModemUnavailable, PinRejected
 from modem.link import AtLink
+from modem.model import (
+    RECONNECT_DELAYS,
+    RETRY_DELAYS,
+    ForwardingState,
+    ForwardReason,
+    IncomingCall,
+    IncomingSms,
+    ModemEvent,
+    ModemInfo,
+    ModemStatus,
+)
 from modem.parse import (
     REGISTRATION,
     fields,
@@ -37,61 +47,18 @@ from modem.parse import (
 )
 from modem.pdu import PduError, decode, encode_submit, to_text_mode
 
+__all__ = [
+    "ForwardReason",
+    "ForwardingState",
+    "IncomingCall",
+    "IncomingSms",
+    "Modem",
+    "ModemEvent",
+    "ModemInfo",
+    "ModemStatus",
+]
+
 log = logging.getLogger("modem")
-
-
-class ForwardReason(StrEnum):
-    UNCONDITIONAL = "unconditional"
-    BUSY = "busy"
-    NO_REPLY = "no-reply"
-    NOT_REACHABLE = "not-reachable"
-
-
-@dataclass(frozen=True, slots=True)
-class ForwardingState:
-    reason: ForwardReason
-    active: bool
-    number: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ModemInfo:
-    manufacturer: str
-    model: str
-    imei: str
-    revision: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ModemStatus:
-    sim_ready: bool
-    sim_state: str
-    registered: bool
-    roaming: bool
-    registration: str
-    signal_dbm: int | None
-    operator: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingSms:
-    sender: str
-    text: str
-    received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingCall:
-    caller: str | None
-    at: datetime
-
-
-def _same_number(a: str | None, b: str | None) -> bool:
-    def norm(n: str) -> str:
-        n = n.strip()
-        return n[1:] if n.startswith("+") else n[2:] if n.startswith("00") else n
-
-    return a is not None and b is not None and norm(a) == norm(b)
 
 
 def _unsupported(exc: ModemError) -> bool:
@@ -110,15 +77,15 @@ class Modem:
         pin: str | None = None,
         command_timeout: float = 10.0,
         network_timeout: float = 60.0,
-        retry_delays: Sequence[float] = (1.0, 3.0, 9.0),
-        reconnect_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0),
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
     ) -> None:
         self._pin = pin
         self._pin_rejected = False
         self._text_mode = False
         self._clip = True
         self._ccfc_unsupported = False
-        self._subscribers: list[asyncio.Queue[IncomingSms | IncomingCall]] = []
+        self._subscribers: list[asyncio.Queue[ModemEvent]] = []
         self.link = AtLink(
             url,
             baudrate=baudrate,
@@ -139,8 +106,8 @@ class Modem:
         pin: str | None = None,
         command_timeout: float = 10.0,
         network_timeout: float = 60.0,
-        retry_delays: Sequence[float] = (1.0, 3.0, 9.0),
-        reconnect_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0),
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
     ) -> Modem:
         modem = cls(
             url,
@@ -319,7 +286,7 @@ class Modem:
         reason = ForwardReason(reason)
         await self._change(reason, number)
         state = await self.get_forwarding(reason)
-        if not (state.active and _same_number(state.number, number)):
+        if not (state.active and same_number(state.number, number)):
             log.error(
                 "event=forwarding_not_verified reason=%s want=%s got=%s", reason, number, state
             )
@@ -363,12 +330,12 @@ class Modem:
         return refs
 
     # --- events ------------------------------------------------------------------------------
-    def subscribe(self) -> asyncio.Queue[IncomingSms | IncomingCall]:
-        queue: asyncio.Queue[IncomingSms | IncomingCall] = asyncio.Queue(maxsize=256)
+    def subscribe(self) -> asyncio.Queue[ModemEvent]:
+        queue: asyncio.Queue[ModemEvent] = asyncio.Queue(maxsize=256)
         self._subscribers.append(queue)
         return queue
 
-    def _publish(self, event: IncomingSms | IncomingCall) -> None:
+    def _publish(self, event: ModemEvent) -> None:
         for queue in self._subscribers:
             if queue.full():
                 log.warning("event=modem_event_dropped kind=%s", type(event).__name__)

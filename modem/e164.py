@@ -8,7 +8,7 @@ smuggle a second AT command onto the line (``+420;+CFUN=0``).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
@@ -36,7 +36,24 @@ def validate_e164(value: object) -> str:
     return value
 
 
-def _pydantic_e164(value: Any) -> str:
+def normalize(number: str) -> str:
+    """The international form of a number a network reports: ``00420...`` and ``420...`` become
+    ``+420...``. Networks may drop the ``+`` of an international number (type 145) or write 00;
+    we only ever register international numbers, so both mean ``+``."""
+    n = number.strip()
+    if n.startswith("00") and n[2:].isdigit():
+        return "+" + n[2:]
+    if n.isdigit():
+        return "+" + n
+    return n
+
+
+def same_number(a: str | None, b: str | None) -> bool:
+    """Whether two reported numbers are the same (``+420...``, ``00420...``, ``420...``)."""
+    return a is not None and b is not None and normalize(a) == normalize(b)
+
+
+def _pydantic_e164(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML reads an unquoted +420... as an integer and drops the plus sign.
         raise PydanticCustomError(
