@@ -10,7 +10,9 @@ from typing import Any
 import yaml
 
 from controller.config import HotlineConfig
+from controller.coordination.base import Coordinator
 from health.model import ComponentState, HealthSnapshot, Status
+from tests.support.memory_coordinator import MemoryCoordinator
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "examples" / "lab.yaml"
@@ -81,39 +83,11 @@ class Clock:
         return self.now
 
 
-class SwitchableCoordinator:
-    """A LocalCoordinator whose leadership and fence a test can take away (an in-memory stand-in
-    for a clustered backend), and whose intents go to another node's handler."""
+class SwitchableCoordinator(MemoryCoordinator):
+    """A running coordinator (e.g. a started LocalCoordinator) whose leadership and fence a test
+    can take away, and whose intents go to another node's ``leader_handler``: the shared state,
+    epoch and views stay ``inner``'s (see ``tests/support/memory_coordinator``)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Coordinator) -> None:
+        super().__init__(store=inner)
         self.inner = inner
-        self.leader = True
-        self.fence_ok = True
-        self.fence_checks = 0
-        self.leader_handler: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def is_leader(self) -> bool:
-        return self.leader
-
-    def may_actuate(self) -> bool:
-        return self.leader
-
-    def leader_name(self) -> str | None:
-        return "me" if self.leader else "other-node"
-
-    async def check_fence(self) -> None:
-        from controller.coordination.base import CoordinationError
-
-        self.fence_checks += 1
-        if not self.fence_ok:
-            raise CoordinationError("epoch 1 superseded by epoch 2")
-
-    def set_intent_handler(self, handler: Any) -> None:
-        return None
-
-    async def submit_intent(self, doc: dict[str, Any], timeout_s: float = 30.0) -> dict[str, Any]:
-        result: dict[str, Any] = await self.leader_handler(doc)
-        return result

@@ -6,14 +6,17 @@ import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
 
 from controller.config import ZooKeeperSettings
-from controller.coordination.base import CoordinationError, JsonDoc
+from controller.coordination.base import CoordinationError, Coordinator, JsonDoc
+from controller.coordination.local import LocalCoordinator
 from controller.coordination.zk_bridge import encode
 from controller.coordination.zookeeper import ZooKeeperCoordinator
+from tests.support.memory_coordinator import MemoryCoordinator
 from tests.support.zk_lab import ZkEnsemble
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -214,3 +217,27 @@ async def test_every_call_has_a_deadline_when_zookeeper_is_frozen(
     finally:
         server.signal(signal.SIGCONT)
         await c.stop()
+
+
+async def test_every_backend_is_a_whole_coordinator(tmp_path: Path) -> None:
+    """The protocol is complete (callers need no getattr), and the local answers are those of a
+    single node that always leads: its epoch is the cluster's, no quorum to lose, no term start."""
+    local = LocalCoordinator(tmp_path / "coordination.db", "solo")
+    unstarted = ZooKeeperSettings(hosts=("127.0.0.1:1",), path="/hotline/protocol")
+    zk = ZooKeeperCoordinator(unstarted, "n1")
+    for backend in (local, zk, MemoryCoordinator()):
+        assert isinstance(backend, Coordinator), type(backend).__name__
+    with pytest.raises(CoordinationError, match="not started"):
+        await local.check_fence()
+    await local.start()
+    try:
+        assert local.is_leader() and local.may_actuate() and local.leader_name() == "solo"
+        assert local.cluster_epoch() == local.epoch() >= 1
+        assert local.term_started() is None and local.quorum_lost_since() is None
+        await local.check_fence()
+        await local.handover()
+        assert local.is_leader()
+    finally:
+        await local.stop()
+    assert zk.quorum_lost_since() is not None  # not started: no round trip has succeeded yet
+    assert zk.term_started() is None and zk.cluster_epoch() == zk.epoch() == 0
