@@ -12,9 +12,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from controller.cli.exits import EXIT_BAD_INPUT, EXIT_OK
 from controller.config import ConfigError, HotlineConfig, load_config
-
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
 SUBCOMMAND_MODULES = (
     "controller.cli.modem",

@@ -14,9 +14,14 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
+from controller.cli.args import Subparsers
+from controller.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED
+
+JsonDoc = dict[str, Any]
+"""A JSON object of the API's, as httpx decodes it."""
 _TTL = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -60,11 +65,19 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
 
-    def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: JsonDoc | None = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> tuple[int, object]:
+        """The HTTP status (0: no answer) and the decoded JSON body."""
         import httpx
 
         try:
-            resp = self._http.request(method, path, **kw)
+            resp = self._http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             return 0, {"message": f"cannot reach the controller: {type(exc).__name__}: {exc}"}
         try:
@@ -88,7 +101,7 @@ def _exit_for(status: int) -> int:
     return EXIT_REFUSED
 
 
-def _message(body: Any) -> str:
+def _message(body: object) -> str:
     if isinstance(body, dict):
         for key in ("message", "detail", "error"):
             if key in body:
@@ -97,7 +110,7 @@ def _message(body: Any) -> str:
     return json.dumps(body)
 
 
-def _print_action(status: int, body: Any, as_json: bool) -> int:
+def _print_action(status: int, body: object, as_json: bool) -> int:
     if as_json:
         print(json.dumps(body, indent=2))
     elif status in (200, 202, 409) and isinstance(body, dict) and "accepted" in body:
@@ -111,7 +124,7 @@ def _print_action(status: int, body: Any, as_json: bool) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     status, body = _client(args).call("GET", "/v1/status")
-    if status != 200 or args.json:
+    if status != 200 or args.json or not isinstance(body, dict):
         return (
             _print_action(status, body, True)
             if status == 200
@@ -121,7 +134,7 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def format_status(s: dict[str, Any]) -> str:
+def format_status(s: JsonDoc) -> str:
     a = s.get("active") or {}
     flags = ("verified" if a.get("verified") else "NOT verified") + (
         ", last change FAILED" if a.get("failed") else ""
@@ -146,7 +159,7 @@ def format_status(s: dict[str, Any]) -> str:
 
 
 def _failover(args: argparse.Namespace) -> int:
-    body: dict[str, Any] = {"to": args.to, "reason": args.reason, "force": args.force}
+    body: JsonDoc = {"to": args.to, "reason": args.reason, "force": args.force}
     if args.ttl is not None:
         try:
             body["ttl_s"] = parse_ttl(args.ttl)
@@ -156,7 +169,7 @@ def _failover(args: argparse.Namespace) -> int:
     return _print_action(*_client(args).call("POST", "/v1/failover", json=body), args.json)
 
 
-def _simple(path: str) -> Any:
+def _simple(path: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         body = {"reason": args.reason}
         return _print_action(*_client(args).call("POST", path, json=body), args.json)
@@ -165,13 +178,15 @@ def _simple(path: str) -> Any:
 
 
 def _events(args: argparse.Namespace) -> int:
-    params: dict[str, Any] = {"limit": args.limit}
+    params: dict[str, str | int] = {"limit": args.limit}
     if args.since:
         params["since"] = args.since
     status, body = _client(args).call("GET", "/v1/events", params=params)
     if status != 200:
         return _print_action(status, body, False)
-    rows = body if isinstance(body, list) else body.get("events", [])
+    if isinstance(body, dict):
+        body = body.get("events", [])
+    rows = body if isinstance(body, list) else []
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -195,7 +210,7 @@ def _api_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the raw JSON answer")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     run = sub.add_parser("run", help="run the controller daemon")
     run.add_argument("--config", required=True, help="the YAML config file")
     run.add_argument("--dry-run", action="store_true", help="decide and log, touch nothing")

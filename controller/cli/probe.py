@@ -17,18 +17,18 @@ import asyncio
 import json
 import os
 import sys
-from typing import Any
 
 from pydantic import ValidationError
 
+from controller.cli.args import Subparsers
+from controller.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED
 from health.sample import ProbeResult
 from health.specs import SipProbeSpec, SnmpProbeSpec
 
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 _MAX_COUNT = 10_000
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     probe = subparsers.add_parser("probe", help="probe a SIP/SNMP target, or all configured probes")
     psub = probe.add_subparsers(dest="probe_command", required=True, metavar="KIND")
 
@@ -124,10 +124,10 @@ def _snmp_spec(args: argparse.Namespace) -> SnmpProbeSpec:
     host, _, port = (
         args.target.rpartition(":") if args.target.count(":") == 1 else (args.target, "", "")
     )
-    check: dict[str, Any] = {"oid": args.oid, "expect": args.expect}
+    check: dict[str, str | int] = {"oid": args.oid, "expect": args.expect}
     if args.value is not None:
         check["value"] = int(args.value) if args.expect in ("at_least", "at_most") else args.value
-    data: dict[str, Any] = {"type": "snmp", "host": host.strip("[]"), "checks": [check]}
+    data: dict[str, object] = {"type": "snmp", "host": host.strip("[]"), "checks": [check]}
     if port:
         data["port"] = int(port)
     if args.v3_user:

@@ -17,12 +17,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
+from controller.cli.args import Subparsers
+from controller.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED
+
+if TYPE_CHECKING:
+    from controller.config import HotlineConfig
+    from controller.demo.lab import Lab
 
 
-def register_demo(sub: Any) -> None:
+def register_demo(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="the demo lab on loopback (try: hotline demo --script)")
     p.add_argument(
         "action",
@@ -63,7 +68,7 @@ def _demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(cfg, script=args.script))
 
 
-def _remote(cfg: Any, args: argparse.Namespace) -> int:
+def _remote(cfg: HotlineConfig, args: argparse.Namespace) -> int:
     import httpx
 
     from controller.config import Role
@@ -95,7 +100,7 @@ def _remote(cfg: Any, args: argparse.Namespace) -> int:
     return {200: EXIT_OK, 422: EXIT_BAD_INPUT}.get(resp.status_code, EXIT_REFUSED)
 
 
-async def run_demo(cfg: Any, script: bool) -> int:
+async def run_demo(cfg: HotlineConfig, script: bool) -> int:
     from controller.daemon import assemble, serve
     from controller.demo.lab import Lab
     from controller.demo.scenario import play
@@ -148,7 +153,7 @@ async def run_demo(cfg: Any, script: bool) -> int:
             await lab.stop()
 
 
-def _banner(cfg: Any, lab: Any, script: bool) -> None:
+def _banner(cfg: HotlineConfig, lab: Lab, script: bool) -> None:
     tokens = {str(t.role): t.token.get_secret_value() for t in cfg.api.tokens}
     print(f"hotline demo lab: node {cfg.node.name}, modem emulator at {cfg.hotline.modem.url}")
     print(f"  dashboard  http://{cfg.api.listen}/dashboard", flush=True)

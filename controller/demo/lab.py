@@ -10,12 +10,18 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from controller.config import ComponentKind, HotlineConfig, parse_config
 from controller.demo.sip import OptionsResponder
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
+
+    from modem.emulator import ModemEmulator
 
 LAB_YAML = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
 _SIP_PORT = re.compile(r"^(sip:127\.0\.0\.1:)([0-9]+)(.*)$")
@@ -55,8 +61,8 @@ class Lab:
     def __init__(self, cfg: HotlineConfig) -> None:
         self.cfg = cfg
         self.responders: dict[str, OptionsResponder] = {}
-        self.emulator: Any = None
-        self._smtp: Any = None
+        self.emulator: ModemEmulator | None = None
+        self._smtp: Controller | None = None
         self.mail: list[str] = []
 
     @property
@@ -94,8 +100,14 @@ class Lab:
         lab = self
 
         class Sink:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                lab.mail.append(envelope.content.decode("utf-8", errors="replace"))
+            async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+                content = envelope.content  # bytes: the controller does not decode the data
+                text = (
+                    content.decode("utf-8", errors="replace")
+                    if isinstance(content, bytes)
+                    else str(content)
+                )
+                lab.mail.append(text)
                 return "250 OK"
 
         self._smtp = Controller(Sink(), hostname="127.0.0.1", port=smtp.port)
