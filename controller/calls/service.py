@@ -113,7 +113,7 @@ class CallLog:
             )
             + "\n"
         )
-        self.notifier.enqueue(
+        self.notifier.outbox.enqueue(
             key=f"call/{c.call_id}/missed/{tech.label}",
             kind="missed_call",
             severity="warning",
@@ -149,7 +149,7 @@ class CallLog:
             + "\n"
         )
         for r in targets:
-            self.notifier.enqueue(
+            self.notifier.outbox.enqueue(
                 key=f"call/{c.call_id}/long/{r.label}",
                 kind="long_call",
                 severity="info",

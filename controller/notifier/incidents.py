@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from controller.notifier.settings import NotifierSettings, QuietHours, Retry, is_email
 from modem.e164 import is_e164
+
+if TYPE_CHECKING:
+    from controller.config import Technician
 
 # No 0/O, 1/I/L, 5/S, 8/B: codes are read off a phone screen and typed back.
 _CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXYZ234679"
@@ -59,6 +63,21 @@ class Recipient:
     label: str
     mobile: str | None = None
     email: str | None = None
+
+
+def technician_recipient(t: Technician) -> Recipient:
+    return Recipient(label=t.name, mobile=t.mobile, email=t.email)
+
+
+def recipient_for(label: str, technicians: Mapping[str, Technician]) -> Recipient | None:
+    """Whom a recipient label in the outbox names: a technician, an E.164 number or an address."""
+    if label in technicians:
+        return technician_recipient(technicians[label])
+    if is_e164(label):
+        return Recipient(label=label, mobile=label)
+    if "@" in label:
+        return Recipient(label=label, email=label)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

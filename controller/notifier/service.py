@@ -30,12 +30,13 @@ from controller.notifier.incidents import (
     due_action,
     escalation_order,
     new_ack_code,
-    quiet_until,
+    recipient_for,
     subscribers_for,
+    technician_recipient,
 )
-from controller.notifier.rows import Message
+from controller.notifier.outbox import Outbox
 from controller.notifier.settings import NotifierSettings
-from controller.notifier.shared import SharedIncidents
+from controller.notifier.shared import SharedIncidents, entry
 from controller.notifier.signal import Signal
 from controller.notifier.store import NotifierStore
 from modem.e164 import is_e164
@@ -50,7 +51,8 @@ class IncidentResolved(Exception):
 
 
 class Notifier:
-    """Implements ``SignalSink``; also the entry point for acknowledgements and call alerts."""
+    """Implements ``SignalSink``; also the entry point for acknowledgements. Call alerts are
+    queued through its ``outbox``; ``delivery`` drains it."""
 
     def __init__(
         self,
@@ -76,6 +78,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.outbox = Outbox(store, settings, channels, clock, self.tz, self._wake)
         self.delivery = Deliverer(store, channels, settings, clock)
         self.shared: SharedIncidents | None = None  # set when clustered: incidents outlive leaders
 
@@ -180,19 +183,7 @@ class Notifier:
             await self.shared.publish(inc.key, None)
             return
         told = sorted({r.message.recipient for r in self.store.outbox(inc.id)})
-        await self.shared.publish(
-            inc.key,
-            {
-                "code": inc.code,
-                "opened_at": inc.opened_at.isoformat(),
-                "assignee": inc.assignee,
-                "severity": inc.severity,
-                "summary": inc.summary,
-                "route": inc.route,
-                "acked_by": inc.acked_by,
-                "told": told,
-            },
-        )
+        await self.shared.publish(inc.key, entry(inc, told))
 
     def _oncall_now(self, at: datetime) -> Technician:
         return on_call(self.cfg.oncall, at)
@@ -221,7 +212,7 @@ class Notifier:
             self.store.add_timeline(inc_id, s.at, f"opened: {s.summary}")
             inc = self.store.incident(inc_id)
             assert inc is not None
-            targets = [self._tech_recipient(tech), *subscribers_for(inc.severity, self.settings)]
+            targets = [technician_recipient(tech), *subscribers_for(inc.severity, self.settings)]
             for r in targets:
                 sms = texts.sms_open(inc, self.tz, tech.name, r.label)
                 self._queue(inc, "open", r, sms, texts.email_subject(inc, "opened"))
@@ -251,7 +242,7 @@ class Notifier:
             now = replace(inc, summary=s.summary, route=s.route, severity=str(s.severity))
             oncall = self._oncall_now(s.at).name
             for label in self.store.recipients_of(inc.id):
-                r = self._recipient(label)
+                r = recipient_for(label, self._techs)
                 if r is not None:
                     sms = texts.sms_route(now, self.tz, oncall, r.label, s.at)
                     self._queue(now, f"route{n}", r, sms, texts.email_subject(now, "route changed"))
@@ -267,7 +258,7 @@ class Notifier:
             done = replace(inc, state="resolved", resolved_at=s.at, resolution=s.summary)
             told = self.store.recipients_of(inc.id)
             for label in told:
-                r = self._recipient(label)
+                r = recipient_for(label, self._techs)
                 if r is None:
                     continue
                 sms = texts.sms_resolve(done, self.tz, s.at, s.summary)
@@ -282,22 +273,6 @@ class Notifier:
 
     # -- recipients and queueing -----------------------------------------------------------
 
-    def _tech_recipient(self, t: Technician) -> Recipient:
-        return Recipient(label=t.name, mobile=t.mobile, email=t.email)
-
-    def _recipient(self, label: str) -> Recipient | None:
-        if label in self._techs:
-            return self._tech_recipient(self._techs[label])
-        if is_e164(label):
-            return Recipient(label=label, mobile=label)
-        if "@" in label:
-            return Recipient(label=label, email=label)
-        return None
-
-    def _email_copy(self, r: Recipient, email: bool | None) -> bool:
-        wanted = self.settings.email_copy if email is None else email
-        return wanted and r.email is not None and "email" in self.channels
-
     def _queue(self, inc: Incident, transition: str, r: Recipient, sms: str, subject: str) -> None:
         """Queue the SMS chain and (if configured) the detailed e-mail for one recipient."""
         body = texts.email_body(
@@ -307,7 +282,7 @@ class Notifier:
             self.store.timeline(inc.id),
             self._oncall_now(inc.opened_at).name,
         )
-        self.enqueue(
+        self.outbox.enqueue(
             key=f"inc{inc.id}/{transition}/{r.label}",
             kind=transition,
             severity=inc.severity,
@@ -318,67 +293,8 @@ class Notifier:
             incident_id=inc.id,
         )
 
-    def enqueue(
-        self,
-        *,
-        key: str,
-        kind: str,
-        severity: str,
-        recipient: Recipient,
-        sms_text: str,
-        subject: str,
-        body: str,
-        incident_id: int | None = None,
-        sms: bool = True,
-        email: bool | None = None,
-    ) -> int:
-        """Queue what ``recipient`` should get: the SMS chain and/or the e-mail. Returns rows added.
-
-        ``email``: None sends the detailed e-mail as ``notifier.email_copy`` says, True always
-        (missed calls), False never. With an e-mail going anyway, the SMS chain does not fall
-        through to e-mail (that would send the same person two e-mails).
-        """
-        if not self.settings.enabled:
-            return 0
-        now = self.clock()
-        hold = quiet_until(self.settings.quiet_hours, severity, now, self.tz)
-        copy = self._email_copy(recipient, email)
-        added = 0
-        if sms and (recipient.mobile or not copy):
-            chain = tuple(c for c in self.settings.channels if not (copy and c == "email"))
-            m = Message(
-                key=key,
-                kind=kind,
-                severity=severity,
-                recipient=recipient.label,
-                channels=chain,
-                sms_text=sms_text,
-                subject=subject,
-                body=body,
-                mobile=recipient.mobile,
-                email=recipient.email,
-                incident_id=incident_id,
-            )
-            added += self.store.enqueue(m, now, hold)
-        if copy:
-            m = Message(
-                key=key + "/email",
-                kind=kind,
-                severity=severity,
-                recipient=recipient.label,
-                channels=("email",),
-                sms_text=sms_text,
-                subject=subject,
-                body=body,
-                email=recipient.email,
-                incident_id=incident_id,
-            )
-            added += self.store.enqueue(m, now, hold)
-        self._wake.set()
-        return added
-
     def oncall_recipient(self, at: datetime | None = None) -> Recipient:
-        return self._tech_recipient(self._oncall_now(at or self.clock()))
+        return technician_recipient(self._oncall_now(at or self.clock()))
 
     # -- escalation, reminders, acknowledgement --------------------------------------------
 
@@ -413,7 +329,7 @@ class Notifier:
             self._queue(
                 moved,
                 f"escalate{action.level}",
-                self._tech_recipient(tech),
+                technician_recipient(tech),
                 sms,
                 texts.email_subject(moved, f"escalated to {tech.name}"),
             )
@@ -436,7 +352,7 @@ class Notifier:
                 self._queue(
                     inc,
                     f"remind{number}",
-                    self._tech_recipient(tech),
+                    technician_recipient(tech),
                     sms,
                     texts.email_subject(inc, "still open"),
                 )

@@ -15,6 +15,7 @@ import logging
 from typing import Protocol
 
 from controller.coordination.base import JsonDoc
+from controller.notifier.incidents import Incident
 
 log = logging.getLogger("hotline.notifier")
 
@@ -27,6 +28,20 @@ class SharedDocs(Protocol):
     async def get(self, key: str) -> JsonDoc | None: ...
 
     async def put(self, key: str, value: JsonDoc | None) -> None: ...
+
+
+def entry(inc: Incident, told: list[str]) -> JsonDoc:
+    """An open incident's entry: what a new leader needs to continue it (``Notifier._adopt``)."""
+    return {
+        "code": inc.code,
+        "opened_at": inc.opened_at.isoformat(),
+        "assignee": inc.assignee,
+        "severity": inc.severity,
+        "summary": inc.summary,
+        "route": inc.route,
+        "acked_by": inc.acked_by,
+        "told": told,
+    }
 
 
 class SharedIncidents:

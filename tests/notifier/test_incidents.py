@@ -282,7 +282,7 @@ async def test_disabled_notifier_sends_nothing(make_notifier: MakeNotifier) -> N
     n = make_notifier({"modem_sms": sms}, enabled=False)
     await n.signal(signal())
     rec = n.oncall_recipient()
-    n.enqueue(
+    n.outbox.enqueue(
         key="x",
         kind="missed_call",
         severity="warning",
