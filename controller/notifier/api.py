@@ -1,6 +1,7 @@
 """HTTP endpoints for incidents, calls, callbacks and call statistics (a FastAPI ``APIRouter``).
 
-The API app mounts it with::
+The bodies it answers and the parameters it checks are in ``api_models.py``. The API app
+mounts it with::
 
     app.include_router(build_router(notifier, calls, roles_to_permissions(app.state.require),
                                     route_class=GuardedRoute))
@@ -14,164 +15,32 @@ FastAPI must see the route signatures' dependency types, defined inside the func
 add the routes.)
 """
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from controller.calls.model import CallEvent, DailyStats, IsoAwareDatetime
+from controller.calls.model import CallEvent
 from controller.calls.service import CallLog
-from controller.calls.store import Callback
 from controller.config import Role
-from controller.notifier.incidents import Incident
-from controller.notifier.rows import OutboxRow
+from controller.notifier.api_models import (
+    CallbackView,
+    CallRecorded,
+    CloseCallback,
+    DeliveryView,
+    IncidentDetail,
+    IncidentView,
+    IsoDate,
+    Problem,
+    QueryBool,
+    RowId,
+    StatsView,
+    TimelineEntry,
+)
 from controller.notifier.service import IncidentResolved, Notifier
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class IncidentView(_View):
-    id: int
-    key: str
-    severity: str
-    summary: str
-    state: Literal["open", "resolved"]
-    route: str | None
-    opened_at: datetime
-    resolved_at: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    assignee: str
-    escalation_level: int
-
-    @classmethod
-    def of(cls, i: Incident) -> "IncidentView":
-        return cls(
-            id=i.id,
-            key=i.key,
-            severity=i.severity,
-            summary=i.summary,
-            state=i.state,
-            route=i.route,
-            opened_at=i.opened_at,
-            resolved_at=i.resolved_at,
-            acknowledged_at=i.acked_at,
-            acknowledged_by=i.acked_by,
-            assignee=i.assignee,
-            escalation_level=i.escalation_level,
-        )
-
-
-class DeliveryView(_View):
-    """A message's delivery status; no text and only the recipient's label (a name or address)."""
-
-    key: str
-    kind: str
-    recipient: str
-    state: str
-    channel: str | None
-    attempts: int
-    created_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
-
-    @classmethod
-    def of(cls, r: OutboxRow) -> "DeliveryView":
-        return cls(
-            key=r.message.key,
-            kind=r.message.kind,
-            recipient=r.message.recipient,
-            state=r.state,
-            channel=r.channel,
-            attempts=r.attempts,
-            created_at=r.created_at,
-            sent_at=r.sent_at,
-            last_error=r.last_error,
-        )
-
-
-class TimelineEntry(_View):
-    at: datetime
-    what: str
-
-
-class IncidentDetail(IncidentView):
-    detail: str
-    timeline: list[TimelineEntry]
-    deliveries: list[DeliveryView]
-
-
-class CallbackView(_View):
-    id: int
-    call_id: str
-    caller: str | None
-    line: str
-    missed_at: datetime
-    state: Literal["open", "closed"]
-    closed_at: datetime | None
-    closed_by: str | None
-    called_back_at: datetime | None
-    note: str
-
-    @classmethod
-    def of(cls, c: Callback) -> "CallbackView":
-        return cls(
-            id=c.id,
-            call_id=c.call_id,
-            caller=c.caller,
-            line=c.line,
-            missed_at=c.missed_at,
-            state=c.state,
-            closed_at=c.closed_at,
-            closed_by=c.closed_by,
-            called_back_at=c.called_back_at,
-            note=c.note,
-        )
-
-
-class CloseCallback(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    called_back_at: IsoAwareDatetime | None = None
-    note: str = Field(default="", max_length=500)
-    by: str | None = Field(default=None, max_length=64, description="default: the token's name")
-
-
-class CallRecorded(_View):
-    status: Literal["new", "completed", "duplicate"]
-    missed: bool
-    callback_id: int | None
-    problematic: bool
-
-
-class StatsView(_View):
-    day: date
-    timezone: str
-    total: dict[str, object]
-    lines: dict[str, dict[str, object]]
-
-    @classmethod
-    def of(cls, s: DailyStats) -> "StatsView":
-        return cls(
-            day=s.day,
-            timezone=s.timezone,
-            total=s.total.as_dict(),
-            lines={k: v.as_dict() for k, v in s.lines.items()},
-        )
-
-
-class Problem(_View):
-    """An error's body (FastAPI's ``{"detail": "..."}``), for the OpenAPI document."""
-
-    detail: str
-
 
 # FastAPI's ``responses=`` type: one answer's OpenAPI fields (model, description, ...).
 Responses = dict[int | str, dict[str, Any]]
@@ -185,34 +54,6 @@ def _errors(*codes: int) -> Responses:
         503: "the notifier or the call log is not configured on this node",
     }
     return {code: {"model": Problem, "description": why[code]} for code in codes}
-
-
-# Row ids are SQLite INTEGERs (signed 64-bit): a larger number cannot name a row, and binding it
-# would raise OverflowError inside the store (a 500) instead of a 422.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the row's id")]
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _iso_date(value: object) -> object:
-    # pydantic's lax date would also take "1.5e-246" (Unix seconds: 1970-01-01); be ISO 8601.
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("not an ISO 8601 date (e.g. 2026-11-25)")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-
-
-def _true_or_false(value: object) -> object:
-    # pydantic's lax bool also reads "1", "0", "yes", "off"...; the schema says a boolean.
-    if isinstance(value, str) and value not in ("true", "false"):
-        raise ValueError("true or false")
-    return value
-
-
-QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
 
 
 def who(principal: object) -> str:
