@@ -60,7 +60,7 @@ class NodeCluster:
 
     def leaders(self, fresh_s: float = 0.5) -> list[str]:
         """Live nodes whose status (updated within ``fresh_s``) says they may actuate."""
-        now = time.time()
+        now = time.monotonic()  # the nodes stamp their status on the (system-wide) monotonic clock
         out = []
         for n in self.alive():
             st = self.status(n)

@@ -45,7 +45,7 @@ def test_sigkill_of_the_leader(cluster: NodeCluster) -> None:
     old = cluster.wait_one_leader(15)
     old_epoch = cluster.status(old)["epoch"]
     cluster.signal(old, signal.SIGKILL)
-    killed = time.time()
+    killed = time.monotonic()
     cluster.procs[old].wait(timeout=5)
     new = cluster.wait_one_leader(SESSION_S * 3, exclude=old)
     assert new != old
@@ -63,11 +63,11 @@ def test_sigstop_of_the_leader_beyond_the_session_timeout(cluster: NodeCluster) 
     old = cluster.wait_one_leader(15)
     old_epoch = cluster.status(old)["epoch"]
     cluster.signal(old, signal.SIGSTOP)
-    stopped = time.time()
+    stopped = time.monotonic()
     new = cluster.wait_one_leader(SESSION_S * 3, exclude=old)
-    time.sleep(max(0.0, SESSION_S * 1.75 - (time.time() - stopped)))
+    time.sleep(max(0.0, SESSION_S * 1.75 - (time.monotonic() - stopped)))
     cluster.signal(old, signal.SIGCONT)
-    resumed = time.time()
+    resumed = time.monotonic()
     # the woken node learns it lost (its own status file says so), and never actuates meanwhile
     deadline = time.monotonic() + SESSION_S * 3
     while time.monotonic() < deadline:
@@ -92,7 +92,7 @@ def test_loss_of_zookeeper_servers(cluster: NodeCluster, zk3: ZkEnsemble) -> Non
     zk_leader = zk3.leader()
     assert zk_leader is not None
     zk_leader.stop(kill=True)
-    lost_one = time.time()
+    lost_one = time.monotonic()
     leader = cluster.wait_one_leader(SESSION_S * 4)
     assert not stale_actuations(cluster.transcript())
     survivors = [s for s in zk3.servers if s.proc is not None]
@@ -104,13 +104,13 @@ def test_loss_of_zookeeper_servers(cluster: NodeCluster, zk3: ZkEnsemble) -> Non
     while time.monotonic() < deadline and survivors[1].mode():
         time.sleep(0.02)
     assert survivors[1].mode() == ""
-    not_serving = time.time()
+    not_serving = time.monotonic()
     lease = SESSION_S * 0.6
     time.sleep(lease + 1.0)
     assert cluster.leaders() == []
     late = acts_after(cluster.transcript(), not_serving + lease + 0.2)
     assert not late, late
-    quiet = time.time()
+    quiet = time.monotonic()
     survivors[0].start()  # quorum again
     zk3.wait_serving(30, [s for s in zk3.servers if s.proc is not None])
     final = cluster.wait_one_leader(SESSION_S * 6)

@@ -8,6 +8,8 @@ one JSON line appended (O_APPEND, one write) to ``DIR/transcript.jsonl``, standi
 AT+CCFC write the modem emulator would record. A refused fence is recorded too. ``DIR/<name>.json``
 holds the node's status (leader, may_actuate, epoch), replaced atomically at every loop.
 SIGTERM makes the node leave (hand-over) and exit 0. The loop is bounded by ``--max-s``.
+Times (``t``) are ``time.monotonic()``: one clock for every process on the host, so the tests
+compare them across processes without depending on the wall clock.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def write_status(path: Path, coord: ZooKeeperCoordinator) -> None:
         "epoch": coord.epoch(),
         "leader_name": coord.leader_name(),
         "connected": coord.connected(),
-        "t": time.time(),
+        "t": time.monotonic(),
         "pid": os.getpid(),
     }
     tmp = path.with_suffix(".tmp")
@@ -61,13 +63,14 @@ async def actuate_once(coord: ZooKeeperCoordinator, transcript: Path) -> None:
         await coord.check_fence()
     except CoordinationError as exc:
         append(
-            transcript, {"t": time.time(), "node": coord.node, "epoch": epoch, "refused": str(exc)}
+            transcript,
+            {"t": time.monotonic(), "node": coord.node, "epoch": epoch, "refused": str(exc)},
         )
         return
     if coord.may_actuate():
         append(
             transcript,
-            {"t": time.time(), "node": coord.node, "epoch": coord.epoch(), "act": "+CCFC"},
+            {"t": time.monotonic(), "node": coord.node, "epoch": coord.epoch(), "act": "+CCFC"},
         )
 
 
