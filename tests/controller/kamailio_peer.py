@@ -15,13 +15,23 @@ from pathlib import Path
 from typing import Any
 
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-GW_A, GW_B = "sip:127.0.0.1:25061", "sip:127.0.0.1:25062"
 
 
 def _free(kind: int) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# The dispatcher's two gateways. Nothing listens there (Kamailio is not told to ping them); their
+# ports are taken free at run time all the same, so no fixed port of the host is named.
+with (
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as _a,
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as _b,
+):
+    _a.bind(("127.0.0.1", 0))
+    _b.bind(("127.0.0.1", 0))  # both held at once: two different ports
+    GW_A, GW_B = (f"sip:127.0.0.1:{s.getsockname()[1]}" for s in (_a, _b))
 
 
 CFG = """#!KAMAILIO

@@ -14,14 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from controller.demo.lab import LAB_YAML, lab_config
 from controller.demo.sip import reply_to
 
 ROOT = Path(__file__).resolve().parents[2]
 OPTIONS = (
-    b"OPTIONS sip:127.0.0.1:15061 SIP/2.0\r\n"
+    b"OPTIONS sip:trunk-a.invalid SIP/2.0\r\n"
     b"Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-1;rport\r\n"
     b"f: <sip:probe@invalid>;tag=abc\r\n"
-    b"To: <sip:127.0.0.1:15061>\r\n"
+    b"To: <sip:trunk-a.invalid>\r\n"
     b"Call-ID: 42@probe\r\n"
     b"CSeq: 1 OPTIONS\r\n"
     b"Max-Forwards: 70\r\n"
@@ -36,7 +37,7 @@ def test_options_reply_copies_the_dialog_headers_and_tags_to() -> None:
     assert text.startswith("SIP/2.0 200 OK\r\n")
     assert "Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-1;rport\r\n" in text
     assert "From: <sip:probe@invalid>;tag=abc\r\n" in text
-    assert re.search(r"To: <sip:127\.0\.0\.1:15061>;tag=[0-9a-f]{8}\r\n", text)
+    assert re.search(r"To: <sip:trunk-a\.invalid>;tag=[0-9a-f]{8}\r\n", text)
     assert "Call-ID: 42@probe\r\nCSeq: 1 OPTIONS\r\n" in text
 
 
@@ -51,6 +52,21 @@ def test_options_reply_copies_the_dialog_headers_and_tags_to() -> None:
 )
 def test_anything_but_a_complete_options_gets_no_reply(data: bytes) -> None:
     assert reply_to(data) is None
+
+
+def _ports(text: str) -> set[int]:
+    found = re.findall(r"127\.0\.0\.1:([0-9]+)", text) + re.findall(r"\bport\W+([0-9]+)", text)
+    return {int(p) for p in found}
+
+
+def test_free_ports_replace_every_port_of_the_lab_config() -> None:
+    """The demo's fixed ports are only for a demo started without --free-ports (the tests' way)."""
+    fixed = _ports(LAB_YAML.read_text(encoding="utf-8"))
+    assert {17001, 18080, 17025, 15061, 15062, 15071, 15072} <= fixed
+    cfg = lab_config(free_ports=True)
+    assert cfg.notifier.smtp is not None
+    now = _ports(cfg.model_dump_json()) | {cfg.notifier.smtp.port}
+    assert len(now) >= 7 and not now & fixed
 
 
 def _env() -> dict[str, str]:
