@@ -6,36 +6,41 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 from kazoo.exceptions import ConnectionLoss, NodeExistsError, NoNodeError, SessionExpiredError
 from kazoo.handlers.threading import SequentialThreadingHandler
+from kazoo.interfaces import IAsyncResult
 
 from controller.coordination.base import CoordinationError
 from controller.coordination.zk_bridge import KazooBridge, ZkConflict, decode, encode, translate
 
 
 @pytest.fixture
-def handler() -> Any:
+def handler() -> Iterator[SequentialThreadingHandler]:
     h = SequentialThreadingHandler()
     h.start()
     yield h
     h.stop()
 
 
-def later(fn: Any, delay: float) -> None:
+def later(fn: Callable[[], object], delay: float) -> None:
     threading.Timer(delay, fn).start()
 
 
-async def test_a_result_set_on_kazoos_thread_reaches_the_loop(handler: Any) -> None:
+async def test_a_result_set_on_kazoos_thread_reaches_the_loop(
+    handler: SequentialThreadingHandler,
+) -> None:
     bridge = KazooBridge(asyncio.get_running_loop())
     result = handler.async_result()
     later(lambda: result.set("value"), 0.05)
     assert await bridge.call(lambda: result, "get x", 1.0) == "value"
 
 
-async def test_no_answer_within_the_deadline_is_a_coordination_error(handler: Any) -> None:
+async def test_no_answer_within_the_deadline_is_a_coordination_error(
+    handler: SequentialThreadingHandler,
+) -> None:
     bridge = KazooBridge(asyncio.get_running_loop())
     started = time.monotonic()
     with pytest.raises(CoordinationError, match=r"get x: no answer within 0\.2s"):
@@ -43,11 +48,13 @@ async def test_no_answer_within_the_deadline_is_a_coordination_error(handler: An
     assert time.monotonic() - started < 0.5
 
 
-async def test_reads_are_resent_after_a_connection_hiccup_writes_are_not(handler: Any) -> None:
+async def test_reads_are_resent_after_a_connection_hiccup_writes_are_not(
+    handler: SequentialThreadingHandler,
+) -> None:
     bridge = KazooBridge(asyncio.get_running_loop())
     attempts: list[int] = []
 
-    def start() -> Any:
+    def start() -> IAsyncResult[str]:
         attempts.append(1)
         r = handler.async_result()
         if len(attempts) == 1:

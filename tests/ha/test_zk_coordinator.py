@@ -130,7 +130,7 @@ async def test_a_leader_whose_epoch_moved_on_is_fenced(
         with pytest.raises(CoordinationError):
             await leader.check_fence()
         data, _ = raw.get(f"{zk_path}/state/route")
-        assert b"primary" in data  # the fenced write did not land
+        assert data is not None and b"primary" in data  # the fenced write did not land
     finally:
         raw.stop()
         raw.close()
