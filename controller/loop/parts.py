@@ -1,5 +1,6 @@
-"""The reconcile loop's small parts: its value types (counters, cached state, last view) and the
-de-duplication of alert signals (one signal per change of a condition, not one per tick)."""
+"""The reconcile loop's small parts: its value types (counters, cached state, last view), the
+de-duplication of alert signals (one signal per change of a condition, not one per tick) and its
+records (events, counters, condition signals)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,51 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from controller.clock import utcnow
-from controller.config import Route
-from controller.decide.decision import Decision, Override
+from controller.clock import Clock, utcnow
+from controller.config import ComponentKind, HotlineConfig, Route
+from controller.decide.decision import Condition, Decision, Override
+from controller.loop.actuators.base import RouteTarget, StepOutcome
+from controller.loop.events import EventStore, NewEvent
 from controller.loop.state import ChangeMarker, PauseRecord, RouteRecord
 from controller.notifier.signal import Severity, Signal, SignalSink
-from health.model import HealthSnapshot
+from health.model import HealthSnapshot, Status
 
 log = logging.getLogger("hotline.reconcile")
 
-__all__ = ["Alerts", "Cached", "LoopCounters", "LoopView", "SnapshotSource", "utcnow"]
+__all__ = [
+    "FOREIGN",
+    "NONE",
+    "Alerts",
+    "Cached",
+    "LoopCounters",
+    "LoopView",
+    "Records",
+    "SnapshotSource",
+    "classify",
+    "utcnow",
+]
 # ``utcnow`` is ``controller.clock``'s, re-exported until the last caller imports it from there.
+
+
+FOREIGN = "foreign"  # the modem forwards somewhere no route knows
+NONE = "none"  # the modem forwards nowhere
 
 
 class SnapshotSource(Protocol):
     def snapshot(self) -> HealthSnapshot: ...
+
+
+def classify(cfg: HotlineConfig, number: str | None) -> str:
+    """The route a forwarded number belongs to (any technician's mobile is on-call)."""
+    if number is None:
+        return NONE
+    if number == cfg.lines.primary.forward_to:
+        return str(Route.PRIMARY)
+    if number == cfg.lines.secondary.forward_to:
+        return str(Route.SECONDARY)
+    if any(t.mobile == number for t in cfg.oncall.technicians):
+        return str(Route.ONCALL)
+    return FOREIGN
 
 
 @dataclass(slots=True)
@@ -99,6 +130,20 @@ class Alerts:
         except Exception:
             log.exception("signal %s could not be delivered", key)
 
+    async def verified(self, route: Route, number: str, reason: str, now: datetime) -> None:
+        """A switch to ``route`` was verified: clear the failure and drift, tell the route."""
+        await self.send(
+            "actuation_failed",
+            False,
+            Severity.CRITICAL,
+            f"route {route} verified",
+            reason,
+            now,
+            route,
+        )
+        await self.send("drift", False, Severity.WARNING, f"{route} restored", reason, now, route)
+        await self.route_changed(route, number, reason, now)
+
     async def route_changed(self, route: Route, number: str, reason: str, now: datetime) -> None:
         if route is Route.PRIMARY:
             await self.send(
@@ -110,3 +155,128 @@ class Alerts:
         await self.send(
             "route", True, sev, f"hotline now forwards to {route} {number}", reason, now, route
         )
+
+
+class Records:
+    """What the loop writes down: events (stamped with the epoch), counters, and the signals of
+    the decision's conditions (flapping) and of the modem's health."""
+
+    def __init__(
+        self,
+        cfg: HotlineConfig,
+        events: EventStore,
+        alerts: Alerts,
+        epoch: Callable[[], int],
+        clock: Clock,
+    ) -> None:
+        self.cfg = cfg
+        self.alerts = alerts
+        self.counters = LoopCounters()
+        self._events = events
+        self._epoch = epoch
+        self._clock = clock
+        self._last_decision_key: tuple[object, ...] | None = None
+
+    def switch(
+        self,
+        was: Route | None,
+        target: RouteTarget,
+        reason: str,
+        outcome: str,
+        took: float,
+        steps: dict[str, str],
+    ) -> None:
+        """A switch to ``target`` ended (``outcome`` ok, dry-run or failed) after ``took`` s."""
+        self.event(
+            "switch",
+            reason,
+            route_from=was,
+            route_to=target.route,
+            outcome=outcome,
+            duration_ms=took * 1000,
+            details={"number": target.number, "steps": steps},
+        )
+        if outcome == "failed":
+            self.counters.switch_failures += 1
+            return
+        route = str(target.route)
+        self.counters.switches[route] = self.counters.switches.get(route, 0) + 1
+        self.counters.last_switch_seconds = took
+
+    def count_step(self, out: StepOutcome) -> None:
+        key = (out.actuator, out.outcome)
+        self.counters.steps[key] = self.counters.steps.get(key, 0) + 1
+        self.counters.step_seconds[out.actuator] = (
+            self.counters.step_seconds.get(out.actuator, 0.0) + out.duration_ms / 1000
+        )
+
+    def decision(self, d: Decision, rec: RouteRecord) -> None:
+        self.counters.decisions[str(d.cause)] = self.counters.decisions.get(str(d.cause), 0) + 1
+        # Conditions of one tick only do not make a decision new (the expiry has its own event).
+        passing = {Condition.FAILBACK_PENDING, Condition.OVERRIDE_EXPIRED}
+        key = (d.route, d.cause, d.conditions - passing, rec.route)
+        if key == self._last_decision_key:
+            return
+        self._last_decision_key = key
+        self.event(
+            "decision",
+            d.reason,
+            route_from=rec.route,
+            route_to=d.route,
+            details={"cause": str(d.cause), "conditions": sorted(d.conditions)},
+        )
+
+    def event(
+        self,
+        kind: str,
+        reason: str,
+        *,
+        route_from: Route | None = None,
+        route_to: Route | None = None,
+        who: str | None = None,
+        outcome: str | None = None,
+        duration_ms: float | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        ev = NewEvent(
+            kind,
+            reason,
+            route_from,
+            route_to,
+            who,
+            self._epoch(),
+            outcome,
+            duration_ms,
+            details or {},
+        )
+        self._events.append(ev, self._clock())
+
+    async def condition_signals(
+        self, d: Decision, rec: RouteRecord, snapshot: HealthSnapshot, now: datetime
+    ) -> None:
+        flapping = Condition.FLAPPING in d.conditions
+        await self.alerts.send(
+            "flapping",
+            flapping,
+            Severity.WARNING,
+            "route is flapping" if flapping else "route stable again",
+            d.reason,
+            now,
+            rec.route,
+        )
+        for name, comp in self.cfg.components.items():
+            if comp.kind is not ComponentKind.MODEM:
+                continue
+            st = snapshot.get(name)
+            if st.status is Status.UNKNOWN:
+                continue  # no verdict yet: neither raise nor clear
+            down = st.status is Status.DOWN
+            await self.alerts.send(
+                "modem",
+                down,
+                Severity.CRITICAL,
+                "GSM modem unhealthy: the route cannot be changed" if down else "GSM modem OK",
+                st.reason or str(st.status),
+                now,
+                rec.route,
+            )

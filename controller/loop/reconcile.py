@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timedelta
 
 from controller.clock import Clock, utcnow
-from controller.config import ComponentKind, HotlineConfig, Route
+from controller.config import HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
 from controller.decide.decision import (
     Condition,
@@ -32,16 +32,21 @@ from controller.decide.decision import (
 from controller.decide.schedule import Calendar, on_call
 from controller.loop.actuators.base import Actuator, RouteTarget, StepOutcome, check_step, run_step
 from controller.loop.actuators.modem import ModemActuator
-from controller.loop.events import EventStore, NewEvent
-from controller.loop.parts import Alerts, Cached, LoopCounters, LoopView, SnapshotSource
+from controller.loop.events import EventStore
+from controller.loop.parts import (
+    FOREIGN,
+    NONE,
+    Alerts,
+    Cached,
+    LoopView,
+    Records,
+    SnapshotSource,
+    classify,
+)
 from controller.loop.state import ChangeMarker, ControllerState, RouteRecord
 from controller.notifier.signal import NullSink, Severity, SignalSink
-from health.model import HealthSnapshot, Status
 
 log = logging.getLogger("hotline.reconcile")
-
-FOREIGN = "foreign"  # the modem forwards somewhere no route knows
-NONE = "none"  # the modem forwards nowhere
 
 
 class Reconciler:
@@ -64,7 +69,6 @@ class Reconciler:
         self.clock = clock
         self.policy = Policy.from_config(cfg)
         self.calendar = Calendar.from_config(cfg.schedule)
-        self.counters = LoopCounters()
         self.view = LoopView()
         self.cache = Cached()
         self.ticks_done = 0
@@ -73,25 +77,14 @@ class Reconciler:
             if isinstance(act, ModemActuator):
                 self._modem = act
         self._next_check: datetime | None = None  # None: check on the next tick
-        self._last_decision_key: tuple[object, ...] | None = None
         self._failed_target: tuple[Route, str] | None = None
         self.alerts = Alerts(sink or NullSink(), coordinator.epoch)
+        self.records = Records(cfg, events, self.alerts, coordinator.epoch, clock)
+        self.counters = self.records.counters
         self._wake = asyncio.Event()
         self._tick_done = asyncio.Event()
 
     # ---- observing -------------------------------------------------------------------------
-
-    def classify(self, number: str | None, now: datetime) -> str:
-        """The route a forwarded number belongs to (any technician's mobile is on-call)."""
-        if number is None:
-            return NONE
-        if number == self.cfg.lines.primary.forward_to:
-            return str(Route.PRIMARY)
-        if number == self.cfg.lines.secondary.forward_to:
-            return str(Route.SECONDARY)
-        if any(t.mobile == number for t in self.cfg.oncall.technicians):
-            return str(Route.ONCALL)
-        return FOREIGN
 
     async def start_up(self) -> None:
         """Learn the observed route from the modem before the first decision."""
@@ -100,7 +93,7 @@ class Reconciler:
         marker = await self.state.change()
         if marker is not None:
             started = f"{marker.started_at:%H:%M:%S} UTC, epoch {marker.epoch}"
-            self._event(
+            self.records.event(
                 "recovery",
                 f"a change to {marker.target} (started {started}) was "
                 "interrupted; it will be completed",
@@ -114,30 +107,23 @@ class Reconciler:
         except Exception as exc:  # any driver failure: keep the stored record
             log.warning("start-up read of the modem failed: %s", exc)
             return
-        seen = self.classify(number, now)
+        seen = classify(self.cfg, number)
         self.view = LoopView(observed_number=number, observed=seen, at=now)
         if seen in (FOREIGN, NONE) or (seen == rec.route and number == rec.number):
             return
         if not self.coord.may_actuate():
             return  # a follower only looks: the leader owns the shared route record
         route = Route(seen)
-        self._event(
+        self.records.event(
             "observed",
             f"the modem forwards to {number} ({route}); adopting it",
             route_from=rec.route,
             route_to=route,
         )
-        adopted = RouteRecord(
-            route,
-            number,
-            now if route is not rec.route else rec.since or now,
-            True,
-            False,
-            None,
-            "",
-            rec.switches,
+        since = now if route is not rec.route else rec.since or now
+        await self.state.set_route(
+            RouteRecord(route, number, since, True, False, None, "", rec.switches)
         )
-        await self.state.set_route(adopted)
 
     async def refresh(self) -> Cached:
         """Re-read the persisted state into ``cache`` (after a write by the API, or a tick)."""
@@ -200,8 +186,8 @@ class Reconciler:
         )
         if override is not None and Condition.OVERRIDE_EXPIRED in decision.conditions:
             await self._expired(override)
-        self._note_decision(decision, rec)
-        await self._condition_signals(decision, rec, snapshot, now)
+        self.records.decision(decision, rec)
+        await self.records.condition_signals(decision, rec, snapshot, now)
         desired = decision.route or rec.route or (marker.target if marker else None)
         self.view = LoopView(
             decision, desired, self.view.observed_number, self.view.observed, None, now
@@ -261,7 +247,7 @@ class Reconciler:
             if self._modem is not None and act is self._modem:
                 seen = self._modem.last_seen
                 self.view = LoopView(
-                    self.view.decision, desired, seen, self.classify(seen, now), None, now
+                    self.view.decision, desired, seen, classify(self.cfg, seen), None, now
                 )
             if not check.ok:
                 wrong[act.name] = check.observed
@@ -269,7 +255,7 @@ class Reconciler:
             return None
         self.counters.drifts += 1
         detail = "; ".join(f"{k}: {v}" for k, v in wrong.items())
-        self._event(
+        self.records.event(
             "drift",
             f"the world differs from {desired} ({number}): {detail}",
             route_from=rec.route,
@@ -306,7 +292,7 @@ class Reconciler:
                 act, target, dry_run=self.cfg.reconcile.dry_run, fence=self.coord.check_fence
             )
             if out.fenced:
-                self._event(
+                self.records.event(
                     "switch",
                     f"stopped at {act.name}: no longer allowed to actuate ({out.detail})",
                     route_from=rec.route,
@@ -315,8 +301,8 @@ class Reconciler:
                 )
                 return  # deposed: the marker stays for whoever leads next
             outcomes.append(out)
-            self._count_step(out)
-            self._event(
+            self.records.count_step(out)
+            self.records.event(
                 "actuation",
                 f"{act.name}: {out.detail}",
                 route_from=rec.route,
@@ -355,25 +341,13 @@ class Reconciler:
         self._failed_target = None
         self._next_check = now + timedelta(seconds=self.cfg.reconcile.drift_check_s)
         outcome = "dry-run" if dry else "ok"
-        self._event(
-            "switch",
-            reason,
-            route_from=rec.route,
-            route_to=target.route,
-            outcome=outcome,
-            duration_ms=took * 1000,
-            details={"number": target.number, "steps": steps},
-        )
-        self.counters.switches[str(target.route)] = (
-            self.counters.switches.get(str(target.route), 0) + 1
-        )
-        self.counters.last_switch_seconds = took
+        self.records.switch(rec.route, target, reason, outcome, took, steps)
         seen = None if dry else target.number
         self.view = LoopView(
             self.view.decision,
             target.route,
             seen or self.view.observed_number,
-            self.classify(seen, now) if seen else self.view.observed,
+            classify(self.cfg, seen) if seen else self.view.observed,
             None,
             now,
         )
@@ -384,19 +358,7 @@ class Reconciler:
             outcome,
             took,
         )
-        await self.alerts.send(
-            "actuation_failed",
-            False,
-            Severity.CRITICAL,
-            f"route {target.route} verified",
-            reason,
-            now,
-            target.route,
-        )
-        await self.alerts.send(
-            "drift", False, Severity.WARNING, f"{target.route} restored", reason, now, target.route
-        )
-        await self.alerts.route_changed(target.route, target.number, reason, now)
+        await self.alerts.verified(target.route, target.number, reason, now)
 
     async def _failed(
         self,
@@ -410,15 +372,8 @@ class Reconciler:
         why = f"{last.actuator} failed after {last.attempts} attempt(s): {last.detail}"
         await self.state.set_route(rec.failing(why, now))
         self._failed_target = (target.route, target.number)
-        self.counters.switch_failures += 1
-        self._event(
-            "switch",
-            f"not switched to {target.route}: {why}",
-            route_from=rec.route,
-            route_to=target.route,
-            outcome="failed",
-            duration_ms=took * 1000,
-            details={"number": target.number, "steps": steps},
+        self.records.switch(
+            rec.route, target, f"not switched to {target.route}: {why}", "failed", took, steps
         )
         log.error(
             "switch route_from=%s route_to=%s outcome=failed: %s", rec.route, target.route, why
@@ -438,88 +393,10 @@ class Reconciler:
     async def _expired(self, override: Override) -> None:
         """``decide`` found the override expired: clear it and say so (once)."""
         await self.state.set_override(None)
-        self._event(
+        self.records.event(
             "manual",
             f"override to {override.target} by {override.who} expired",
             who=override.who,
             route_to=override.target,
             outcome="expired",
         )
-
-    def _count_step(self, out: StepOutcome) -> None:
-        key = (out.actuator, out.outcome)
-        self.counters.steps[key] = self.counters.steps.get(key, 0) + 1
-        self.counters.step_seconds[out.actuator] = (
-            self.counters.step_seconds.get(out.actuator, 0.0) + out.duration_ms / 1000
-        )
-
-    def _note_decision(self, d: Decision, rec: RouteRecord) -> None:
-        self.counters.decisions[str(d.cause)] = self.counters.decisions.get(str(d.cause), 0) + 1
-        # Conditions of one tick only do not make a decision new (the expiry has its own event).
-        passing = {Condition.FAILBACK_PENDING, Condition.OVERRIDE_EXPIRED}
-        key = (d.route, d.cause, d.conditions - passing, rec.route)
-        if key == self._last_decision_key:
-            return
-        self._last_decision_key = key
-        self._event(
-            "decision",
-            d.reason,
-            route_from=rec.route,
-            route_to=d.route,
-            details={"cause": str(d.cause), "conditions": sorted(d.conditions)},
-        )
-
-    def _event(
-        self,
-        kind: str,
-        reason: str,
-        *,
-        route_from: Route | None = None,
-        route_to: Route | None = None,
-        who: str | None = None,
-        outcome: str | None = None,
-        duration_ms: float | None = None,
-        details: dict[str, object] | None = None,
-    ) -> None:
-        ev = NewEvent(
-            kind,
-            reason,
-            route_from,
-            route_to,
-            who,
-            self.coord.epoch(),
-            outcome,
-            duration_ms,
-            details or {},
-        )
-        self.events.append(ev, self.clock())
-
-    async def _condition_signals(
-        self, d: Decision, rec: RouteRecord, snapshot: HealthSnapshot, now: datetime
-    ) -> None:
-        flapping = Condition.FLAPPING in d.conditions
-        await self.alerts.send(
-            "flapping",
-            flapping,
-            Severity.WARNING,
-            "route is flapping" if flapping else "route stable again",
-            d.reason,
-            now,
-            rec.route,
-        )
-        for name, comp in self.cfg.components.items():
-            if comp.kind is not ComponentKind.MODEM:
-                continue
-            st = snapshot.get(name)
-            if st.status is Status.UNKNOWN:
-                continue  # no verdict yet: neither raise nor clear
-            down = st.status is Status.DOWN
-            await self.alerts.send(
-                "modem",
-                down,
-                Severity.CRITICAL,
-                "GSM modem unhealthy: the route cannot be changed" if down else "GSM modem OK",
-                st.reason or str(st.status),
-                now,
-                rec.route,
-            )
