@@ -25,7 +25,7 @@ from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
 from controller.loop.actuators.base import Actuator
 from controller.loop.actuators.build import build_actuators
-from controller.loop.actuators.modem import DriverDevice, ModemActuator, ModemLink
+from controller.loop.actuators.modem import DriverDevice, ModemActuator
 from controller.loop.events import EventStore
 from controller.loop.lastresort import LastResortWatch, modem_forward
 from controller.loop.leader_view import LeaderView
@@ -33,6 +33,7 @@ from controller.loop.parts import SnapshotSource, utcnow
 from controller.loop.reconcile import Reconciler
 from controller.notifier.signal import NullSink, SignalSink
 from controller.service.impl import ControllerServiceImpl
+from modem.device import ModemDevice
 
 log = logging.getLogger("hotline.daemon")
 
@@ -58,7 +59,7 @@ class Parts:
 
     coordinator: Coordinator
     events: EventStore
-    link: ModemLink | None
+    link: ModemDevice | None
     monitor: Any
     sink: SignalSink
     loop: Reconciler
@@ -68,14 +69,14 @@ class Parts:
     calls: Any = None  # controller.calls.service.CallLog, when the notifier is configured
 
 
-def _build_monitor(cfg: HotlineConfig, link: ModemLink | None) -> Any:
+def _build_monitor(cfg: HotlineConfig, link: ModemDevice | None) -> Any:
     from health.monitor import HealthMonitor
 
     return HealthMonitor(cfg.components, modem=link)
 
 
 def _build_sink(
-    cfg: HotlineConfig, link: ModemLink | None, state_dir: Path, coordinator: Coordinator
+    cfg: HotlineConfig, link: ModemDevice | None, state_dir: Path, coordinator: Coordinator
 ) -> SignalSink:
     """The notifier; ``is_leader`` keeps reminders and escalation to the leader, so a cluster
     reminds on-call once, not once per node (signals are only raised by the leader's loop)."""
@@ -96,7 +97,7 @@ async def assemble(
     cfg: HotlineConfig,
     *,
     monitor: SnapshotSource | None = None,
-    link: ModemLink | None = None,
+    link: ModemDevice | None = None,
     sink: SignalSink | None = None,
 ) -> Parts:
     """Build (not start) every part; tests pass their own monitor, link or sink."""
@@ -106,7 +107,7 @@ async def assemble(
     coordinator = make_coordinator(cfg, state_dir)
     if link is None:
         pin = None if m.pin is None else m.pin.get_secret_value()
-        link = ModemLink(
+        link = ModemDevice(
             m.url,
             pin=pin,
             command_timeout=m.command_timeout_s,
@@ -114,7 +115,7 @@ async def assemble(
             may_open=_modem_gate(cfg, coordinator),
         )
     events = EventStore(state_dir / "events.db")
-    actuators = build_actuators(cfg.actuators, DriverDevice(link))
+    actuators = build_actuators(cfg.actuators, link)
     mon = monitor if monitor is not None else _build_monitor(cfg, link)
     sink = sink if sink is not None else _build_sink(cfg, link, state_dir, coordinator)
     # The loop decides on what a leader may believe: probes of its own term and, with

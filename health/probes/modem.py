@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 from health.sample import ProbeResult
 from health.specs import ModemProbeSpec
 
 
+class ModemStatusView(Protocol):
+    """What the probe reads of a modem status (``modem.model.ModemStatus`` has all of it)."""
+
+    @property
+    def sim_ready(self) -> bool: ...
+    @property
+    def registered(self) -> bool: ...
+    @property
+    def roaming(self) -> bool: ...
+    @property
+    def signal_dbm(self) -> int | None: ...
+    @property
+    def operator(self) -> str | None: ...
+
+
 class ModemStatusSource(Protocol):
-    async def status(self) -> Any:
-        """An object with sim_ready, registered, roaming, signal_dbm, operator attributes."""
-        ...
+    """``modem.device.ModemDevice`` (the daemon's shared modem) or ``modem.driver.Modem``."""
+
+    async def status(self) -> ModemStatusView: ...
 
 
 class ModemProbe:
@@ -40,7 +55,7 @@ class ModemProbe:
         return ProbeResult(*judge(self.spec, st), latency)
 
 
-def judge(spec: ModemProbeSpec, st: Any) -> tuple[bool, str]:
+def judge(spec: ModemProbeSpec, st: ModemStatusView) -> tuple[bool, str]:
     """Pure verdict on one modem status."""
     if not st.sim_ready:
         return False, "SIM not ready"
@@ -50,7 +65,7 @@ def judge(spec: ModemProbeSpec, st: Any) -> tuple[bool, str]:
         return False, "roaming not allowed"
     where = "roaming" if st.roaming else "home"
     signal = st.signal_dbm
-    operator = f" {st.operator}" if getattr(st, "operator", None) else ""
+    operator = f" {st.operator}" if st.operator else ""
     if signal is None:
         # +CSQ 99: the modem cannot tell right now. Registration already proves service.
         return True, f"registered {where}{operator}, signal unknown"

@@ -1,5 +1,6 @@
 """Actuators against real peers: Kamailio's dispatcher over JSON-RPC, a local HTTP server for the
-webhook, a real executable for the command actuator; retries and dry-run per actuator."""
+webhook, a real executable for the command actuator; retries and dry-run per actuator; how few
+queries the modem actuator needs to prove a switch."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from controller.config.actuators import (
     HttpActuatorSettings,
     KamailioActuatorSettings,
 )
-from controller.loop.actuators.base import RouteTarget, run_step
+from controller.loop.actuators.base import ActuationError, RouteTarget, run_step
 from controller.loop.actuators.command import CommandActuator
 from controller.loop.actuators.http import HttpActuator, render_body
 from controller.loop.actuators.kamailio import KamailioActuator
@@ -212,3 +213,72 @@ async def test_run_step_checks_the_fence_before_every_attempt() -> None:
     assert checks == [1, 2, 3] and device.writes == []  # the third apply never ran
     assert (await run_step(act, SECONDARY, fence=fence)).outcome == "ok"  # fence fine again
     assert device.writes == ["+420212000002"]
+
+
+class CountingForwarding:
+    """A verified forwarding device that counts the network queries (+CCFC reads)."""
+
+    def __init__(self, number: str | None = None) -> None:
+        self.number = number
+        self.reads = 0
+        self.writes: list[str] = []
+        self.fail_writes = 0
+
+    async def read_forwarding(self) -> str | None:
+        self.reads += 1
+        return self.number
+
+    async def write_forwarding(self, number: str) -> None:
+        from modem.errors import ForwardingNotVerified
+
+        if self.fail_writes:
+            self.fail_writes -= 1
+            raise ForwardingNotVerified("network shows not active", command="+CCFC")
+        self.writes.append(number)
+        self.number = number
+
+
+async def test_modem_switch_reads_only_what_it_does_not_know() -> None:
+    from controller.config.actuators import ModemActuatorSettings
+    from controller.loop.actuators.base import check_step
+    from controller.loop.actuators.modem import ModemActuator
+
+    device = CountingForwarding()
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=1, backoff_s=0.0), device)
+    assert await act.observe() is None and device.reads == 1  # the start-up read
+    assert (await run_step(act, PRIMARY)).outcome == "ok"
+    assert device.reads == 1 and device.writes == ["+420212000001"]  # verify reused the write
+    assert (await run_step(act, SECONDARY)).outcome == "ok"
+    assert device.reads == 1 and act.last_seen == "+420212000002"
+    assert (await check_step(act, SECONDARY)).ok and device.reads == 2  # a drift check asks
+    device.number = "+420999000111"  # drift behind our back
+    check = await check_step(act, SECONDARY)
+    assert not check.ok and "+420999000111" in check.observed and device.reads == 3
+    device.fail_writes = 1  # the write's read-back fails: the retry does not trust memory
+    out = await run_step(act, PRIMARY)
+    assert out.outcome == "ok" and out.attempts == 2, out
+    assert device.reads == 4 and device.writes[-1] == "+420212000001"
+    # Believed to be the target already: one read may save the write; verify still reads.
+    assert (await run_step(act, PRIMARY)).outcome == "ok"
+    assert device.reads == 6 and len(device.writes) == 3
+
+
+async def test_modem_errors_become_actuation_errors() -> None:
+    from controller.config.actuators import ModemActuatorSettings
+    from controller.loop.actuators.modem import DriverDevice, ModemActuator
+    from modem.errors import ModemUnavailable
+
+    class Gone(CountingForwarding):
+        async def read_forwarding(self) -> str | None:
+            raise ModemUnavailable("the modem is held by the leader, not by this node")
+
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), Gone())
+    out = await run_step(act, PRIMARY)
+    assert out.outcome == "failed", out
+    assert (
+        out.detail == "forwarding query failed: the modem is held by the leader, not by this node"
+    )
+    device = Gone()
+    device.fail_writes = 1
+    with pytest.raises(ActuationError, match="setting forwarding failed: network shows"):
+        await DriverDevice(device).write_forwarding("+420212000001")

@@ -1,6 +1,7 @@
 """The reconcile loop driving the real modem driver against the modem emulator in-process: the
 forwarding the network holds follows the route, drift injected on the network side is restored,
-and a network that refuses the change leaves the route failed, never reported as switched."""
+a network that refuses the change leaves the route failed, never reported as switched, and a
+switch asks the network (``AT+CCFC=0,2``, seconds each on a real network) as little as it can."""
 
 from __future__ import annotations
 
@@ -12,16 +13,30 @@ import pytest
 from controller.config import Route
 from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.local import LocalCoordinator
-from controller.loop.actuators.modem import DriverDevice, ModemActuator, ModemLink
+from controller.loop.actuators.modem import ModemActuator
 from controller.loop.events import EventStore
 from controller.loop.reconcile import Reconciler
 from controller.loop.state import ControllerState
 from health.model import Status
+from modem.device import ModemDevice
 from modem.emulator import ModemEmulator
 from modem.emulator.control import handle
 from tests.controller.helpers import Clock, FakeHealth, lab_config
 
 PRIMARY, SECONDARY = "+420212000001", "+420212000002"
+QUERY, SET = b"AT+CCFC=0,2\r", b"AT+CCFC=0,3,"
+
+
+def sent_since(emu: ModemEmulator, mark: int) -> bytes:
+    """Every byte the controller sent the emulated modem since transcript entry ``mark``."""
+    return b"".join(data for _, _, way, data in emu.transcript[mark:] if way == "<")
+
+
+def queries_around_the_set(sent: bytes) -> tuple[int, int]:
+    """(+CCFC queries before the one forwarding set, queries after it) in ``sent``."""
+    assert sent.count(SET) == 1, sent
+    before, after = sent.split(SET)
+    return before.count(QUERY), after.count(QUERY)
 
 
 class Bench:
@@ -34,7 +49,7 @@ class Bench:
     async def start(self) -> None:
         self.emu = ModemEmulator(pin="1234")
         port = await self.emu.start_tcp()
-        self.link = ModemLink(
+        self.link = ModemDevice(
             f"socket://127.0.0.1:{port}",
             pin="1234",
             command_timeout=5,
@@ -47,7 +62,7 @@ class Bench:
         self.events = EventStore(self.tmp / "e.db")
         act = ModemActuator(
             ModemActuatorSettings(type="modem", retries=1, backoff_s=0.05, timeout_s=10),
-            DriverDevice(self.link),
+            self.link,
         )
         self.loop = Reconciler(
             self.cfg, self.health, self.coord, self.events, [act], clock=self.clock
@@ -107,3 +122,37 @@ async def test_a_refusing_network_leaves_the_route_failed(bench: Bench) -> None:
     await bench.loop.tick()
     assert bench.network_forwards_to() == SECONDARY
     assert not (await ControllerState(bench.coord).route()).failed
+
+
+async def test_a_switch_queries_at_most_once_before_and_once_after(bench: Bench) -> None:
+    await bench.loop.tick()
+    assert bench.network_forwards_to() == PRIMARY
+    mark = len(bench.emu.transcript)
+    bench.health.set("trunk-a", Status.DOWN, bench.clock.advance(1))
+    await bench.loop.tick()  # primary -> secondary
+    assert bench.network_forwards_to() == SECONDARY
+    before, after = queries_around_the_set(sent_since(bench.emu, mark))
+    assert before <= 1 and after == 1, (before, after)
+    bench.health.set("trunk-a", Status.UP, bench.clock.advance(1))
+    for _ in range(10):  # back once trunk-a has been up long enough (hysteresis)
+        bench.clock.advance(30)
+        mark = len(bench.emu.transcript)  # a tick that switches runs no drift check
+        await bench.loop.tick()
+        if bench.network_forwards_to() == PRIMARY:
+            break
+    assert bench.network_forwards_to() == PRIMARY
+    assert queries_around_the_set(sent_since(bench.emu, mark)) == (0, 1)
+    assert (await ControllerState(bench.coord).route()).route is Route.PRIMARY
+
+
+async def test_after_a_failed_step_the_next_switch_reads_first(bench: Bench) -> None:
+    await bench.loop.tick()
+    bench.emu.faults.no_network = True
+    bench.health.set("trunk-a", Status.DOWN, bench.clock.advance(1))
+    await bench.loop.tick()  # fails: what the network holds is unknown now
+    bench.emu.faults.no_network = False
+    mark = len(bench.emu.transcript)
+    bench.clock.advance(6)
+    await bench.loop.tick()
+    assert bench.network_forwards_to() == SECONDARY
+    assert queries_around_the_set(sent_since(bench.emu, mark)) == (1, 1)

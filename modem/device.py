@@ -1,0 +1,137 @@
+"""The one modem the daemon shares: :class:`ModemDevice`.
+
+The reconcile loop's modem actuator, the health probe and the SMS notifier all use the same
+device. It opens the driver (:class:`~modem.driver.Modem`) lazily on first use, and only while
+``may_open`` allows it: a modem behind ser2net takes one client at a time, so in a cluster only
+the leader may hold it, or followers' probes would keep taking the port from the leader's actuator.
+A port that fails is closed and opened again on the next use, so a modem that was unplugged or a
+ser2net that restarted heals without restarting the daemon; incoming SMS and calls keep arriving in
+the same queue across such reopens.
+
+Every number is E.164-validated right before it can reach an AT command. Errors are the modem
+package's own (:class:`~modem.errors.ModemError` and its kinds, :class:`~modem.e164.InvalidNumber`
+for a number that is not E.164); callers translate them to their own words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from modem.driver import Modem
+from modem.e164 import normalize, validate_e164
+from modem.errors import ModemUnavailable
+from modem.model import RECONNECT_DELAYS, RETRY_DELAYS, ModemEvent, ModemStatus
+from modem.transport import redact_url
+
+T = TypeVar("T")
+INCOMING_LIMIT = 256
+"""Incoming events kept while nobody reads them; later ones are dropped, not queued forever."""
+
+
+class ModemDevice:
+    """The shared, lazily (re)opened modem: forwarding, status, SMS and incoming events."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pin: str | None = None,
+        command_timeout: float = 10.0,
+        network_timeout: float = 60.0,
+        may_open: Callable[[], bool] | None = None,
+        baudrate: int = 115200,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
+    ) -> None:
+        self.url = url
+        self._may_open = may_open
+        self._pin = pin
+        self._baudrate = baudrate
+        self._timeouts = (command_timeout, network_timeout)
+        self._delays = (tuple(retry_delays), tuple(reconnect_delays))  # tests shorten them
+        self._modem: Modem | None = None
+        self._lock = asyncio.Lock()
+        self._incoming: asyncio.Queue[ModemEvent] = asyncio.Queue(maxsize=INCOMING_LIMIT)
+        self._pump: asyncio.Task[None] | None = None  # copies the open modem's events over
+
+    # --- operations --------------------------------------------------------------------------
+    async def read_forwarding(self) -> str | None:
+        """The number voice calls are unconditionally forwarded to (one ``+CCFC`` query), in
+        international form; None when no unconditional forward is active."""
+        state = await self._use(lambda modem: modem.get_forwarding())
+        return normalize(state.number) if state.active and state.number else None
+
+    async def write_forwarding(self, number: str) -> None:
+        """Forward calls unconditionally to ``number``, verified: the driver reads the forwarding
+        back once after the change and raises :class:`~modem.errors.ForwardingNotVerified` unless
+        the network shows ``number``. Returning means the network holds ``number``."""
+        number = validate_e164(number)
+        await self._use(lambda modem: modem.set_forwarding(number))
+
+    async def status(self) -> ModemStatus:
+        """SIM, registration, signal and operator (for the health probe)."""
+        return await self._use(lambda modem: modem.status())
+
+    async def send_sms(self, number: str, text: str) -> list[int]:
+        """Send ``text`` to ``number`` (concatenated when long); the network's part references."""
+        number = validate_e164(number)
+        return await self._use(lambda modem: modem.send_sms(number, text))
+
+    def incoming(self) -> asyncio.Queue[ModemEvent]:
+        """Incoming SMS and calls from whichever modem is open now; one queue for the device's
+        life, so a reopened port (unplugged modem, restarted ser2net) keeps feeding the same one.
+        The port must have been opened (by any operation) for events to arrive."""
+        return self._incoming
+
+    async def close(self) -> None:
+        """Release the port; the next operation opens it again."""
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+        modem, self._modem = self._modem, None
+        if modem is not None:
+            try:
+                await modem.close()
+            except Exception:  # closing a broken link must not mask the original error
+                return None
+
+    # --- the link ----------------------------------------------------------------------------
+    async def _use(self, operation: Callable[[Modem], Awaitable[T]]) -> T:
+        modem = await self._open()
+        try:
+            return await operation(modem)
+        except OSError as exc:  # the port itself failed: reopen on the next use
+            await self.close()
+            raise ModemUnavailable(f"modem at {redact_url(self.url)} failed: {exc}") from exc
+
+    async def _open(self) -> Modem:
+        if self._may_open is not None and not self._may_open():
+            await self.close()
+            raise ModemUnavailable("the modem is held by the leader, not by this node")
+        async with self._lock:
+            if self._modem is None:
+                self._modem = await Modem.open(
+                    self.url,
+                    baudrate=self._baudrate,
+                    pin=self._pin,
+                    command_timeout=self._timeouts[0],
+                    network_timeout=self._timeouts[1],
+                    retry_delays=self._delays[0],
+                    reconnect_delays=self._delays[1],
+                )
+                self._start_pump(self._modem)
+            return self._modem
+
+    def _start_pump(self, modem: Modem) -> None:
+        source, sink = modem.subscribe(), self._incoming
+
+        async def pump() -> None:
+            while True:
+                item = await source.get()
+                if sink.full():
+                    continue  # nobody reads: drop rather than grow without bound
+                sink.put_nowait(item)
+
+        self._pump = asyncio.get_running_loop().create_task(pump(), name="modem-events")
