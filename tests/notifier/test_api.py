@@ -191,7 +191,9 @@ async def test_mounts_on_the_api_apps_permission_guards(tmp_path: Path) -> None:
 
     registry = auth.TokenRegistry([ApiToken.model_validate(t) for t in raw_tokens])
     require = {p: auth.Requirement(registry, p, ApiMetrics()) for p in auth.Permission}
-    calls = CallLog(CallStore(tmp_path / "c.sqlite3"), cfg.notifier.calls, "Europe/Prague")
+    calls = CallLog(
+        CallStore(tmp_path / "c.sqlite3"), cfg.notifier.calls, "Europe/Prague", clock=Clock(T0)
+    )
     app = FastAPI()
     app.include_router(
         build_router(None, calls, roles_to_permissions(require), route_class=auth.GuardedRoute)
