@@ -9,6 +9,7 @@ driver happens to expect.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -37,8 +38,13 @@ class CmsError(CmeError):
 class PromptFor:
     """Returned by +CMGS: the session shows ``> `` and collects the body for ``finish``."""
 
-    def __init__(self, finish: object) -> None:
+    def __init__(self, finish: Callable[[str], Awaitable[list[str]]]) -> None:
         self.finish = finish
+
+
+Answer = list[str] | PromptFor
+Handler = Callable[[str, list[str | None]], Answer | Awaitable[Answer]]
+"""An ``Interpreter`` method for one command: (operator, arguments) -> answer lines or a prompt."""
 
 
 def split_args(text: str) -> list[str | None]:

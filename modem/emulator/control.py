@@ -19,17 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Any
 
 from modem.e164 import validate_e164
 from modem.emulator.core import ModemEmulator
-from modem.emulator.network import REASON_NAMES
+from modem.emulator.network import REASON_NAMES, JsonDoc
 
 _REASONS = {name: code for code, name in REASON_NAMES.items()}
 MAX_REQUEST = 65536
 
 
-def handle(emu: ModemEmulator, request: dict[str, Any]) -> dict[str, Any]:
+def handle(emu: ModemEmulator, request: JsonDoc) -> JsonDoc:
     cmd = request.get("cmd")
     if cmd == "get_state":
         return {"ok": True, "state": emu.state()}

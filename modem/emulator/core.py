@@ -21,13 +21,13 @@ import os
 import time
 import tty
 from collections import Counter
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from modem.e164 import is_e164
 from modem.emulator.faults import Faults
-from modem.emulator.network import Forward, NetworkState, SentSms, StoredSms
+from modem.emulator.network import Forward, JsonDoc, NetworkState, SentSms, StoredSms
 from modem.emulator.session import Session
 from modem.pdu import PduError, concat_info, decode
 
@@ -54,8 +54,8 @@ class ModemEmulator:
         self._ptys: dict[str, tuple[int, int]] = {}
         self._parts: dict[tuple[str, int, int], dict[int, tuple[str, int]]] = {}
         self._mr = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._conn_tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._conn_tasks: set[asyncio.Task[None]] = set()
         self._state_file = Path(state_file) if state_file else None
         self._transcript_file = open(transcript_file, "ab") if transcript_file else None  # noqa: SIM115
 
@@ -99,7 +99,7 @@ class ModemEmulator:
     def voice_forwarding(self, reason: int = 0) -> Forward:
         return self.network.forwarding.get((reason, 1), Forward())
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> JsonDoc:
         return self.network.to_json() | {"faults": self.faults.to_json()}
 
     # --- transports ------------------------------------------------------------------------
@@ -223,7 +223,7 @@ class ModemEmulator:
     async def network_delay(self, command: str) -> None:
         await asyncio.sleep(self.faults.latency_for(command))
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+
+from modem.emulator.network import JsonDoc
 
 
 @dataclass(slots=True)
@@ -42,7 +43,7 @@ class Faults:
     def latency_for(self, command: str) -> float:
         return self.latency_per_command.get(command, self.latency)
 
-    def update(self, changes: dict[str, Any]) -> None:
+    def update(self, changes: JsonDoc) -> None:
         """Apply ``{"name": value}`` from the control port; unknown names are an error."""
         names = {f.name for f in fields(self)}
         for name, value in changes.items():
@@ -52,5 +53,5 @@ class Faults:
                 value = [ErrorFault(**e) if isinstance(e, dict) else e for e in value]
             setattr(self, name, value)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDoc:
         return asdict(self)

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+JsonDoc = dict[str, Any]
+"""A JSON document (the state file, the control port's requests and answers)."""
+
 CLASS_BITS = (1, 2, 4)
 REASON_NAMES = {0: "unconditional", 1: "busy", 2: "no-reply", 3: "not-reachable"}
 REASON_GROUPS = {0: (0,), 1: (1,), 2: (2,), 3: (3,), 4: (0, 1, 2, 3), 5: (1, 2, 3)}
@@ -108,9 +111,9 @@ class NetworkState:
                 lines.append(line)
         return lines or ["+CCFC: 0,7"]
 
-    def forwarding_view(self) -> dict[str, dict[str, Any]]:
+    def forwarding_view(self) -> dict[str, JsonDoc]:
         """``{reason: {"active", "number", "classes"}}`` for voice, as JSON for the state file."""
-        view: dict[str, dict[str, Any]] = {}
+        view: dict[str, JsonDoc] = {}
         for r, name in REASON_NAMES.items():
             voice = self.forwarding.get((r, 1), Forward())
             classes = {
@@ -125,7 +128,7 @@ class NetworkState:
             }
         return view
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDoc:
         return {
             "forwarding": self.forwarding_view(),
             "outbox": [asdict(m) for m in self.outbox],

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from modem.emulator.commands import HANDLERS, CmeError, CmsError, Interpreter, PromptFor, split_args
+from modem.emulator.commands import (
+    HANDLERS,
+    CmeError,
+    CmsError,
+    Handler,
+    Interpreter,
+    PromptFor,
+    split_args,
+)
 from modem.errors import CME_ERRORS, CMS_ERRORS
 
 if TYPE_CHECKING:
@@ -162,9 +169,9 @@ class Session:
         method = HANDLERS.get(name)
         if method is None:
             return None
-        result: Any = getattr(it, method)(op, args)
-        if inspect.isawaitable(result):
-            result = await result
+        handler: Handler = getattr(it, method)
+        answer = handler(op, args)
+        result = await answer if isinstance(answer, Awaitable) else answer
         if isinstance(result, PromptFor):
             return await self._prompt(result)
         return list(result)
@@ -177,8 +184,7 @@ class Session:
         self._body = None
         if body is None:
             return []  # ESC: cancelled, answered OK
-        finish: Any = prompt.finish
-        return list(await finish(body))
+        return list(await prompt.finish(body))
 
     def _error_line(self, exc: CmeError) -> str:
         cmee = self.interp.err_mode
