@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,21 @@ ROOT = Path(__file__).resolve().parents[2]
 SIPP_SCENARIO = Path(__file__).with_name("sipp_options_200.xml")
 TOKEN = "lab-operator-token-001"
 T = TypeVar("T")
+
+AT = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+"""The daemon's wall clock when the lab starts: a Wednesday, far from the Monday 09:00 hand-over,
+in a week alice is on call (examples/lab.yaml's rotation). The daemon's clock runs on from here
+(``E2ELab.now``), across restarts, so no run depends on today's date."""
+
+_PINNED = (
+    "import runpy, sys, time_machine\n"
+    "from datetime import datetime\n"
+    "time_machine.travel(datetime.fromisoformat(sys.argv[1]), tick=True).start()\n"
+    "sys.argv = ['hotline', *sys.argv[2:]]\n"
+    "runpy.run_module('controller', run_name='__main__', alter_sys=True)\n"
+)
+"""``python -c _PINNED ISO-INSTANT ARGS...``: ``hotline ARGS...`` with the wall clock at the instant
+(ticking; the monotonic clock, asyncio's, is untouched)."""
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -94,6 +110,11 @@ class E2ELab:
         self.slow_flag = tmp / "slow"  # the command step hangs (for kill -9 mid-switch)
         self.brief_flag = tmp / "brief"  # the command step takes 3 s (for SIGTERM mid-switch)
         self.url = f"http://127.0.0.1:{self.api_port}"
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        """The daemon's wall clock now (``AT`` when the lab was made, running since)."""
+        return AT + timedelta(seconds=time.monotonic() - self._started)
 
     # ---- peers ---------------------------------------------------------------------------
     def start_peers(self) -> None:
@@ -220,7 +241,7 @@ class E2ELab:
     def start_daemon(self) -> None:
         cfg = self.write_config()
         self.daemon = _child(
-            [sys.executable, "-m", "controller", "run", "--config", str(cfg)],
+            [sys.executable, "-c", _PINNED, self.now().isoformat(), "run", "--config", str(cfg)],
             self.tmp / "daemon.log",
         )
         wait_for("the daemon's API", lambda: self.api("GET", "/readyz")[0] == 200, 30)
