@@ -20,22 +20,38 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
+from controller.cli.args import Subparsers
+from controller.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED
 from modem.commands import BadArgument
 from modem.e164 import InvalidNumber, validate_e164
 from modem.errors import ModemError
+from modem.model import ForwardingState, ForwardReason
 
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
-REASONS = ("unconditional", "busy", "no-reply", "not-reachable")
+if TYPE_CHECKING:
+    from modem.driver import Modem
+    from modem.emulator import ModemEmulator
+
+REASONS = tuple(str(r) for r in ForwardReason)
 
 
-def register(sub: Any) -> None:
+class _OpenOptions(TypedDict):
+    """How to open the modem (``Modem.open``'s keywords besides the URL)."""
+
+    baudrate: int
+    command_timeout: float
+    network_timeout: float
+    pin: str | None
+    retry_delays: tuple[float, ...]
+
+
+def register(sub: Subparsers) -> None:
     _register_modem(sub)
     _register_sim(sub)
 
 
-def _register_modem(sub: Any) -> None:
+def _register_modem(sub: Subparsers) -> None:
     p = sub.add_parser("modem", help="query or change the GSM modem (forwarding, SMS, info)")
     p.add_argument("--port", help="serial URL: /dev/ttyUSB2, rfc2217://h:p, socket://h:p")
     p.add_argument("--config", help="take the modem URL, PIN and timeouts from this config file")
@@ -74,7 +90,7 @@ def _register_modem(sub: Any) -> None:
 
 
 def _sync(
-    fn: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+    fn: Callable[[argparse.Namespace], Coroutine[object, object, int]],
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         logging.basicConfig(
@@ -94,9 +110,9 @@ def _sync(
     return run
 
 
-def _open_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def _open_kwargs(args: argparse.Namespace) -> tuple[str, _OpenOptions]:
     """Where and how to open the modem; raises ValueError (exit 2) when nothing says where."""
-    kw: dict[str, Any] = {
+    kw: _OpenOptions = {
         "baudrate": args.baudrate,
         "command_timeout": args.timeout,
         "network_timeout": args.network_timeout,
@@ -112,24 +128,21 @@ def _open_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
         url = url or cfg.url
-        kw.update(
-            baudrate=cfg.baudrate,
-            command_timeout=cfg.command_timeout_s,
-            network_timeout=cfg.network_timeout_s,
-        )
+        kw["baudrate"] = cfg.baudrate
+        kw["command_timeout"] = cfg.command_timeout_s
+        kw["network_timeout"] = cfg.network_timeout_s
         if cfg.pin is not None and kw["pin"] is None:
             kw["pin"] = cfg.pin.get_secret_value()
     if not url:
         raise ValueError("give --port URL or --config FILE")
-    kw["url"] = url
-    return kw
+    return url, kw
 
 
-async def _with_modem(args: argparse.Namespace, action: Callable[[Any], Awaitable[int]]) -> int:
+async def _with_modem(args: argparse.Namespace, action: Callable[[Modem], Awaitable[int]]) -> int:
     from modem.driver import Modem
 
-    kw = _open_kwargs(args)
-    modem = await Modem.open(kw.pop("url"), **kw)
+    url, kw = _open_kwargs(args)
+    modem = await Modem.open(url, **kw)
     try:
         return await action(modem)
     except ValueError as exc:  # an unreadable answer: the modem's fault, not the user's input
@@ -139,7 +152,7 @@ async def _with_modem(args: argparse.Namespace, action: Callable[[Any], Awaitabl
 
 
 async def _info(args: argparse.Namespace) -> int:
-    async def action(modem: Any) -> int:
+    async def action(modem: Modem) -> int:
         info, status = await modem.info(), await modem.status()
         if args.json:
             print(json.dumps({"info": asdict(info), "status": asdict(status)}))
@@ -152,7 +165,7 @@ async def _info(args: argparse.Namespace) -> int:
     return await _with_modem(args, action)
 
 
-def _print_state(state: Any, as_json: bool, verb: str = "") -> None:
+def _print_state(state: ForwardingState, as_json: bool, verb: str = "") -> None:
     if as_json:
         payload = {"reason": str(state.reason), "active": state.active, "number": state.number}
         print(json.dumps(payload))
@@ -163,7 +176,7 @@ def _print_state(state: Any, as_json: bool, verb: str = "") -> None:
 
 
 async def _forward_get(args: argparse.Namespace) -> int:
-    async def action(modem: Any) -> int:
+    async def action(modem: Modem) -> int:
         _print_state(await modem.get_forwarding(args.reason), args.json)
         return EXIT_OK
 
@@ -173,7 +186,7 @@ async def _forward_get(args: argparse.Namespace) -> int:
 async def _forward_set(args: argparse.Namespace) -> int:
     number = validate_e164(args.number)  # before the port is even opened
 
-    async def action(modem: Any) -> int:
+    async def action(modem: Modem) -> int:
         _print_state(await modem.set_forwarding(number, args.reason), args.json, "verified: ")
         return EXIT_OK
 
@@ -181,7 +194,7 @@ async def _forward_set(args: argparse.Namespace) -> int:
 
 
 async def _forward_clear(args: argparse.Namespace) -> int:
-    async def action(modem: Any) -> int:
+    async def action(modem: Modem) -> int:
         _print_state(await modem.clear_forwarding(args.reason), args.json, "verified: ")
         return EXIT_OK
 
@@ -194,7 +207,7 @@ async def _sms_send(args: argparse.Namespace) -> int:
     number = validate_e164(args.number)
     encode_submit(number, args.text, 0)  # refuses empty/unencodable text before opening the port
 
-    async def action(modem: Any) -> int:
+    async def action(modem: Modem) -> int:
         refs = await modem.send_sms(number, args.text)
         print(f"sent to {number} in {len(refs)} part(s), references {refs}")
         return EXIT_OK
@@ -203,7 +216,7 @@ async def _sms_send(args: argparse.Namespace) -> int:
 
 
 # --- modem-sim ---------------------------------------------------------------------------------
-def _register_sim(sub: Any) -> None:
+def _register_sim(sub: Subparsers) -> None:
     p = sub.add_parser("modem-sim", help="run the emulated GSM modem (TCP and/or pty)")
     p.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT for socket:// clients")
     p.add_argument("--pty", help="also offer the modem on a pty, symlinked at PATH")
@@ -238,7 +251,7 @@ def _host_port(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _build_emulator(args: argparse.Namespace) -> Any:
+def _build_emulator(args: argparse.Namespace) -> ModemEmulator:
     from modem.emulator import ErrorFault, Faults, ModemEmulator
     from modem.emulator.network import REASON_NAMES
 
@@ -290,7 +303,7 @@ def _run_sim(args: argparse.Namespace) -> int:
 
 
 async def _serve(
-    emu: Any, host: str, port: int, control: tuple[str, int] | None, pty: str | None
+    emu: ModemEmulator, host: str, port: int, control: tuple[str, int] | None, pty: str | None
 ) -> int:
     from modem.emulator.control import start_control
 
