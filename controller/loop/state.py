@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
+from controller.clock import utcnow
 from controller.config import Route
-from controller.coordination.base import Coordinator
+from controller.coordination.base import Coordinator, JsonDoc
 from controller.decide.decision import Override, Pause
 
 MAX_SWITCHES = 64  # enough for any flap window; older switches are dropped
 
 
-def _dt(value: Any) -> datetime | None:
+def _dt(value: object) -> datetime | None:
     if value is None:
         return None
     parsed = datetime.fromisoformat(str(value))
@@ -33,8 +33,8 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
 
-def _route(value: Any) -> Route | None:
-    return None if value is None else Route(value)
+def _route(value: object) -> Route | None:
+    return None if value is None else Route(str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class RouteRecord:
     failure: str = ""
     switches: tuple[datetime, ...] = ()
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self) -> JsonDoc:
         return {
             "route": None if self.route is None else str(self.route),
             "number": self.number,
@@ -61,7 +61,7 @@ class RouteRecord:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any] | None) -> RouteRecord:
+    def from_doc(cls, doc: JsonDoc | None) -> RouteRecord:
         if not doc:
             return cls()
         return cls(
@@ -94,7 +94,7 @@ class ChangeMarker:
     epoch: int
     reason: str = ""
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self) -> JsonDoc:
         return {
             "target": str(self.target),
             "number": self.number,
@@ -104,13 +104,13 @@ class ChangeMarker:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any] | None) -> ChangeMarker | None:
+    def from_doc(cls, doc: JsonDoc | None) -> ChangeMarker | None:
         if not doc:
             return None
         return cls(
             Route(doc["target"]),
             str(doc["number"]),
-            _dt(doc["started_at"]) or datetime.now(UTC),
+            _dt(doc["started_at"]) or utcnow(),
             int(doc.get("epoch", 0)),
             str(doc.get("reason", "")),
         )
@@ -148,7 +148,7 @@ class ControllerState:
             target=Route(doc["target"]),
             reason=str(doc.get("reason", "")),
             who=str(doc.get("who", "")),
-            expires_at=_dt(doc["expires_at"]) or datetime.now(UTC),
+            expires_at=_dt(doc["expires_at"]) or utcnow(),
             force=bool(doc.get("force", False)),
         )
 
@@ -168,7 +168,7 @@ class ControllerState:
         doc = await self._store.get("pause")
         if not doc:
             return None
-        since = _dt(doc.get("since")) or datetime.now(UTC)
+        since = _dt(doc.get("since")) or utcnow()
         return PauseRecord(Pause(str(doc.get("reason", "")), str(doc.get("who", ""))), since)
 
     async def set_pause(self, rec: PauseRecord | None) -> None:

@@ -12,11 +12,11 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Route
-from controller.coordination.base import CoordinationError, Coordinator
+from controller.coordination.base import CoordinationError, Coordinator, JsonDoc
 from controller.decide.decision import Condition, Override, Pause
 from controller.decide.schedule import on_call
 from controller.loop.events import EventStore, NewEvent
@@ -33,8 +33,15 @@ from controller.service.contract import (
     PauseView,
     StatusReport,
 )
+from health.model import Status
 
 log = logging.getLogger("hotline.service")
+
+_STATUS: dict[Status, Literal["up", "down", "unknown"]] = {
+    Status.UP: "up",
+    Status.DOWN: "down",
+    Status.UNKNOWN: "unknown",
+}
 
 
 class ControllerServiceImpl:
@@ -104,7 +111,7 @@ class ControllerServiceImpl:
                 ComponentView(
                     name=name,
                     kind=str(comp.kind),
-                    status=str(st.status),  # type: ignore[arg-type]
+                    status=_STATUS[st.status],
                     since=st.since,
                     reason=st.reason,
                     latency_ms=st.latency_ms,
@@ -143,7 +150,7 @@ class ControllerServiceImpl:
     async def resume(self, reason: str, who: str) -> ActionResult:
         return await self._leader_runs({"action": "resume", "reason": reason, "who": who})
 
-    async def _leader_runs(self, doc: dict[str, Any]) -> ActionResult:
+    async def _leader_runs(self, doc: JsonDoc) -> ActionResult:
         if self.coord.is_leader():
             return await self._run_here(doc)
         try:
@@ -164,7 +171,7 @@ class ControllerServiceImpl:
             log.warning("re-reading the shared state after a forwarded action failed: %s", exc)
         return result
 
-    async def handle_intent(self, doc: dict[str, Any]) -> dict[str, Any]:
+    async def handle_intent(self, doc: JsonDoc) -> JsonDoc:
         """The leader's side of a forwarded action (registered with the coordinator)."""
         if not self.coord.is_leader():
             result = self._not_leader()
@@ -172,7 +179,7 @@ class ControllerServiceImpl:
             result = await self._run_here(doc)
         return result.model_dump(mode="json")
 
-    async def _run_here(self, doc: dict[str, Any]) -> ActionResult:
+    async def _run_here(self, doc: JsonDoc) -> ActionResult:
         action, reason, who = doc.get("action"), str(doc.get("reason", "")), str(doc.get("who"))
         if action == "failover":
             ttl = doc.get("ttl_s")

@@ -7,8 +7,6 @@ A (active), I (inactive), D (disabled) or T (trying), optionally followed by P (
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from controller.config.actuators import KamailioActuatorSettings
@@ -28,13 +26,15 @@ class KamailioActuator:
 
     def wanted(self, target: RouteTarget) -> dict[str, str]:
         """Gateway URI → wanted state letter; empty when the route is not configured here."""
-        active = self.settings.gateways.get(str(target.route))  # type: ignore[call-overload]
+        by_route = {str(name): uris for name, uris in self.settings.gateways.items()}
+        active = by_route.get(str(target.route))
         if active is None:
             return {}
         every = {uri for uris in self.settings.gateways.values() for uri in uris}
         return {uri: ("a" if uri in active else "i") for uri in sorted(every)}
 
-    async def _rpc(self, method: str, params: list[Any]) -> Any:
+    async def _rpc(self, method: str, params: list[object]) -> object:
+        """The JSON-RPC call's ``result`` (a JSON value)."""
         self._id += 1
         body = {"jsonrpc": "2.0", "method": method, "params": params, "id": self._id}
         try:
