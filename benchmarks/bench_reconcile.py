@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,7 +30,7 @@ from controller.loop.reconcile import Reconciler
 from controller.service.impl import ControllerServiceImpl
 from health.model import Status
 from modem.emulator import ModemEmulator
-from tests.controller.helpers import Clock, FakeHealth, lab_config
+from tests.controller.helpers import T0, Clock, FakeHealth, lab_config
 
 
 def _ms(values: list[float]) -> str:
@@ -41,7 +40,7 @@ def _ms(values: list[float]) -> str:
 
 async def _rig(tmp: Path, interval: float = 1.0) -> tuple[Reconciler, FakeHealth, Clock, object]:
     cfg = lab_config(reconcile={"interval_s": interval, "drift_check_s": 3600, "action_wait_s": 10})
-    clock = Clock(datetime.now(UTC))
+    clock = Clock(T0)  # a pinned instant: the same run whatever today's date
     health = FakeHealth(cfg, clock.now)
     emu = ModemEmulator(pin="1234")
     port = await emu.start_tcp()
