@@ -16,13 +16,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from controller.clock import utcnow  # noqa: E402
 from controller.notifier import build_notifier  # noqa: E402
 from controller.notifier.rows import Message  # noqa: E402
 from controller.notifier.service import Notifier  # noqa: E402
@@ -48,7 +48,7 @@ def sig(key: str, active: bool = True) -> Signal:
         Severity.CRITICAL,
         "primary down; calls go to secondary",
         "trunk-a: timeout",
-        datetime.now(UTC),
+        utcnow(),
         "secondary",
         1,
     )
@@ -80,7 +80,7 @@ async def bench_signal(d: Path, n: int) -> None:
 async def bench_drain(d: Path, n: int) -> None:
     cfg = lab_config(rate_limit_per_hour=10**6)
     notifier = Notifier(cfg, cfg.notifier, NotifierStore(d / "b.sqlite3"), {"modem_sms": Instant()})
-    now = datetime.now(UTC)
+    now = utcnow()
     for i in range(n):
         notifier.store.enqueue(
             Message(
