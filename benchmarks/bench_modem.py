@@ -1,4 +1,5 @@
-"""Modem figures: parser throughput, verified forwarding change, SMS, reconnect (127.0.0.1 only).
+"""Modem figures: parser throughput, verified forwarding change, SMS, reconnect, and a route
+switch through the actuator and the shared device, its +CCFC queries counted (127.0.0.1 only).
 
     python3 benchmarks/bench_modem.py
 
@@ -16,8 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from controller.config import Route
+from controller.config.actuators import ModemActuatorSettings
+from controller.loop.actuators.base import RouteTarget, run_step
+from controller.loop.actuators.modem import ModemActuator
 from modem.at import AtProtocol
 from modem.commands import spec_for
+from modem.device import ModemDevice
 from modem.driver import Modem
 from modem.emulator import ModemEmulator
 
@@ -90,10 +96,43 @@ async def bench_driver(latency: float) -> None:
     await emu.stop()
 
 
+async def bench_switch(latency: float, rounds: int = 20) -> None:
+    """A route switch as the loop does it (apply, then verify) through ``ModemDevice``."""
+    emu = ModemEmulator()
+    emu.faults.latency = latency
+    port = await emu.start_tcp()
+    device = ModemDevice(f"socket://127.0.0.1:{port}", command_timeout=5, network_timeout=5)
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), device)
+    await act.observe()  # the loop's start-up read
+    targets = [
+        RouteTarget(Route.PRIMARY, "+420212000001", "bench", 1),
+        RouteTarget(Route.SECONDARY, "+420212000002", "bench", 1),
+    ]
+    mark = len(emu.transcript)
+    i = 0
+
+    async def switch() -> None:
+        nonlocal i
+        i += 1
+        out = await run_step(act, targets[i % 2])
+        assert out.ok, out
+
+    ms = await timed(switch, rounds)
+    sent = b"".join(data for _, _, way, data in emu.transcript[mark:] if way == "<")
+    queries = sent.count(b"AT+CCFC=0,2\r") / rounds
+    show(
+        f"[latency {latency * 1000:.0f} ms] switch (apply+verify), {queries:g} +CCFC query/switch",
+        ms,
+    )
+    await device.close()
+    await emu.stop()
+
+
 def main() -> None:
     bench_parser()
     asyncio.run(bench_driver(0.0))
     asyncio.run(bench_driver(0.05))
+    asyncio.run(bench_switch(0.05))
 
 
 if __name__ == "__main__":
