@@ -11,7 +11,6 @@ is read. Only the demo process adds these routes (``extend_app`` of the daemon's
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict
@@ -36,7 +35,7 @@ def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
     router = APIRouter(tags=["demo"], route_class=GuardedRoute)
 
     @router.get("/v1/demo")
-    async def actions(_: Principal = Depends(read)) -> dict[str, Any]:  # noqa: B008
+    async def actions(_: Principal = Depends(read)) -> dict[str, object]:  # noqa: B008
         out = []
         for name in lab.breakable:
             for verb in ("break", "restore"):
@@ -50,7 +49,7 @@ def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
                 )
         return {"actions": out}
 
-    def act(req: ComponentRequest, answering: bool, who: Principal) -> dict[str, Any]:
+    def act(req: ComponentRequest, answering: bool, who: Principal) -> dict[str, object]:
         try:
             message = lab.set_answering(req.component, answering)
         except KeyError as exc:
@@ -63,14 +62,14 @@ def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
     async def break_(
         req: ComponentRequest,
         who: Principal = Depends(operate),  # noqa: B008
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         return act(req, False, who)
 
     @router.post("/v1/demo/restore")
     async def restore(
         req: ComponentRequest,
         who: Principal = Depends(operate),  # noqa: B008
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         return act(req, True, who)
 
     return router
