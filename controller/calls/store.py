@@ -39,6 +39,11 @@ def _dt(x: float | None) -> datetime | None:
     return None if x is None else datetime.fromtimestamp(x, UTC)
 
 
+def _dtr(x: float) -> datetime:
+    """A required timestamp column."""
+    return datetime.fromtimestamp(x, UTC)
+
+
 Stored = Literal["new", "completed", "duplicate"]
 
 
@@ -69,7 +74,7 @@ class CallStore:
             caller=r["caller"],
             line=r["line"],
             agent=r["agent"],
-            start=_dt(r["start"]),  # type: ignore[arg-type]
+            start=_dtr(r["start"]),
             answer=_dt(r["answer"]),
             end=_dt(r["end_"]),
         )
@@ -136,7 +141,7 @@ class CallStore:
             call_id=r["call_id"],
             caller=r["caller"],
             line=r["line"],
-            missed_at=_dt(r["missed_at"]),  # type: ignore[arg-type]
+            missed_at=_dtr(r["missed_at"]),
             state=r["state"],
             closed_at=_dt(r["closed_at"]),
             closed_by=r["closed_by"],

@@ -134,7 +134,8 @@ def due_action(
 
 def subscribers_for(severity: str, settings: NotifierSettings) -> list[Recipient]:
     out: list[Recipient] = []
-    for addr in settings.subscribers.get(severity, ()):  # type: ignore[call-overload]
+    addresses = next((a for s, a in settings.subscribers.items() if s == severity), ())
+    for addr in addresses:
         if is_e164(addr):
             out.append(Recipient(label=addr, mobile=addr))
         elif is_email(addr):
