@@ -17,23 +17,34 @@ import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
+from controller.calls.service import CallLog
+from controller.clock import utcnow
 from controller.config import HotlineConfig
 from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
 from controller.loop.actuators.base import Actuator
 from controller.loop.actuators.build import build_actuators
-from controller.loop.actuators.modem import DriverDevice, ModemActuator
+from controller.loop.actuators.modem import ModemActuator
 from controller.loop.events import EventStore
 from controller.loop.lastresort import LastResortWatch, modem_forward
 from controller.loop.leader_view import LeaderView
-from controller.loop.parts import SnapshotSource, utcnow
+from controller.loop.parts import SnapshotSource
 from controller.loop.reconcile import Reconciler
+from controller.notifier.service import Notifier
 from controller.notifier.signal import NullSink, SignalSink
 from controller.service.impl import ControllerServiceImpl
+from health.model import ComponentState, HealthSnapshot
 from modem.device import ModemDevice
+from modem.model import IncomingSms
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from health.monitor import HealthMonitor
 
 log = logging.getLogger("hotline.daemon")
 
@@ -53,6 +64,37 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+class Monitor(SnapshotSource, Protocol):
+    """The daemon's health source: ``health.monitor.HealthMonitor`` (or a test's, see ``Fixed``)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def subscribe(self) -> asyncio.Queue[ComponentState]:
+        """A queue that receives every change of a component's status."""
+        ...
+
+
+class Fixed:
+    """A test's snapshot source as the daemon's monitor: nothing to run, no changes to tell."""
+
+    def __init__(self, source: SnapshotSource) -> None:
+        self.source = source
+
+    def snapshot(self) -> HealthSnapshot:
+        return self.source.snapshot()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def subscribe(self) -> asyncio.Queue[ComponentState]:
+        return asyncio.Queue()
+
+
 @dataclass
 class Parts:
     """Everything the daemon started, so it can be stopped in reverse order."""
@@ -60,16 +102,21 @@ class Parts:
     coordinator: Coordinator
     events: EventStore
     link: ModemDevice | None
-    monitor: Any
+    monitor: Monitor
     sink: SignalSink
     loop: Reconciler
     service: ControllerServiceImpl
     actuators: list[Actuator] = field(default_factory=list)
     view: LeaderView | None = None  # the loop's snapshot source (term freshness, majority rule)
-    calls: Any = None  # controller.calls.service.CallLog, when the notifier is configured
+    calls: CallLog | None = None
+
+    @property
+    def notifier(self) -> Notifier | None:
+        """The sink when it is the notifier (not ``NullSink`` or a test's sink)."""
+        return self.sink if isinstance(self.sink, Notifier) else None
 
 
-def _build_monitor(cfg: HotlineConfig, link: ModemDevice | None) -> Any:
+def _build_monitor(cfg: HotlineConfig, link: ModemDevice | None) -> HealthMonitor:
     from health.monitor import HealthMonitor
 
     return HealthMonitor(cfg.components, modem=link)
@@ -80,12 +127,9 @@ def _build_sink(
 ) -> SignalSink:
     """The notifier; ``is_leader`` keeps reminders and escalation to the leader, so a cluster
     reminds on-call once, not once per node (signals are only raised by the leader's loop)."""
-    try:
-        from controller.notifier import build_notifier
-    except ImportError:
-        return NullSink()
-    settings = getattr(cfg, "notifier", None)
-    if settings is None or not getattr(settings, "enabled", True):
+    from controller.notifier import build_notifier
+
+    if not cfg.notifier.enabled:
         return NullSink()
     sink: SignalSink = build_notifier(
         cfg, modem=link, state_dir=state_dir, is_leader=coordinator.is_leader, shared=coordinator
@@ -116,7 +160,7 @@ async def assemble(
         )
     events = EventStore(state_dir / "events.db")
     actuators = build_actuators(cfg.actuators, link)
-    mon = monitor if monitor is not None else _build_monitor(cfg, link)
+    mon: Monitor = Fixed(monitor) if monitor is not None else _build_monitor(cfg, link)
     sink = sink if sink is not None else _build_sink(cfg, link, state_dir, coordinator)
     # The loop decides on what a leader may believe: probes of its own term and, with
     # ``majority_view``, what most nodes see; /v1/status shows this node's own probes.
@@ -153,10 +197,9 @@ def _modem_gate(cfg: HotlineConfig, coordinator: Coordinator) -> Callable[[], bo
     return leader_or_cut_off
 
 
-def _build_call_log(cfg: HotlineConfig, sink: SignalSink, state_dir: Path) -> Any:
+def _build_call_log(cfg: HotlineConfig, sink: SignalSink, state_dir: Path) -> CallLog:
     """The PBX call log (callbacks, statistics), alerting through the notifier when there is one."""
     from controller.calls.service import build_call_log
-    from controller.notifier.service import Notifier
 
     notifier = sink if isinstance(sink, Notifier) else None
     return build_call_log(cfg.notifier.calls, cfg.schedule.timezone, state_dir, notifier)
@@ -166,7 +209,7 @@ class _QuietServer:
     """uvicorn's Server without its own signal handlers: the daemon owns SIGTERM."""
 
     @staticmethod
-    def make(app: Any, host: str, port: int) -> Any:
+    def make(app: FastAPI, host: str, port: int) -> uvicorn.Server:
         import uvicorn
 
         class Server(uvicorn.Server):
@@ -182,23 +225,20 @@ class _QuietServer:
 
 async def _start(parts: Parts) -> None:
     await parts.coordinator.start()
-    start_monitor = getattr(parts.monitor, "start", None)
-    if start_monitor is not None:
-        await start_monitor()
-    start_sink = getattr(parts.sink, "start", None)
-    if start_sink is not None:
-        await start_sink()
+    await parts.monitor.start()
+    if parts.notifier is not None:
+        await parts.notifier.start()
     await parts.loop.start_up()
 
 
 async def _stop(parts: Parts) -> None:
-    for obj, name in ((parts.monitor, "stop"), (parts.sink, "stop")):
-        stopper = getattr(obj, name, None)
-        if stopper is not None:
-            try:
-                await stopper()
-            except Exception:
-                log.exception("stopping %s failed", type(obj).__name__)
+    for part in (parts.monitor, parts.notifier):
+        if part is None:
+            continue
+        try:
+            await part.stop()
+        except Exception:
+            log.exception("stopping %s failed", type(part).__name__)
     for act in parts.actuators:
         with contextlib.suppress(Exception):
             await act.close()
@@ -212,10 +252,7 @@ async def _stop(parts: Parts) -> None:
 
 async def _wake_on_health(parts: Parts) -> None:
     """A component changed status: run the next tick now instead of at the next interval."""
-    subscribe = getattr(parts.monitor, "subscribe", None)
-    if subscribe is None:
-        return
-    queue: asyncio.Queue[Any] = subscribe()
+    queue = parts.monitor.subscribe()
     while True:  # ends by cancellation at shutdown
         await queue.get()
         parts.loop.wake()
@@ -232,27 +269,25 @@ def _side_tasks(parts: Parts, cfg: HotlineConfig, stop: asyncio.Event) -> list[a
         tasks.append(
             asyncio.create_task(_run_last_resort(parts, cfg, watch, stop), name="last-resort")
         )
-    if parts.link is not None and hasattr(parts.sink, "handle_incoming_sms"):
-        tasks.append(asyncio.create_task(_forward_incoming_sms(parts, stop), name="incoming-sms"))
+    if parts.link is not None and parts.notifier is not None:
+        sms = _forward_incoming_sms(parts.link, parts.notifier, stop)
+        tasks.append(asyncio.create_task(sms, name="incoming-sms"))
     return tasks
 
 
-async def _forward_incoming_sms(parts: Parts, stop: asyncio.Event) -> None:
+async def _forward_incoming_sms(link: ModemDevice, notifier: Notifier, stop: asyncio.Event) -> None:
     """SMS that reach the modem go to the notifier (``ACK <code>`` from a technician); the
     notifier ignores and logs unknown senders. Calls ringing the SIM need nothing from us."""
-    assert parts.link is not None
-    queue = parts.link.incoming()
-    handle = parts.sink.handle_incoming_sms  # type: ignore[attr-defined]
+    queue = link.incoming()
     while not stop.is_set():
         try:
             item = await asyncio.wait_for(queue.get(), timeout=0.5)
         except TimeoutError:
             continue
-        sender, text = getattr(item, "sender", None), getattr(item, "text", None)
-        if sender is None or text is None:
+        if not isinstance(item, IncomingSms):
             continue
         try:
-            await handle(sender, text)
+            await notifier.handle_incoming_sms(item.sender, item.text)
         except Exception:  # one bad message must not stop the next ones
             log.exception("handling an incoming SMS failed")
 
@@ -262,7 +297,7 @@ def _last_resort_watch(parts: Parts, cfg: HotlineConfig) -> LastResortWatch | No
     if cfg.coordination.backend != "zookeeper" or parts.link is None:
         return None  # the local backend: a single node always leads
     settings = ModemActuatorSettings(type="modem", name="last-resort")
-    modem = ModemActuator(settings, DriverDevice(parts.link))
+    modem = ModemActuator(settings, parts.link)
     return LastResortWatch(
         cfg, parts.coordinator.quorum_lost_since, modem_forward(modem), parts.sink
     )
@@ -297,7 +332,7 @@ class DaemonError(Exception):
     """The daemon cannot run (e.g. the API port is taken); nothing was actuated."""
 
 
-async def _serve_api(server: Any) -> None:
+async def _serve_api(server: uvicorn.Server) -> None:
     try:
         await server.serve()
     except SystemExit as exc:  # uvicorn exits the process on a bind error; we decide instead
@@ -305,18 +340,15 @@ async def _serve_api(server: Any) -> None:
 
 
 async def _start_api(
-    parts: Parts, cfg: HotlineConfig, extend_app: Callable[[Any], None] | None
-) -> tuple[Any, asyncio.Task[None]] | None:
+    parts: Parts, cfg: HotlineConfig, extend_app: Callable[[FastAPI], None] | None
+) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
     try:
         from controller.api.app import create_app
     except ImportError:
         log.warning("controller.api is not installed: running without the HTTP API")
         return None
     host, port = split_listen(cfg.api.listen)
-    from controller.notifier.service import Notifier
-
-    notifier = parts.sink if isinstance(parts.sink, Notifier) else None
-    app = create_app(parts.service, cfg, notifier=notifier, calls=parts.calls)
+    app = create_app(parts.service, cfg, notifier=parts.notifier, calls=parts.calls)
     if extend_app is not None:
         extend_app(app)
     server = _QuietServer.make(app, host, port)
@@ -338,7 +370,7 @@ async def serve(
     cfg: HotlineConfig,
     stop: asyncio.Event,
     api: bool = True,
-    extend_app: Callable[[Any], None] | None = None,
+    extend_app: Callable[[FastAPI], None] | None = None,
 ) -> None:
     """Run until ``stop`` is set; returns after an orderly shutdown. ``extend_app`` may add
     routes to the API app (the demo lab's break/restore buttons). Raises ``DaemonError`` (after
