@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from controller.clock import Clock, utcnow
+from controller.clock import Clock
 from controller.config import ComponentKind, HotlineConfig, Route
 from controller.decide.decision import Condition, Decision, Override
 from controller.loop.actuators.base import RouteTarget, StepOutcome
@@ -31,9 +31,7 @@ __all__ = [
     "Records",
     "SnapshotSource",
     "classify",
-    "utcnow",
 ]
-# ``utcnow`` is ``controller.clock``'s, re-exported until the last caller imports it from there.
 
 
 FOREIGN = "foreign"  # the modem forwards somewhere no route knows
