@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +25,7 @@ from controller.config import HotlineConfig
 from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
+from controller.daemon_api import DaemonError, start_api
 from controller.loop.actuators.base import Actuator
 from controller.loop.actuators.build import build_actuators
 from controller.loop.actuators.modem import ModemActuator
@@ -41,7 +42,6 @@ from modem.device import ModemDevice
 from modem.model import IncomingSms
 
 if TYPE_CHECKING:
-    import uvicorn
     from fastapi import FastAPI
 
     from health.monitor import HealthMonitor
@@ -57,11 +57,6 @@ def make_coordinator(cfg: HotlineConfig, state_dir: Path) -> Coordinator:
     assert cfg.coordination.zookeeper is not None  # the config model guarantees it
     coordinator: Coordinator = ZooKeeperCoordinator(cfg.coordination.zookeeper, cfg.node.name)
     return coordinator
-
-
-def split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 class Monitor(SnapshotSource, Protocol):
@@ -205,24 +200,6 @@ def _build_call_log(cfg: HotlineConfig, sink: SignalSink, state_dir: Path) -> Ca
     return build_call_log(cfg.notifier.calls, cfg.schedule.timezone, state_dir, notifier)
 
 
-class _QuietServer:
-    """uvicorn's Server without its own signal handlers: the daemon owns SIGTERM."""
-
-    @staticmethod
-    def make(app: FastAPI, host: str, port: int) -> uvicorn.Server:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                yield
-
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
-        )
-        return Server(config)
-
-
 async def _start(parts: Parts) -> None:
     await parts.coordinator.start()
     await parts.monitor.start()
@@ -328,43 +305,6 @@ async def _end_side_tasks(tasks: list[asyncio.Task[None]]) -> None:
             await task
 
 
-class DaemonError(Exception):
-    """The daemon cannot run (e.g. the API port is taken); nothing was actuated."""
-
-
-async def _serve_api(server: uvicorn.Server) -> None:
-    try:
-        await server.serve()
-    except SystemExit as exc:  # uvicorn exits the process on a bind error; we decide instead
-        raise DaemonError(f"the HTTP API could not start (uvicorn exit {exc.code})") from None
-
-
-async def _start_api(
-    parts: Parts, cfg: HotlineConfig, extend_app: Callable[[FastAPI], None] | None
-) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
-    try:
-        from controller.api.app import create_app
-    except ImportError:
-        log.warning("controller.api is not installed: running without the HTTP API")
-        return None
-    host, port = split_listen(cfg.api.listen)
-    app = create_app(parts.service, cfg, notifier=parts.notifier, calls=parts.calls)
-    if extend_app is not None:
-        extend_app(app)
-    server = _QuietServer.make(app, host, port)
-    task = asyncio.create_task(_serve_api(server), name="api")
-    for _ in range(200):  # up to 10 s for the socket to be bound
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.05)
-    if not server.started:
-        if task.done():
-            task.result()  # raises the DaemonError
-        task.cancel()
-        raise DaemonError(f"the HTTP API did not start listening on {cfg.api.listen}")
-    return server, task
-
-
 async def serve(
     parts: Parts,
     cfg: HotlineConfig,
@@ -377,7 +317,11 @@ async def serve(
     stopping what was started) when the API cannot listen."""
     await _start(parts)
     try:
-        served = await _start_api(parts, cfg, extend_app) if api else None
+        served = (
+            await start_api(cfg, parts.service, parts.notifier, parts.calls, extend_app)
+            if api
+            else None
+        )
     except DaemonError:
         await _stop(parts)
         raise

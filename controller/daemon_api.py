@@ -1,0 +1,88 @@
+"""The daemon's HTTP API: the FastAPI app served by uvicorn inside the daemon's event loop.
+
+``start_api`` returns once the socket is bound (or raises ``DaemonError``: the port is taken, or
+uvicorn gave up); the daemon stops the server by setting ``should_exit`` at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from controller.calls.service import CallLog
+from controller.config import HotlineConfig
+from controller.notifier.service import Notifier
+from controller.service.contract import ControllerService
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+log = logging.getLogger("hotline.daemon")
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class _QuietServer:
+    """uvicorn's Server without its own signal handlers: the daemon owns SIGTERM."""
+
+    @staticmethod
+    def make(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        )
+        return Server(config)
+
+
+class DaemonError(Exception):
+    """The daemon cannot run (e.g. the API port is taken); nothing was actuated."""
+
+
+async def _serve_api(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exc:  # uvicorn exits the process on a bind error; we decide instead
+        raise DaemonError(f"the HTTP API could not start (uvicorn exit {exc.code})") from None
+
+
+async def start_api(
+    cfg: HotlineConfig,
+    service: ControllerService,
+    notifier: Notifier | None,
+    calls: CallLog | None,
+    extend_app: Callable[[FastAPI], None] | None,
+) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
+    try:
+        from controller.api.app import create_app
+    except ImportError:
+        log.warning("controller.api is not installed: running without the HTTP API")
+        return None
+    host, port = split_listen(cfg.api.listen)
+    app = create_app(service, cfg, notifier=notifier, calls=calls)
+    if extend_app is not None:
+        extend_app(app)
+    server = _QuietServer.make(app, host, port)
+    task = asyncio.create_task(_serve_api(server), name="api")
+    for _ in range(200):  # up to 10 s for the socket to be bound
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if not server.started:
+        if task.done():
+            task.result()  # raises the DaemonError
+        task.cancel()
+        raise DaemonError(f"the HTTP API did not start listening on {cfg.api.listen}")
+    return server, task
