@@ -7,18 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from controller.config import HotlineConfig
 from controller.daemon import _modem_gate
-from controller.loop.actuators.modem import ModemLink
+from modem.device import ModemDevice
 from modem.emulator import ModemEmulator
 from modem.errors import ModemUnavailable
 from tests.controller.helpers import lab_config, lab_dict
+from tests.support.memory_coordinator import MemoryCoordinator
 
 
 async def test_a_link_that_may_not_open_releases_the_port() -> None:
     emu = ModemEmulator()
     port = await emu.start_tcp("127.0.0.1", 0)
     leader = {"now": True}
-    link = ModemLink(
+    link = ModemDevice(
         f"socket://127.0.0.1:{port}",
         pin="1234",
         command_timeout=5,
@@ -43,28 +45,16 @@ async def test_a_link_that_may_not_open_releases_the_port() -> None:
         await emu.stop()
 
 
-def _cfg(tmp_path: Path, url: str, backend: str) -> object:
+def _cfg(tmp_path: Path, url: str, backend: str) -> HotlineConfig:
     data = lab_dict()
-    coord = {"backend": backend}
+    coord: dict[str, object] = {"backend": backend}
     if backend == "zookeeper":
-        zk = {"hosts": ["127.0.0.1:2181"], "path": "/hotline/t"}
-        coord["zookeeper"] = zk  # type: ignore[assignment]
+        coord["zookeeper"] = {"hosts": ["127.0.0.1:2181"], "path": "/hotline/t"}
     return lab_config(
         node={"name": "n1", "state_dir": str(tmp_path)},
         hotline={**data["hotline"], "modem": {"url": url}},
         coordination=coord,
     )
-
-
-class _Coord:
-    def __init__(self, leader: bool, lost: float | None) -> None:
-        self.leader, self.lost = leader, lost
-
-    def is_leader(self) -> bool:
-        return self.leader
-
-    def quorum_lost_since(self) -> float | None:
-        return self.lost
 
 
 @pytest.mark.parametrize(
@@ -79,8 +69,10 @@ class _Coord:
         ("/dev/hotline-modem", "zookeeper", False, 12.0, True),  # no quorum: last resort may act
     ],
 )
-def test_who_may_open_the_modem(  # type: ignore[no-untyped-def]
-    tmp_path: Path, url: str, backend: str, leader: bool, lost, may
+def test_who_may_open_the_modem(
+    tmp_path: Path, url: str, backend: str, leader: bool, lost: float | None, may: bool | None
 ) -> None:
-    gate = _modem_gate(_cfg(tmp_path, url, backend), _Coord(leader, lost))  # type: ignore[arg-type]
+    coord = MemoryCoordinator()
+    coord.leader, coord.lost_since = leader, lost
+    gate = _modem_gate(_cfg(tmp_path, url, backend), coord)
     assert (None if gate is None else gate()) is may

@@ -24,8 +24,8 @@ import pytest
 
 from controller.config import HotlineConfig
 from controller.daemon import Parts, assemble, serve
-from controller.loop.actuators.modem import ModemLink
 from health.model import ComponentState, HealthSnapshot, Status
+from modem.device import ModemDevice
 from modem.emulator import ModemEmulator
 from tests.ha.daemon_lab import lab_dict
 from tests.support.zk_lab import ZkEnsemble
@@ -140,7 +140,7 @@ async def daemon(
 ) -> AsyncIterator[tuple[Parts, Sink]]:
     """``assemble`` + ``serve`` (no HTTP API) until the block ends; yields once it leads (or,
     with ``lead=False``, once it follows a leader)."""
-    link = ModemLink(
+    link = ModemDevice(
         cfg.hotline.modem.url,
         pin="1234",
         command_timeout=5,

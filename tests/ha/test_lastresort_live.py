@@ -20,10 +20,11 @@ import serial
 
 from controller.config import HotlineConfig
 from controller.coordination.zookeeper import ZooKeeperCoordinator
-from controller.loop.actuators.modem import DriverDevice, ModemLink
+from controller.loop.actuators.modem import DriverDevice
 from controller.loop.lastresort import LastResortWatch
 from controller.notifier.signal import Signal
 from health.model import ComponentState, HealthSnapshot, Status
+from modem.device import ModemDevice
 from tests.ha.daemon_lab import ROOT, lab_dict
 from tests.support.zk_lab import ZkEnsemble, free_ports
 
@@ -123,7 +124,7 @@ async def node(zk1: ZkEnsemble, sim: Sim) -> AsyncIterator[tuple[HotlineConfig, 
     cfg = config(zk1, sim.device)
     assert cfg.coordination.zookeeper is not None
     coord = ZooKeeperCoordinator(cfg.coordination.zookeeper, "modem-node")
-    link = ModemLink(sim.device, pin="1234", command_timeout=5, network_timeout=5)
+    link = ModemDevice(sim.device, pin="1234", command_timeout=5, network_timeout=5)
     await coord.start()
     try:
         yield cfg, coord, link
