@@ -40,6 +40,7 @@ from controller.service.impl import ControllerServiceImpl
 from health.model import ComponentState, HealthSnapshot
 from modem.device import ModemDevice
 from modem.model import IncomingSms
+from modem.url import is_local_device
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -183,7 +184,7 @@ def _modem_gate(cfg: HotlineConfig, coordinator: Coordinator) -> Callable[[], bo
     without leading once it has lost the ZooKeeper quorum: the last-resort rule needs it then."""
     if cfg.coordination.backend == "local":
         return None
-    if not cfg.hotline.modem.url.startswith("/dev/"):
+    if not is_local_device(cfg.hotline.modem.url):
         return coordinator.is_leader
 
     def leader_or_cut_off() -> bool:

@@ -26,15 +26,7 @@ from dataclasses import dataclass
 from controller.config import HotlineConfig, Route
 from controller.decide.decision import Topology, route_health
 from health.model import HealthSnapshot, Status
-
-_REMOTE = ("rfc2217://", "socket://", "loop://", "spy://", "hwgrep://")
-
-
-def modem_is_local(url: str) -> bool:
-    """A serial device this host owns (``/dev/ttyUSB2``, ``COM3``), not one reached over TCP."""
-    if url.startswith(_REMOTE):
-        return False
-    return url.startswith("/dev/") or url.upper().startswith("COM")
+from modem.url import is_local_device
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +61,7 @@ def last_resort(
     """Whether the rule fires now, and why (or why not), in words operators read."""
     if policy.after_s is None:
         return LastResortVerdict(False, "last-resort rule disabled")
-    if not modem_is_local(inputs.modem_url):
+    if not is_local_device(inputs.modem_url):
         return LastResortVerdict(False, "the modem is not on this node's own serial port")
     if inputs.zk_lost_since is None:
         return LastResortVerdict(False, "ZooKeeper quorum reachable; the leader decides")

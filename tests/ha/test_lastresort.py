@@ -13,7 +13,6 @@ from controller.decide.lastresort import (
     LastResortInputs,
     LastResortPolicy,
     last_resort,
-    modem_is_local,
 )
 from controller.loop.lastresort import LastResortRunner, PortBusy, serial_port_lock
 from controller.notifier.signal import Severity, Signal
@@ -68,10 +67,20 @@ def test_waiting_verdicts_say_when_to_look_again() -> None:
     assert last_resort(inputs(outage=450.0), POLICY, 500.0).retry_in_s == pytest.approx(70.0)
 
 
-def test_only_a_device_node_counts_as_local() -> None:
-    assert modem_is_local("/dev/ttyUSB2") and modem_is_local("COM3")
-    assert not modem_is_local("rfc2217://10.0.0.5:2217?ign_set_control")
-    assert not modem_is_local("socket://127.0.0.1:7000") and not modem_is_local("loop://")
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("/dev/ttyUSB2", True),
+        ("COM3", True),
+        ("rfc2217://10.0.0.5:2217?ign_set_control", False),
+        ("socket://127.0.0.1:7000", False),
+        ("loop://", False),
+    ],
+)
+def test_only_a_device_node_counts_as_local(url: str, local: bool) -> None:
+    """The rule uses the modem package's one test of a local device (the daemon's gate too)."""
+    verdict = last_resort(inputs(url=url), POLICY, 500.0)
+    assert ("not on this node's own serial port" not in verdict.reason) is local, verdict
 
 
 @pytest.fixture
