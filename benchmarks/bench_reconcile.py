@@ -24,11 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from controller.config import Route
 from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.local import LocalCoordinator
-from controller.loop.actuators.modem import DriverDevice, ModemActuator, ModemLink
+from controller.loop.actuators.modem import ModemActuator
 from controller.loop.events import EventStore, NewEvent
 from controller.loop.reconcile import Reconciler
 from controller.service.impl import ControllerServiceImpl
 from health.model import Status
+from modem.device import ModemDevice
 from modem.emulator import ModemEmulator
 from tests.controller.helpers import T0, Clock, FakeHealth, lab_config
 
@@ -44,10 +45,12 @@ async def _rig(tmp: Path, interval: float = 1.0) -> tuple[Reconciler, FakeHealth
     health = FakeHealth(cfg, clock.now)
     emu = ModemEmulator(pin="1234")
     port = await emu.start_tcp()
-    link = ModemLink(f"socket://127.0.0.1:{port}", pin="1234", command_timeout=5, network_timeout=5)
+    link = ModemDevice(
+        f"socket://127.0.0.1:{port}", pin="1234", command_timeout=5, network_timeout=5
+    )
     coord = LocalCoordinator(tmp / "c.db", "bench")
     await coord.start()
-    act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), DriverDevice(link))
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), link)
     loop = Reconciler(cfg, health, coord, EventStore(tmp / "e.db"), [act], clock=clock)
     await loop.start_up()
     await loop.tick()

@@ -34,7 +34,7 @@ def build_notifier(
 ) -> Notifier:
     """The daemon's notifier: channels from ``cfg.notifier``, outbox in ``state_dir``.
 
-    ``modem`` sends SMS (``modem.driver.Modem`` or the daemon's ``ModemLink``); without it the
+    ``modem`` sends SMS (``modem.driver.Modem`` or the daemon's ``ModemDevice``); without it the
     ``modem_sms`` channel is skipped and the next channel is used. Incoming SMS (``ACK <code>``
     replies) reach ``Notifier.handle_incoming_sms`` from the daemon. ``is_leader``: reminders
     and escalation run only while it answers True (queued messages are delivered regardless).

@@ -46,7 +46,7 @@ class Channel(Protocol):
 
 
 class SmsModem(Protocol):
-    """What the ``modem_sms`` channel needs: ``modem.driver.Modem`` or the daemon's ``ModemLink``;
+    """What the ``modem_sms`` channel needs: ``modem.driver.Modem`` or the daemon's ``ModemDevice``;
     returns the network's message references."""
 
     async def send_sms(self, number: str, text: str) -> list[int]: ...

@@ -380,7 +380,7 @@ class Notifier:
     async def handle_incoming_sms(self, sender: str, text: str) -> bool:
         """``ACK <code>`` from a known technician's mobile acknowledges; all else is ignored.
 
-        The daemon hands over every SMS that reaches the modem (``ModemLink.incoming()``)."""
+        The daemon hands over every SMS that reaches the modem (``ModemDevice.incoming()``)."""
         tech = next((t for t in self._techs.values() if t.mobile == sender), None)
         if not is_e164(sender) or tech is None:
             log.warning("notifier.sms_ignored sender=%s reason=unknown_sender", mask(sender))

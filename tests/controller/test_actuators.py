@@ -265,7 +265,7 @@ async def test_modem_switch_reads_only_what_it_does_not_know() -> None:
 
 async def test_modem_errors_become_actuation_errors() -> None:
     from controller.config.actuators import ModemActuatorSettings
-    from controller.loop.actuators.modem import DriverDevice, ModemActuator
+    from controller.loop.actuators.modem import ModemActuator
     from modem.errors import ModemUnavailable
 
     class Gone(CountingForwarding):
@@ -278,7 +278,8 @@ async def test_modem_errors_become_actuation_errors() -> None:
     assert (
         out.detail == "forwarding query failed: the modem is held by the leader, not by this node"
     )
-    device = Gone()
+    device = CountingForwarding()
     device.fail_writes = 1
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), device)
     with pytest.raises(ActuationError, match="setting forwarding failed: network shows"):
-        await DriverDevice(device).write_forwarding("+420212000001")
+        await act.apply(PRIMARY)

@@ -19,9 +19,10 @@ import pytest
 import serial
 
 from controller.config import HotlineConfig
+from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.zookeeper import ZooKeeperCoordinator
-from controller.loop.actuators.modem import DriverDevice
-from controller.loop.lastresort import LastResortWatch
+from controller.loop.actuators.modem import ModemActuator
+from controller.loop.lastresort import LastResortWatch, modem_forward
 from controller.notifier.signal import Signal
 from health.model import ComponentState, HealthSnapshot, Status
 from modem.device import ModemDevice
@@ -144,12 +145,17 @@ async def run_until_fired(watch: LastResortWatch, cfg: HotlineConfig, timeout: f
     return reasons
 
 
+def _forward(link: Any) -> Any:
+    """The forward the daemon gives the rule: the modem actuator's apply and verify."""
+    return modem_forward(ModemActuator(ModemActuatorSettings(type="modem", retries=0), link))
+
+
 async def test_without_quorum_the_modem_node_forwards_to_oncall(
     zk1: ZkEnsemble, sim: Sim, node: tuple[HotlineConfig, Any, Any]
 ) -> None:
     cfg, coord, link = node
     sink = Sink()
-    watch = LastResortWatch(cfg, coord.quorum_lost_since, DriverDevice(link).write_forwarding, sink)
+    watch = LastResortWatch(cfg, coord.quorum_lost_since, _forward(link), sink)
     for _ in range(50):
         if coord.quorum_lost_since() is None:
             break
@@ -175,9 +181,7 @@ async def test_another_exclusive_holder_of_the_port_blocks_the_rule(
     zk1: ZkEnsemble, sim: Sim, node: tuple[HotlineConfig, Any, Any]
 ) -> None:
     cfg, _coord, link = node
-    watch = LastResortWatch(
-        cfg, lambda: time.monotonic() - 60, DriverDevice(link).write_forwarding, Sink()
-    )
+    watch = LastResortWatch(cfg, lambda: time.monotonic() - 60, _forward(link), Sink())
     holder = serial.Serial(sim.device, exclusive=True)
     try:
         await asyncio.sleep(1.1)  # past last_resort_after_s with the outage seen

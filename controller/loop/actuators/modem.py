@@ -22,14 +22,10 @@ from typing import Protocol, TypeVar
 
 from controller.config.actuators import ModemActuatorSettings
 from controller.loop.actuators.base import ActuationError, RouteTarget, Verification
-from modem.device import ModemDevice
 from modem.e164 import validate_e164
 from modem.errors import ModemError
 
 T = TypeVar("T")
-
-ModemLink = ModemDevice
-"""The name this module used for the shared modem before ``modem.device`` existed."""
 
 
 class ForwardingDevice(Protocol):
@@ -48,20 +44,6 @@ async def _translated(what: str, step: Awaitable[T]) -> T:
         return await step
     except (ModemError, OSError) as exc:
         raise ActuationError(f"{what} failed: {exc}") from None
-
-
-class DriverDevice:
-    """A :class:`ForwardingDevice` whose errors are :class:`ActuationError`, for callers outside
-    the actuator (the daemon's last-resort forward)."""
-
-    def __init__(self, device: ForwardingDevice) -> None:
-        self.device = device
-
-    async def read_forwarding(self) -> str | None:
-        return await _translated("forwarding query", self.device.read_forwarding())
-
-    async def write_forwarding(self, number: str) -> None:
-        await _translated("setting forwarding", self.device.write_forwarding(number))
 
 
 class ModemActuator:
