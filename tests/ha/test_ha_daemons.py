@@ -17,7 +17,9 @@ import pytest
 from tests.ha.daemon_lab import DaemonLab
 from tests.support.zk_lab import ZkEnsemble
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+# The modem-sim process stamps its transcript with the real wall clock, and these tests compare
+# those stamps with time.time(): they keep the real clock (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180), pytest.mark.wall_clock]
 
 PRIMARY, SECONDARY = "+420212000001", "+420212000002"
 ONCALL = ("+420777000001", "+420777000002")
