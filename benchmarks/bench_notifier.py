@@ -16,19 +16,24 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from controller.clock import utcnow  # noqa: E402
 from controller.notifier import build_notifier  # noqa: E402
 from controller.notifier.rows import Message  # noqa: E402
 from controller.notifier.service import Notifier  # noqa: E402
 from controller.notifier.signal import Severity, Signal  # noqa: E402
 from controller.notifier.store import NotifierStore  # noqa: E402
 from tests.notifier.helpers import lab_config  # noqa: E402
+from tests.support.clocks import ticking_from  # noqa: E402
+
+# The notifier's time starts at a fixed Wednesday morning whatever day the benchmark runs, so
+# quiet hours and rotations cannot change its figures.
+CLOCK = ticking_from(datetime(2026, 3, 4, 8, 0, tzinfo=UTC))
 
 
 class Instant:
@@ -48,7 +53,7 @@ def sig(key: str, active: bool = True) -> Signal:
         Severity.CRITICAL,
         "primary down; calls go to secondary",
         "trunk-a: timeout",
-        utcnow(),
+        CLOCK(),
         "secondary",
         1,
     )
@@ -67,7 +72,9 @@ def report(name: str, ms: list[float]) -> None:
 
 async def bench_signal(d: Path, n: int) -> None:
     cfg = lab_config(subscribers={"critical": ["+420600111222", "noc@example.org"]})
-    notifier = Notifier(cfg, cfg.notifier, NotifierStore(d / "a.sqlite3"), {"modem_sms": Instant()})
+    notifier = Notifier(
+        cfg, cfg.notifier, NotifierStore(d / "a.sqlite3"), {"modem_sms": Instant()}, clock=CLOCK
+    )
     ms: list[float] = []
     for i in range(n):
         t = time.perf_counter()
@@ -79,8 +86,10 @@ async def bench_signal(d: Path, n: int) -> None:
 
 async def bench_drain(d: Path, n: int) -> None:
     cfg = lab_config(rate_limit_per_hour=10**6)
-    notifier = Notifier(cfg, cfg.notifier, NotifierStore(d / "b.sqlite3"), {"modem_sms": Instant()})
-    now = utcnow()
+    notifier = Notifier(
+        cfg, cfg.notifier, NotifierStore(d / "b.sqlite3"), {"modem_sms": Instant()}, clock=CLOCK
+    )
+    now = CLOCK()
     for i in range(n):
         notifier.store.enqueue(
             Message(
@@ -115,7 +124,9 @@ async def bench_modem(d: Path, n: int) -> None:
     emu = ModemEmulator()
     port = await emu.start_tcp("127.0.0.1", 0)
     modem = await Modem.open(f"socket://127.0.0.1:{port}")
-    notifier = build_notifier(lab_config(rate_limit_per_hour=10**6), modem=modem, state_dir=d)
+    notifier = build_notifier(
+        lab_config(rate_limit_per_hour=10**6), modem=modem, state_dir=d, clock=CLOCK
+    )
     ms: list[float] = []
     try:
         for i in range(n):

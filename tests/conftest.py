@@ -1,6 +1,6 @@
 """Suite-wide: the wall clock is pinned.
 
-Every test runs with Python's wall clock (``time.time``, ``datetime.now``, ``date.today``) moved
+Every test runs with Python's wall clock (time, datetime and date "now" and "today") moved
 to one fixed instant and ticking on from there (time-machine), so no test can depend on the day it
 runs: a rotation parity, a holiday, a DST change or a "today" of the call statistics is the same
 on every run. Monotonic clocks (asyncio, timeouts) and other processes are untouched. Tests that

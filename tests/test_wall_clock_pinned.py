@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from tests.conftest import PINNED_NOW
 
 
@@ -16,8 +14,3 @@ def test_the_wall_clock_reads_the_pinned_instant_and_ticks_on() -> None:
     assert PINNED_NOW <= now < PINNED_NOW + timedelta(minutes=10)
     assert date.today() == PINNED_NOW.date()
     assert abs(time.time() - now.timestamp()) < 60
-
-
-@pytest.mark.wall_clock
-def test_a_wall_clock_test_keeps_the_real_clock() -> None:
-    assert datetime.now(UTC) > datetime(2026, 11, 1, tzinfo=UTC)  # after the pin: real time

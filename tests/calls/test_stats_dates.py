@@ -3,7 +3,7 @@
 The day is the local day in ``schedule.timezone`` (Europe/Prague): 23 hours on 2026-03-29, 25 on
 2026-10-25. Each case puts calls a minute either side of local midnight, where UTC, a fixed
 offset or the wrong day would count them differently. The log's clock is injected, and the wall
-clock is sent somewhere else entirely, so a stray ``datetime.now()`` would show.
+clock is sent somewhere else entirely, so code that read the real clock instead would show.
 """
 
 from __future__ import annotations

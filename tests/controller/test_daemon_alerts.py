@@ -45,10 +45,10 @@ async def test_calls_callbacks_and_sms_ack_through_the_daemon(
     tmp_path: Path, instant: datetime, on_call: str
 ) -> None:
     with time_machine.travel(instant, tick=True):
-        await _calls_callbacks_and_ack(tmp_path, on_call)
+        await _calls_callbacks_and_ack(tmp_path, instant, on_call)
 
 
-async def _calls_callbacks_and_ack(tmp_path: Path, on_call: str) -> None:
+async def _calls_callbacks_and_ack(tmp_path: Path, instant: datetime, on_call: str) -> None:
     emu = ModemEmulator()
     modem_port = await emu.start_tcp("127.0.0.1", 0)
     api_port = free_port()
@@ -76,7 +76,7 @@ async def _calls_callbacks_and_ack(tmp_path: Path, on_call: str) -> None:
                     return False
 
             await _until(up, "the API")
-            start = datetime.now(UTC) - timedelta(minutes=2)
+            start = instant - timedelta(minutes=2)  # the clock runs on from ``instant``
             end = start + timedelta(seconds=40)
             missed = {
                 "call_id": "c-1",
@@ -100,7 +100,7 @@ async def _calls_callbacks_and_ack(tmp_path: Path, on_call: str) -> None:
                     Severity.CRITICAL,
                     "primary down",
                     "trunk-a down",
-                    datetime.now(UTC),
+                    instant,
                     route="secondary",
                 )
             )

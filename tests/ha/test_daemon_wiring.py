@@ -22,24 +22,28 @@ from typing import Any
 
 import pytest
 
+from controller.clock import Clock
 from controller.config import HotlineConfig
 from controller.daemon import Parts, assemble, serve
 from health.model import ComponentState, HealthSnapshot, Status
 from modem.device import ModemDevice
 from modem.emulator import ModemEmulator
 from tests.ha.daemon_lab import lab_dict
+from tests.support.clocks import ticking_from
 from tests.support.zk_lab import ZkEnsemble
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 PRIMARY, SECONDARY = "+420212000001", "+420212000002"
+T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # when the health source starts
 
 
 class Health:
     """Every component up; ``set`` changes one and counts a new probe sample for it."""
 
-    def __init__(self, cfg: HotlineConfig) -> None:
-        now = datetime.now(UTC)
+    def __init__(self, cfg: HotlineConfig, clock: Clock | None = None) -> None:
+        self.clock = clock or ticking_from(T0)
+        now = self.clock()
         self.states = {
             n: ComponentState(n, Status.UP, now, "ok", samples=1) for n in cfg.components
         }
@@ -49,7 +53,7 @@ class Health:
         self.states[name] = ComponentState(
             name,
             status,
-            datetime.now(UTC),
+            self.clock(),
             f"test {status}",
             samples=old.samples + (1 if new_sample else 0),
         )
@@ -59,7 +63,7 @@ class Health:
             self.set(name, st.status)
 
     def snapshot(self) -> HealthSnapshot:
-        return HealthSnapshot.of(datetime.now(UTC), self.states.values())
+        return HealthSnapshot.of(self.clock(), self.states.values())
 
 
 class Sink:

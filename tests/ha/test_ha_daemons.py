@@ -18,7 +18,7 @@ from tests.ha.daemon_lab import DaemonLab
 from tests.support.zk_lab import ZkEnsemble
 
 # The modem-sim process stamps its transcript with the real wall clock, and these tests compare
-# those stamps with time.time(): they keep the real clock (tests/conftest.py).
+# those stamps with this process's wall clock: they keep the real one (tests/conftest.py).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180), pytest.mark.wall_clock]
 
 PRIMARY, SECONDARY = "+420212000001", "+420212000002"

@@ -4,7 +4,8 @@ Quiet hours 22:00-07:00 (local, wrapping midnight) on the nights of the DST chan
 02:00 CET jumps to 03:00 CEST; 2026-10-25: 03:00 CEST falls back to 02:00 CET) and on New Year's
 night; reminders and escalation timed by the injected clock across the same changes. Every
 expected instant is written in UTC and would differ under UTC, a fixed offset or local wall-clock
-arithmetic. The wall clock is sent elsewhere, so a stray ``datetime.now()`` would show.
+arithmetic. The wall clock is sent elsewhere, so code that read it instead of the injected clock
+would show.
 """
 
 from __future__ import annotations

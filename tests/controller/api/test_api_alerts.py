@@ -24,6 +24,9 @@ from controller.config import Role
 from controller.notifier import build_notifier
 from controller.notifier.service import Notifier
 from controller.notifier.signal import Severity, Signal
+from tests.support.clocks import ticking_from
+
+T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday: the instant these tests start at
 
 
 @dataclass
@@ -34,7 +37,7 @@ class Alerts:
 
 
 def _call(call_id: str = "pbx-1-0001", **extra: Any) -> dict[str, Any]:
-    start = datetime.now(UTC) - timedelta(seconds=60)
+    start = T0 - timedelta(seconds=60)
     return {
         "call_id": call_id,
         "caller": "+420601000999",
@@ -53,7 +56,7 @@ async def _open_incident(notifier: Notifier) -> int:
             severity=Severity.CRITICAL,
             summary="primary down",
             detail="trunk-a does not answer",
-            at=datetime.now(UTC),
+            at=T0,
             route="secondary",
         )
     )
@@ -64,8 +67,11 @@ async def _open_incident(notifier: Notifier) -> int:
 @pytest.fixture
 async def alerts(kit, tmp_path: Path) -> AsyncIterator[Alerts]:
     cfg = kit.make_config()
-    notifier = build_notifier(cfg, modem=None, state_dir=tmp_path)
-    calls = build_call_log(cfg.notifier.calls, cfg.schedule.timezone, tmp_path, notifier)
+    clock = ticking_from(T0)
+    notifier = build_notifier(cfg, modem=None, state_dir=tmp_path, clock=clock)
+    calls = build_call_log(
+        cfg.notifier.calls, cfg.schedule.timezone, tmp_path, notifier, clock=clock
+    )
     app = create_app(kit.fake(), cfg, notifier=notifier, calls=calls)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -27,6 +27,9 @@ from controller.calls.service import build_call_log
 from controller.config import Role
 from controller.notifier import build_notifier
 from controller.notifier.signal import Severity, Signal
+from tests.support.clocks import ticking_from
+
+T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday: the instant the app starts at
 
 EXAMPLES = 150
 PUBLIC = {"/healthz", "/readyz", "/leader"}
@@ -54,8 +57,11 @@ _settings = settings(
 async def app(kit, tmp_path: Path) -> FastAPI:
     """The API with a real notifier and call log on a fresh state dir, one incident open."""
     cfg = kit.make_config()
-    notifier = build_notifier(cfg, modem=None, state_dir=tmp_path)
-    calls = build_call_log(cfg.notifier.calls, cfg.schedule.timezone, tmp_path, notifier)
+    clock = ticking_from(T0)
+    notifier = build_notifier(cfg, modem=None, state_dir=tmp_path, clock=clock)
+    calls = build_call_log(
+        cfg.notifier.calls, cfg.schedule.timezone, tmp_path, notifier, clock=clock
+    )
     await notifier.signal(
         Signal(
             key="route",
@@ -63,7 +69,7 @@ async def app(kit, tmp_path: Path) -> FastAPI:
             severity=Severity.CRITICAL,
             summary="primary down",
             detail="trunk-a does not answer",
-            at=datetime.now(UTC),
+            at=T0,
             route="secondary",
         )
     )
