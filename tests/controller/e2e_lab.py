@@ -22,6 +22,7 @@ import yaml
 
 from tests.controller.helpers import lab_dict
 from tests.controller.kamailio_peer import GW_A, GW_B, Kamailio, start_kamailio
+from tests.support.modem_sim import modem_sim_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_SCENARIO = Path(__file__).with_name("sipp_options_200.xml")
@@ -121,20 +122,11 @@ class E2ELab:
         self.kamailio = start_kamailio(self.tmp)
         env = dict(os.environ, LAB_PIN="1234")
         self.sim = _child(
-            [
-                sys.executable,
-                "-m",
-                "controller",
-                "modem-sim",
-                "--listen",
-                f"127.0.0.1:{self.modem_port}",
-                "--control",
-                f"127.0.0.1:{self.control_port}",
-                "--pin-env",
-                "LAB_PIN",
-                "--latency",
-                "0.05",
-            ],
+            modem_sim_argv(
+                serve=["--listen", f"127.0.0.1:{self.modem_port}"],
+                control_port=self.control_port,
+                latency_s=0.05,
+            ),
             self.tmp / "modem-sim.log",
             env,
         )

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.modem_sim import modem_sim_argv
 from tests.support.zk_lab import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,22 +71,12 @@ class DaemonLab:
     def start_modem(self) -> None:
         env = dict(os.environ, LAB_PIN="1234")
         self.sim = child(
-            [
-                sys.executable,
-                "-m",
-                "controller",
-                "modem-sim",
-                "--listen",
-                f"127.0.0.1:{self.modem_port}",
-                "--control",
-                f"127.0.0.1:{self.control_port}",
-                "--pin-env",
-                "LAB_PIN",
-                "--latency",
-                "0.02",
-                "--transcript",
-                str(self.transcript_path),
-            ],
+            modem_sim_argv(
+                serve=["--listen", f"127.0.0.1:{self.modem_port}"],
+                control_port=self.control_port,
+                latency_s=0.02,
+                transcript=self.transcript_path,
+            ),
             self.tmp / "modem-sim.log",
             env,
         )

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from controller.notifier.signal import Signal
 from health.model import ComponentState, HealthSnapshot, Status
 from modem.device import ModemDevice
 from tests.ha.daemon_lab import ROOT, lab_dict
+from tests.support.modem_sim import modem_sim_argv
 from tests.support.zk_lab import ZkEnsemble, free_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -46,20 +46,9 @@ class Sim:
         )
         with (tmp / "sim.log").open("ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "controller",
-                    "modem-sim",
-                    "--pty",
-                    str(self.link),
-                    "--control",
-                    f"127.0.0.1:{self.control_port}",
-                    "--pin-env",
-                    "LAB_PIN",
-                    "--latency",
-                    "0.02",
-                ],
+                modem_sim_argv(
+                    serve=["--pty", str(self.link)], control_port=self.control_port, latency_s=0.02
+                ),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
