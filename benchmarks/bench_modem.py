@@ -133,6 +133,8 @@ def main() -> None:
     asyncio.run(bench_driver(0.0))
     asyncio.run(bench_driver(0.05))
     asyncio.run(bench_switch(0.05))
+    # A real network takes 0.5-5 s per +CCFC operation: the figure that bounds a takeover.
+    asyncio.run(bench_switch(1.0, rounds=4))
 
 
 if __name__ == "__main__":
