@@ -7,7 +7,7 @@ the controller works in UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from controller.config import Oncall, Route, Schedule, Technician
@@ -80,9 +80,37 @@ def on_call(oncall: Oncall, now: datetime) -> Technician:
     rot = oncall.rotation
     if rot is None:
         return oncall.technicians[0]
-    first = datetime.combine(rot.anchor, rot.handover_time, tzinfo=tz).astimezone(UTC)
-    # Count whole weeks in local wall time so a DST change does not shift the handover hour.
-    local_now = _local(now, oncall.timezone).replace(tzinfo=None)
-    local_first = first.astimezone(tz).replace(tzinfo=None)
-    weeks = (local_now - local_first) // timedelta(weeks=1)
+    weeks = _handovers_before(rot.anchor, rot.handover_time, tz, now)
     return by_name[rot.order[weeks % len(rot.order)]]
+
+
+def _handover(anchor: date, at: time, tz: ZoneInfo, week: int) -> datetime:
+    """The instant of the ``week``-th hand-over: ``at`` local time, ``week`` weeks after ``anchor``.
+
+    A wall time that occurs twice (DST fall-back) is taken at its first occurrence, one that does
+    not occur (spring-forward gap) at the offset in force before the gap, as RFC 5545 3.3.5 reads
+    such times; either way each week has exactly one hand-over instant, and they only increase.
+    """
+    day = anchor + timedelta(weeks=week)
+    return datetime.combine(day, at, tzinfo=tz).replace(fold=0).astimezone(UTC)
+
+
+def _handovers_before(anchor: date, at: time, tz: ZoneInfo, now: datetime) -> int:
+    """Which week of the rotation ``now`` falls in: the last hand-over at or before ``now``.
+
+    Counted on real instants, not on naive local times: naive local time runs backwards for an hour
+    at the DST fall-back, which would hand the phone back for that hour.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    naive = now.astimezone(tz).replace(tzinfo=None) - datetime.combine(anchor, at)
+    week = naive // timedelta(weeks=1)
+    # The naive estimate is off by at most one week near a hand-over; settle on the real instants.
+    for _ in range(3):
+        if _handover(anchor, at, tz, week) > now:
+            week -= 1
+        elif _handover(anchor, at, tz, week + 1) <= now:
+            week += 1
+        else:
+            break
+    return week
