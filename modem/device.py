@@ -4,6 +4,9 @@ The reconcile loop's modem actuator, the health probe and the SMS notifier all u
 device. It opens the driver (:class:`~modem.driver.Modem`) lazily on first use, and only while
 ``may_open`` allows it: a modem behind ser2net takes one client at a time, so in a cluster only
 the leader may hold it, or followers' probes would keep taking the port from the leader's actuator.
+The gate is asked before every open, the link's own reconnects included (``AtLink.may_connect``),
+and ``release_if_barred()`` closes a port this node may no longer hold. Forwarding operations run
+``urgent()``: they go before queued SMS and status commands.
 A port that fails is closed and opened again on the next use, so a modem that was unplugged or a
 ser2net that restarted heals without restarting the daemon; incoming SMS and calls keep arriving in
 the same queue across such reopens.
@@ -17,17 +20,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from modem.driver import Modem
 from modem.e164 import normalize, validate_e164
 from modem.errors import ModemUnavailable
+from modem.link import gated, urgent
 from modem.model import RECONNECT_DELAYS, RETRY_DELAYS, ModemEvent, ModemStatus
 from modem.transport import redact_url
 
 T = TypeVar("T")
 INCOMING_LIMIT = 256
 """Incoming events kept while nobody reads them; later ones are dropped, not queued forever."""
+
+
+@dataclass(frozen=True, slots=True)
+class Readback:
+    """What the network last showed for the unconditional forward, and when (UTC)."""
+
+    number: str | None  # international form; None: no unconditional forward active
+    at: datetime
+    wrote: bool  # read back right after this device wrote it
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class ModemDevice:
@@ -44,8 +63,12 @@ class ModemDevice:
         baudrate: int = 115200,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self.url = url
+        self.clock = clock
+        self.last_readback: Readback | None = None
+        """The last forwarding this device read from the network (for the cluster's status)."""
         self._may_open = may_open
         self._pin = pin
         self._baudrate = baudrate
@@ -60,30 +83,55 @@ class ModemDevice:
     async def read_forwarding(self) -> str | None:
         """The number voice calls are unconditionally forwarded to (one ``+CCFC`` query), in
         international form; None when no unconditional forward is active."""
-        state = await self._use(lambda modem: modem.get_forwarding())
-        return normalize(state.number) if state.active and state.number else None
+        with urgent():
+            state = await self._use(lambda modem: modem.get_forwarding())
+        number = normalize(state.number) if state.active and state.number else None
+        self.last_readback = Readback(number, self.clock(), wrote=False)
+        return number
 
     async def write_forwarding(self, number: str) -> None:
         """Forward calls unconditionally to ``number``, verified: the driver reads the forwarding
         back once after the change and raises :class:`~modem.errors.ForwardingNotVerified` unless
         the network shows ``number``. Returning means the network holds ``number``."""
         number = validate_e164(number)
-        await self._use(lambda modem: modem.set_forwarding(number))
+        with urgent():
+            await self._use(lambda modem: modem.set_forwarding(number))
+        self.last_readback = Readback(number, self.clock(), wrote=True)
 
     async def status(self) -> ModemStatus:
         """SIM, registration, signal and operator (for the health probe)."""
         return await self._use(lambda modem: modem.status())
 
-    async def send_sms(self, number: str, text: str) -> list[int]:
-        """Send ``text`` to ``number`` (concatenated when long); the network's part references."""
+    async def send_sms(self, number: str, text: str, *, retry: bool = True) -> list[int]:
+        """Send ``text`` to ``number`` (concatenated when long); the network's part references.
+        ``retry=False``: no retries of transient errors (the caller has other channels)."""
         number = validate_e164(number)
-        return await self._use(lambda modem: modem.send_sms(number, text))
+        return await self._use(lambda modem: modem.send_sms(number, text, retry=retry))
 
     def incoming(self) -> asyncio.Queue[ModemEvent]:
         """Incoming SMS and calls from whichever modem is open now; one queue for the device's
         life, so a reopened port (unplugged modem, restarted ser2net) keeps feeding the same one.
         The port must have been opened (by any operation) for events to arrive."""
         return self._incoming
+
+    def is_open(self) -> bool:
+        """The port is open here now (``hotline cluster``: which node holds the modem)."""
+        return self._modem is not None
+
+    def may_open(self) -> bool:
+        return self._may_open is None or self._may_open()
+
+    async def open(self) -> None:
+        """Open the port now (a new leader does so as soon as it may act, so its first switch
+        does not wait for the init sequence); raises like any operation."""
+        await self._open()
+
+    async def release_if_barred(self) -> bool:
+        """Close the port when this node may no longer hold it; True when it did."""
+        if self._modem is None or self.may_open():
+            return False
+        await self.close()
+        return True
 
     async def close(self) -> None:
         """Release the port; the next operation opens it again."""
@@ -111,18 +159,24 @@ class ModemDevice:
             await self.close()
             raise ModemUnavailable("the modem is held by the leader, not by this node")
         async with self._lock:
+            if not self.may_open():  # the gate may have closed while we waited
+                raise ModemUnavailable("the modem is held by the leader, not by this node")
             if self._modem is None:
-                self._modem = await Modem.open(
-                    self.url,
-                    baudrate=self._baudrate,
-                    pin=self._pin,
-                    command_timeout=self._timeouts[0],
-                    network_timeout=self._timeouts[1],
-                    retry_delays=self._delays[0],
-                    reconnect_delays=self._delays[1],
-                )
+                with gated(self._may_open):
+                    self._modem = await self._open_driver()
                 self._start_pump(self._modem)
             return self._modem
+
+    async def _open_driver(self) -> Modem:
+        return await Modem.open(
+            self.url,
+            baudrate=self._baudrate,
+            pin=self._pin,
+            command_timeout=self._timeouts[0],
+            network_timeout=self._timeouts[1],
+            retry_delays=self._delays[0],
+            reconnect_delays=self._delays[1],
+        )
 
     def _start_pump(self, modem: Modem) -> None:
         source, sink = modem.subscribe(), self._incoming

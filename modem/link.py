@@ -12,6 +12,15 @@ Recovery, from mild to drastic, every step bounded:
 3. no answer even to ``AT`` → ``AT+CFUN=1,1`` (modem reset) as a last resort, drop the port;
 4. a lost port (USB re-enumeration, ser2net restart) → reopen with ``reconnect_delays`` and run the
    init sequence again; a command that died with the port is retried once after reconnecting.
+
+Who may open: ``may_connect`` (when set) is asked right before *every* open of the port, the first
+one, a command's reconnect and the background reconnect after a port loss alike. A modem server
+that hands the port to the newest client (ser2net ``kickolduser``) would otherwise let a deposed
+cluster leader take the modem from the real one just by reconnecting.
+
+Priority: the lock serves ``urgent()`` callers (forwarding changes and their read-back) before the
+others (SMS, status probes), first come first served within each class; an SMS in the queue delays a
+forwarding command by at most the one command in flight.
 """
 
 from __future__ import annotations
@@ -19,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 
 from modem.at import AtProtocol, Prompt, Response, Urc
 from modem.commands import spec_for
@@ -34,6 +45,94 @@ def secret_free(line: str) -> str:
     return "AT+CPIN=<redacted>" if line.upper().startswith("AT+CPIN=") else line
 
 
+_URGENT: ContextVar[bool] = ContextVar("modem_urgent", default=False)
+
+
+@contextlib.contextmanager
+def urgent() -> Iterator[None]:
+    """Commands run in this context (this task) go before the others waiting for the modem."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
+
+
+_GATE: ContextVar[Callable[[], bool] | None] = ContextVar("modem_gate", default=None)
+
+
+@contextlib.contextmanager
+def gated(may_connect: Callable[[], bool] | None) -> Iterator[None]:
+    """Links created in this context take ``may_connect`` as their gate (for a caller that builds
+    the link through ``Modem.open``: its first open's retries are gated too)."""
+    token = _GATE.set(may_connect)
+    try:
+        yield
+    finally:
+        _GATE.reset(token)
+
+
+class PriorityLock:
+    """An ``asyncio.Lock`` whose urgent waiters (see ``urgent()``) are served first.
+
+    Handed over directly on release, so a newcomer never overtakes a waiter of its class. An
+    urgent holder that releases while only ordinary waiters queue hands over on the next loop
+    iteration: a task running several urgent commands in a row (``AT+CSCS``, ``AT+CCFC=``, the
+    read-back) takes the lock again first, so an SMS cannot slip between them."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    def locked(self) -> bool:
+        return self._held
+
+    async def acquire(self) -> bool:
+        urgent_now = _URGENT.get()
+        if not self._held and not self._queues[0] and (urgent_now or not self._queues[1]):
+            self._held = True
+            return True
+        queue = self._queues[0 if urgent_now else 1]
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed over, then cancelled
+                self.release()
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                queue.remove(waiter)
+        return True
+
+    def release(self) -> None:
+        if not self._held:
+            raise RuntimeError("release of an unlocked PriorityLock")
+        self._held = False
+        if _URGENT.get() and not self._queues[0] and self._queues[1]:
+            asyncio.get_running_loop().call_soon(self._hand_over)
+        else:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._held:
+            return  # an urgent caller took it meanwhile; its release hands over
+        for queue in self._queues:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    self._held = True
+                    waiter.set_result(None)  # the lock passes to it, still held
+                    return
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+
 class AtLink:
     def __init__(
         self,
@@ -46,12 +145,15 @@ class AtLink:
         reconnect_delays: Sequence[float],
         on_urc: Callable[[Urc], None],
         initialize: Callable[[], Awaitable[None]],
+        may_connect: Callable[[], bool] | None = None,
     ) -> None:
         self.url, self.baudrate = url, baudrate
         self.command_timeout, self.network_timeout = command_timeout, network_timeout
         self.retry_delays, self.reconnect_delays = tuple(retry_delays), tuple(reconnect_delays)
         self._on_urc, self._initialize = on_urc, initialize
-        self.lock = asyncio.Lock()
+        self.may_connect = may_connect if may_connect is not None else _GATE.get()
+        """Asked before every open of the port (None: always allowed); see the module docstring."""
+        self.lock = PriorityLock()
         self._transport: SerialTransport | None = None
         self._proto = AtProtocol()
         self._pump_task: asyncio.Task[None] | None = None
@@ -69,6 +171,8 @@ class AtLink:
                 break
             await asyncio.sleep(delay)
             await self._drop_transport()
+            if self.may_connect is not None and not self.may_connect():
+                raise ModemUnavailable("not opening the modem: this node may not hold it now")
             try:
                 self._transport = await SerialTransport.open(self.url, self.baudrate)
                 self._proto = AtProtocol()
@@ -116,7 +220,9 @@ class AtLink:
             if self._waiter is not None and not self._waiter.done():
                 self._waiter.set_exception(exc)
             log.warning("event=modem_port_lost url=%s error=%s", redact_url(self.url), exc)
-            if not self._closing:
+            if self.may_connect is not None and not self.may_connect():
+                log.info("event=modem_not_reopened reason=not-allowed url=%s", redact_url(self.url))
+            elif not self._closing:
                 self._spawn(self._background_reconnect())
 
     def _route(self, event: Response | Urc | Prompt) -> None:
