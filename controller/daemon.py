@@ -26,6 +26,7 @@ from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
 from controller.daemon_api import DaemonError, start_api
+from controller.daemon_cluster import ClusterAgent
 from controller.loop.actuators.base import Actuator
 from controller.loop.actuators.build import build_actuators
 from controller.loop.actuators.modem import ModemActuator
@@ -37,6 +38,7 @@ from controller.loop.reconcile import Reconciler
 from controller.notifier.service import Notifier
 from controller.notifier.signal import NullSink, SignalSink
 from controller.service.impl import ControllerServiceImpl
+from controller.watchdog import Watchdog, warn_if_unsafe
 from health.model import ComponentState, HealthSnapshot
 from modem.device import ModemDevice
 from modem.model import IncomingSms
@@ -181,14 +183,16 @@ def _modem_gate(cfg: HotlineConfig, coordinator: Coordinator) -> Callable[[], bo
     """Who may open the modem. In a cluster only the leader holds it: a network serial port
     (ser2net: ``rfc2217://``, ``socket://``) serves one client, and on the modem's own host the
     device is also what ser2net serves to a remote leader. The modem host may open its local port
-    without leading once it has lost the ZooKeeper quorum: the last-resort rule needs it then."""
+    without leading once it has lost the ZooKeeper quorum: the last-resort rule needs it then.
+    "Leader" means may actuate now (lease running), so a leader resumed after a freeze past its
+    session cannot reopen the port in the instant before it learns that its term is over."""
     if cfg.coordination.backend == "local":
         return None
     if not is_local_device(cfg.hotline.modem.url):
-        return coordinator.is_leader
+        return coordinator.may_actuate  # not is_leader: a node woken from a freeze still says so
 
     def leader_or_cut_off() -> bool:
-        return coordinator.is_leader() or coordinator.quorum_lost_since() is not None
+        return coordinator.may_actuate() or coordinator.quorum_lost_since() is not None
 
     return leader_or_cut_off
 
@@ -236,13 +240,19 @@ async def _wake_on_health(parts: Parts) -> None:
         parts.loop.wake()
 
 
-def _side_tasks(parts: Parts, cfg: HotlineConfig, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    """Every node, leader or not: publish its health view (the majority rule counts it) and
-    watch for the last-resort rule (it matters exactly when this node cannot lead)."""
+def _side_tasks(
+    parts: Parts, cfg: HotlineConfig, stop: asyncio.Event, watchdog: Watchdog
+) -> list[asyncio.Task[None]]:
+    """Every node, leader or not: publish its health view (the majority rule counts it), run
+    the cluster agent (modem custody, member record; it pings the watchdog) and watch for the
+    last-resort rule (it matters exactly when this node cannot lead)."""
     tasks = []
     if parts.view is not None:
         tasks.append(asyncio.create_task(parts.view.run(stop), name="health-views"))
     watch = _last_resort_watch(parts, cfg)
+    agent = ClusterAgent(cfg, parts.coordinator, parts.link, parts.loop, watch)
+    parts.service.agent = agent
+    tasks.append(asyncio.create_task(agent.run(stop, watchdog.beat), name="cluster"))
     if watch is not None:
         tasks.append(
             asyncio.create_task(_run_last_resort(parts, cfg, watch, stop), name="last-resort")
@@ -316,6 +326,8 @@ async def serve(
     """Run until ``stop`` is set; returns after an orderly shutdown. ``extend_app`` may add
     routes to the API app (the demo lab's break/restore buttons). Raises ``DaemonError`` (after
     stopping what was started) when the API cannot listen."""
+    watchdog = Watchdog()
+    warn_if_unsafe(cfg, watchdog)
     await _start(parts)
     try:
         served = (
@@ -328,8 +340,9 @@ async def serve(
         raise
     loop_task = asyncio.create_task(parts.loop.run(stop), name="reconcile")
     waker = asyncio.create_task(_wake_on_health(parts), name="health-waker")
-    helpers = _side_tasks(parts, cfg, stop)
+    helpers = _side_tasks(parts, cfg, stop, watchdog)
     parts.service.mark_ready()
+    watchdog.ready()
     log.info(
         "started node=%s api=%s dry_run=%s",
         cfg.node.name,
@@ -338,6 +351,7 @@ async def serve(
     )
     await stop.wait()
     log.info("stopping: finishing the tick in progress")
+    watchdog.stopping()
     try:
         await asyncio.wait_for(asyncio.shield(loop_task), cfg.reconcile.shutdown_grace_s)
     except TimeoutError:

@@ -71,7 +71,10 @@ async def start_api(
         log.warning("controller.api is not installed: running without the HTTP API")
         return None
     host, port = split_listen(cfg.api.listen)
-    app = create_app(service, cfg, notifier=notifier, calls=calls)
+    from controller.api.cluster import ClusterSource
+
+    cluster = service if isinstance(service, ClusterSource) else None
+    app = create_app(service, cfg, notifier=notifier, calls=calls, cluster=cluster)
     if extend_app is not None:
         extend_app(app)
     server = _QuietServer.make(app, host, port)

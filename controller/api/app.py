@@ -4,7 +4,10 @@ The API records intent and reads state; the reconcile loop acts (STYLE lesson 10
 a thin translation between HTTP and ``controller.service.contract.ControllerService``:
 
 - ``/healthz``, ``/readyz``, ``/leader``: no token (load balancers). ``/leader`` answers 200 only
-  on the node that acts, 503 elsewhere; ``/readyz`` 503 until the controller is ready.
+  on the node that may actuate now (leader, connected, lease running: a leader cut off from the
+  ZooKeeper quorum says 503 once its lease ends), 503 elsewhere; ``/readyz`` 503 until ready.
+- with ``cluster`` (the daemon's service): ``/v1/cluster`` (``read``), and a follower's reads of
+  the event log, incidents, calls and callbacks answered by the leader (``controller.api.cluster``).
 - ``/metrics``: Prometheus text; needs a ``read`` token unless ``api.metrics_public``.
 - ``/v1/status``, ``/v1/events``, ``/v1/topology``: ``read`` (viewer, operator, admin).
 - ``/v1/failover``, ``/v1/failback``, ``/v1/pause``, ``/v1/resume``: ``operate`` (operator,
@@ -43,6 +46,7 @@ from controller.api.auth import (
     describe_roles,
 )
 from controller.api.bodies import FailoverBody, ReasonRequest, failover_request_model
+from controller.api.cluster import ClusterSource, cluster_routes, install_leader_proxy
 from controller.api.dashboard import dashboard_router
 from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
 from controller.api.metrics import ApiMetrics
@@ -101,8 +105,8 @@ def _probe_routes(app: FastAPI, service: ControllerService, cfg: HotlineConfig) 
     @app.get(
         "/leader",
         tags=["probes"],
-        summary="200 only on the node that acts (for load balancers), else 503",
-        responses={503: {"description": "this node is not the leader"}},
+        summary="200 only on the node that may actuate now (for load balancers), else 503",
+        responses={503: {"description": "this node may not actuate now"}},
     )
     async def leader() -> JSONResponse:
         acting = service.is_leader()
@@ -331,6 +335,7 @@ def create_app(
     *,
     notifier: Notifier | None = None,
     calls: CallLog | None = None,
+    cluster: ClusterSource | None = None,
 ) -> FastAPI:
     """The API and dashboard for one controller node.
 
@@ -366,6 +371,9 @@ def create_app(
     _read_routes(router, service, config, read)
     _write_routes(router, service, config, operate, metrics)
     _leader_routes(router, service, admin, metrics)
+    if cluster is not None:
+        cluster_routes(router, cluster, read, _AUTH_RESPONSES)
+        install_leader_proxy(app, cluster, read)
     app.include_router(router)
     if notifier is not None or calls is not None:
         _alerts_routes(app, notifier, calls)

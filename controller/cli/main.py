@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "controller.cli.modem",
     "controller.cli.probe",
     "controller.cli.ops",
+    "controller.cli.cluster",
 )
 
 

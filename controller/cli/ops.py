@@ -139,13 +139,15 @@ def format_status(s: JsonDoc) -> str:
     flags = ("verified" if a.get("verified") else "NOT verified") + (
         ", last change FAILED" if a.get("failed") else ""
     )
+    acting = "may actuate" if s.get("may_actuate") else "may not actuate"
     lines = [
-        f"node {s.get('node')}  leader {s.get('leader')}  mode {s.get('mode')}  "
+        f"node {s.get('node')} ({acting})  leader {s.get('leader')}  mode {s.get('mode')}  "
         f"epoch {s.get('epoch')}",
         f"route   {a.get('route')} → {a.get('number')} since {a.get('since')} ({flags})",
         f"desired {s.get('desired')}: {s.get('reason')}",
         f"on call {s.get('oncall')}",
     ]
+    lines += _cluster_lines(s.get("cluster"))
     if s.get("conditions"):
         lines.append("conditions " + ", ".join(s["conditions"]))
     if s.get("override"):
@@ -156,6 +158,26 @@ def format_status(s: JsonDoc) -> str:
     for c in s.get("components", []):
         lines.append(f"  {c['name']:<16} {c['kind']:<9} {c['status']:<8} {c.get('reason') or ''}")
     return "\n".join(lines)
+
+
+def _cluster_lines(c: object) -> list[str]:
+    """Who wrote the route and what the modem last read back (the same on every node)."""
+    if not isinstance(c, dict):
+        return []
+    out = []
+    w, rb = c.get("written_by"), c.get("readback")
+    if isinstance(w, dict):
+        who = "the last-resort rule" if w.get("kind") == "last-resort" else "leader"
+        epoch = f" epoch {w['epoch']}" if w.get("epoch") is not None else ""
+        out.append(f"written by {who} {w.get('node')}{epoch} at {w.get('at')}")
+    if isinstance(rb, dict):
+        out.append(
+            f"modem read back {rb.get('number') or 'no forward'} ({rb.get('route')}) "
+            f"at {rb.get('at')} by {rb.get('node')}"
+        )
+    if c.get("note"):
+        out.append(f"note    {c['note']}")
+    return out
 
 
 def _failover(args: argparse.Namespace) -> int:

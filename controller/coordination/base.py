@@ -122,3 +122,13 @@ class Coordinator(Protocol):
     async def views(self) -> dict[str, JsonDoc]:
         """Every live node's published view, by node name (local: at most this node's own)."""
         ...
+
+    async def publish_member(self, doc: JsonDoc) -> None:
+        """Publish this node's member record (role, may-actuate, API address, who holds the
+        modem...) for ``hotline cluster`` and followers' reads (local: kept in memory)."""
+        ...
+
+    async def members(self) -> dict[str, JsonDoc]:
+        """Every live node's member record, by node name (ZooKeeper: ephemeral, so a node whose
+        session ended is gone; local: at most this node's own)."""
+        ...

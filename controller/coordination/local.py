@@ -30,6 +30,7 @@ class LocalCoordinator:
         self._epoch = 0
         self._intent_handler: IntentHandler | None = None
         self._view: JsonDoc | None = None
+        self._member: JsonDoc | None = None
 
     async def start(self) -> None:
         try:
@@ -123,6 +124,12 @@ class LocalCoordinator:
 
     async def views(self) -> dict[str, JsonDoc]:
         return {} if self._view is None else {self._node: self._view}
+
+    async def publish_member(self, doc: JsonDoc) -> None:
+        self._member = doc
+
+    async def members(self) -> dict[str, JsonDoc]:
+        return {} if self._member is None else {self._node: self._member}
 
 
 _IS_A_COORDINATOR: type[Coordinator] = LocalCoordinator  # mypy checks the whole protocol

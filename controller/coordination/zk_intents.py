@@ -143,25 +143,33 @@ class IntentBox:
 
     async def publish_view(self, doc: JsonDoc) -> None:
         """Write this node's view (ephemeral; recreated after a lost session)."""
+        await self.publish("views", doc)
+
+    async def views(self) -> dict[str, JsonDoc]:
+        """Every live node's last published view, by node name."""
+        return await self.read_all("views")
+
+    async def publish(self, folder: str, doc: JsonDoc) -> None:
+        """Write ``<folder>/<this node>`` (ephemeral; recreated after a lost session)."""
         c = self.coord
-        path = f"{c.paths['views']}/{c.node}"
+        path = f"{c.paths[folder]}/{c.node}"
         data = encode(doc)
         try:
             await c.call(lambda k: k.set_async(path, data), "publish view")
         except ZkConflict as exc:
             if exc.kind != "nonode":
                 raise
-            await c.call(lambda k: k.ensure_path_async(c.paths["views"]), "views path")
-            await c.call(lambda k: k.create_async(path, data, ephemeral=True), "publish view")
+            await c.call(lambda k: k.ensure_path_async(c.paths[folder]), f"{folder} path")
+            await c.call(lambda k: k.create_async(path, data, ephemeral=True), f"publish {folder}")
 
-    async def views(self) -> dict[str, JsonDoc]:
-        """Every live node's last published view, by node name."""
+    async def read_all(self, folder: str) -> dict[str, JsonDoc]:
+        """Every live node's document in ``folder``, by node name."""
         c = self.coord
         try:
-            names = await c.call(lambda k: k.get_children_async(c.paths["views"]), "views")
+            names = await c.call(lambda k: k.get_children_async(c.paths[folder]), folder)
         except ZkConflict:
             return {}
-        reads = [c.call(get_data(f"{c.paths['views']}/{n}"), "view") for n in names]
+        reads = [c.call(get_data(f"{c.paths[folder]}/{n}"), folder) for n in names]
         out: dict[str, JsonDoc] = {}
         for name, got in zip(
             names, await asyncio.gather(*reads, return_exceptions=True), strict=True

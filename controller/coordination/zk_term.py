@@ -25,6 +25,7 @@ class Standing:
         self.lease_s = lease_s
         self.stopping = False
         self.connected = False
+        self.session = "connecting"  # the last session event: connected / suspended / lost
         self.znode: str | None = None  # our election znode's name, once joined
         self.leader = False
         self.leader_name: str | None = None
@@ -50,6 +51,7 @@ class Standing:
     # ---- session events (already on our loop) --------------------------------------------------
 
     def on_session(self, state: str) -> None:
+        self.session = str(state).lower()
         if state == KazooState.CONNECTED:
             self.connected = True
             log.info("zk.session state=connected node=%s", self.node)

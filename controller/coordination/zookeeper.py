@@ -7,6 +7,7 @@ Layout under ``settings.path`` (e.g. ``/hotline/prod``)::
     state/<key>             JSON documents (route, change, override, pause, incidents...)
     intents/i-..., results/i-...   followers' writes, executed by the leader (zk_intents)
     views/<node>            ephemeral, each node's own health view (zk_intents)
+    members/<node>          ephemeral, each node's member record (``hotline cluster``)
 
 Why our own election rather than kazoo's ``Election``/``Lock`` recipes: those block a thread in
 ``run()``/``acquire()`` and hide the znode, while we need the znode's name to fence (the epoch
@@ -69,7 +70,16 @@ class ZooKeeperCoordinator:
         self.node = node
         root = settings.path.rstrip("/")
         self.paths = {
-            k: f"{root}/{k}" for k in ("election", "epoch", "state", "intents", "results", "views")
+            k: f"{root}/{k}"
+            for k in (
+                "election",
+                "epoch",
+                "state",
+                "intents",
+                "results",
+                "views",
+                "members",
+            )
         }
         self.lease_s = settings.lease_fraction * settings.session_timeout_s
         self.heartbeat_s = max(0.05, self.lease_s / 4)
@@ -183,6 +193,15 @@ class ZooKeeperCoordinator:
             return None
         return None if host is None else f"{host}:{port}"
 
+    def local_address(self) -> str | None:
+        """This node's own address on the path to ZooKeeper (its API address when it listens on
+        every interface), None when not connected."""
+        try:
+            sock = self.client._connection._socket if self.client else None
+            return None if sock is None else str(sock.getsockname()[0])
+        except (AttributeError, OSError):
+            return None
+
     def term_started(self) -> float | None:
         """Monotonic time this node's current term began; None when it does not lead.
 
@@ -252,6 +271,16 @@ class ZooKeeperCoordinator:
 
     async def views(self) -> dict[str, JsonDoc]:
         return await self.intents.views()
+
+    async def publish_member(self, doc: JsonDoc) -> None:
+        await self.intents.publish("members", doc)
+
+    async def members(self) -> dict[str, JsonDoc]:
+        return await self.intents.read_all("members")
+
+    def session_state(self) -> str:
+        """connected / suspended / lost / not started, for ``hotline cluster``."""
+        return "not started" if self.client is None else self.standing.session
 
     # ---- plumbing ----------------------------------------------------------------------------
 

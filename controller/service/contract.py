@@ -52,6 +52,71 @@ class ActiveRoute(_View):
     failed: bool = False  # the last attempt to reach the desired route failed
 
 
+class RouteWriter(_View):
+    """Who last put the forwarding in the modem: a leader's term, or the last-resort rule."""
+
+    kind: Literal["leader", "last-resort"]
+    node: str | None
+    epoch: int | None = None
+    at: datetime | None = None
+
+
+class Readback(_View):
+    """What the modem last showed for the unconditional forward (shared by the leader)."""
+
+    number: str | None  # None: no unconditional forward
+    route: str | None  # primary / secondary / oncall / foreign / none
+    at: datetime | None
+    node: str | None
+    epoch: int | None = None
+    wrote: bool = False  # read back right after a write
+
+
+class ClusterStatus(_View):
+    """The cluster's truth as this node knows it, beside the node's own view (``StatusReport``).
+
+    From the shared state (the route record, the modem's read-back record) and the member records
+    every node publishes. ``as_of`` is when this node last read them; without a ZooKeeper quorum
+    they are stale, and ``quorum`` says so."""
+
+    leader: str | None  # the node that may actuate now; None: nobody known to
+    quorum: bool
+    quorum_lost_s: float | None = None
+    route: ActiveRoute
+    readback: Readback | None = None
+    written_by: RouteWriter | None = None
+    desired: Route | None = None
+    reason: str = ""
+    conditions: list[str] = Field(default_factory=list)
+    as_of: datetime | None = None
+    note: str = ""
+
+
+class MemberView(_View):
+    """One node, as ``hotline cluster`` lists it (from its member record)."""
+
+    node: str
+    role: Literal["leader", "follower", "deposed", "last-resort"]
+    may_actuate: bool
+    epoch: int | None = None
+    session: str = "unknown"
+    zk_server: str | None = None
+    last_seen: datetime | None = None
+    holds_modem: bool = False
+    api: str | None = None
+
+
+class ClusterReport(_View):
+    """``GET /v1/cluster``: every live member, as this node reads them."""
+
+    node: str
+    cluster_epoch: int | None
+    leader: str | None
+    members: list[MemberView] = Field(default_factory=list)
+    as_of: datetime | None = None
+    error: str | None = None  # why the list may be incomplete (e.g. no quorum)
+
+
 class StatusReport(_View):
     node: str
     leader: str | None
@@ -67,6 +132,9 @@ class StatusReport(_View):
     flapping: bool = False
     oncall: str | None = None  # the technician on call now (name)
     epoch: int | None = None
+    may_actuate: bool = False  # this node leads and its lease runs: it may act now
+    own_decision: str | None = None  # this node's own last decision (None on a follower)
+    cluster: ClusterStatus | None = None
 
 
 class EventRecord(_View):
@@ -100,7 +168,9 @@ class ControllerService(Protocol):
 
     def events(self, since: datetime | None, limit: int) -> list[EventRecord]: ...
 
-    def is_leader(self) -> bool: ...
+    def is_leader(self) -> bool:
+        """This node may actuate now (``GET /leader``): leader, connected, lease running."""
+        ...
 
     def is_ready(self) -> bool: ...
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Route
@@ -25,7 +25,6 @@ from controller.loop.reconcile import Reconciler
 from controller.loop.state import PauseRecord
 from controller.service.contract import (
     ActionResult,
-    ActiveRoute,
     ComponentView,
     EventRecord,
     Mode,
@@ -34,6 +33,10 @@ from controller.service.contract import (
     StatusReport,
 )
 from health.model import Status
+
+if TYPE_CHECKING:
+    from controller.daemon_cluster import ClusterAgent
+    from controller.service.contract import ClusterReport
 
 log = logging.getLogger("hotline.service")
 
@@ -57,6 +60,7 @@ class ControllerServiceImpl:
         self.cfg, self.loop, self.monitor = cfg, loop, monitor
         self.coord, self.store, self.clock = coordinator, events, clock
         self._ready = False
+        self.agent: ClusterAgent | None = None  # the daemon's (the cluster's truth), if any
         coordinator.set_intent_handler(self.handle_intent)
 
     def mark_ready(self, ready: bool = True) -> None:
@@ -65,7 +69,28 @@ class ControllerServiceImpl:
     # ---- reads -----------------------------------------------------------------------------
 
     def is_leader(self) -> bool:
-        return self.coord.is_leader()
+        """May actuate now (``GET /leader``): a leader without quorum or lease says no."""
+        return self.coord.may_actuate()
+
+    def cluster(self) -> ClusterReport:
+        from controller.service.cluster import cluster_report
+        from controller.service.contract import ClusterReport
+
+        if self.agent is None:
+            return ClusterReport(
+                node=self.cfg.node.name,
+                cluster_epoch=self.coord.cluster_epoch(),
+                leader=self.coord.leader_name() if self.coord.may_actuate() else None,
+                error="this node runs no cluster agent",
+            )
+        return cluster_report(self.agent)
+
+    def leader_api(self) -> tuple[str | None, str | None]:
+        """(node, API URL) of the node that may actuate, when it is another node."""
+        leader = self.agent.acting_leader() if self.agent is not None else None
+        if leader is None or leader.get("node") == self.cfg.node.name:
+            return None, None
+        return str(leader.get("node")), leader.get("api")
 
     def is_ready(self) -> bool:
         return self._ready and self.loop.ticks_done > 0
@@ -74,24 +99,32 @@ class ControllerServiceImpl:
         return self.store.list(since=since, limit=limit)
 
     def status(self) -> StatusReport:
+        """The cluster's route and decision (the same on every node) and this node's own view
+        (components, role, its own decision) beside it; see ``controller.service.cluster``."""
+        from controller.service.cluster import active_route, cluster_status
+
         c, view, now = self.loop.cache, self.loop.view, self.clock()
         d = view.decision
-        rec = c.route
+        acting = self.coord.may_actuate()
+        cluster = None if self.agent is None else cluster_status(self.agent, c)
+        quorum = self.coord.quorum_lost_since() is None
+        desired, reason = view.desired, d.reason if d else "starting: no decision yet"
+        conditions = sorted(str(x) for x in d.conditions) if d else []
+        if cluster is not None and not acting:  # a follower shows the leader's decision
+            desired, conditions = cluster.desired, cluster.conditions
+            reason = cluster.reason or f"follower: no decision from a leader ({cluster.note})"
         return StatusReport(
             node=self.cfg.node.name,
-            leader=self.coord.leader_name(),
-            is_leader=self.coord.is_leader(),
+            leader=cluster.leader if cluster is not None else self.coord.leader_name(),
+            is_leader=acting,
+            may_actuate=acting,
             mode=_mode(c),
-            active=ActiveRoute(
-                route=rec.route,
-                number=rec.number,
-                since=rec.since,
-                verified=rec.verified and c.change is None,
-                failed=rec.failed,
-            ),
-            desired=view.desired,
-            reason=d.reason if d else "starting: no decision yet",
-            conditions=sorted(str(x) for x in d.conditions) if d else [],
+            active=cluster.route if cluster is not None else active_route(None, c, quorum),
+            desired=desired,
+            reason=reason,
+            conditions=conditions,
+            own_decision=d.reason if d else None,
+            cluster=cluster,
             components=self._components(),
             override=_override_view(c.override),
             pause=None

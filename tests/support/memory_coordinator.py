@@ -40,6 +40,7 @@ class MemoryCoordinator:
         self.epoch_value = epoch
         self.docs: dict[str, JsonDoc] = {}
         self.published: dict[str, JsonDoc] = {}
+        self.member: JsonDoc | None = None
 
     # ---- the data: in memory, or the store's -------------------------------------------------
 
@@ -69,6 +70,12 @@ class MemoryCoordinator:
             self.docs.pop(key, None)
         else:
             self.docs[key] = value
+
+    async def publish_member(self, doc: JsonDoc) -> None:
+        self.member = doc
+
+    async def members(self) -> dict[str, JsonDoc]:
+        return {} if self.member is None else {self.node: self.member}
 
     async def publish_view(self, doc: JsonDoc) -> None:
         if self.store is not None:

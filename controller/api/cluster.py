@@ -1,0 +1,108 @@
+"""Cluster reads: ``GET /v1/cluster`` and a follower's reads of the leader's logs.
+
+``/v1/cluster`` (``read``) lists every live member as this node reads the member records: role,
+may-actuate, epoch, session, last seen, who holds the modem (``hotline cluster`` shows it).
+
+The event log, the incidents, the calls and the callback list are kept by the node that acts
+(its loop and notifier write them). On a node that may not actuate, a ``GET`` of ``/v1/events``,
+``/v1/incidents…``, ``/v1/calls…`` or ``/v1/callbacks…`` is answered by the leader: this node
+checks the token first (a bad one gets its 401/403 here), then forwards the request, with the
+caller's own token, to the API address the leader publishes in its member record, and returns
+its answer with ``X-Hotline-Served-By: <leader>``. When no node may actuate, or the leader does
+not answer within ``PROXY_TIMEOUT_S``, the answer is **503** with the reason; this node's own
+(possibly outdated) copy stays readable with the request header ``X-Hotline-Local: 1``, which
+is also what a forwarded request carries, so two nodes never forward to each other in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+
+from controller.api.auth import Principal, Requirement
+from controller.service.contract import ClusterReport
+
+log = logging.getLogger("hotline.api")
+
+PROXIED = ("/v1/events", "/v1/incidents", "/v1/calls", "/v1/callbacks")
+LOCAL_HEADER = "X-Hotline-Local"
+SERVED_BY = "X-Hotline-Served-By"
+PROXY_TIMEOUT_S = 5.0
+
+
+@runtime_checkable
+class ClusterSource(Protocol):
+    def is_leader(self) -> bool:
+        """May actuate now."""
+        ...
+
+    def cluster(self) -> ClusterReport: ...
+
+    def leader_api(self) -> tuple[str | None, str | None]:
+        """(node, API URL) of the node that may actuate when it is another one."""
+        ...
+
+
+def cluster_routes(
+    router: APIRouter, source: ClusterSource, read: Requirement, responses: dict[int | str, Any]
+) -> None:
+    @router.get("/v1/cluster", response_model=ClusterReport, responses=responses)
+    async def cluster(_: Principal = Depends(read)) -> ClusterReport:  # noqa: B008
+        """Members, role, may-actuate, epoch, session, last seen, who holds the modem."""
+        return source.cluster()
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "2"})
+
+
+def install_leader_proxy(
+    app: FastAPI, source: ClusterSource, read: Requirement, timeout_s: float = PROXY_TIMEOUT_S
+) -> None:
+    """See the module docstring."""
+
+    @app.middleware("http")
+    async def leader_reads(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if (
+            request.method != "GET"
+            or not path.startswith(PROXIED)
+            or request.headers.get(LOCAL_HEADER)
+            or source.is_leader()
+        ):
+            return await call_next(request)
+        try:
+            read.check(request)
+        except HTTPException:
+            return await call_next(request)  # the route itself answers 401/403
+        return await forward(request, source, timeout_s)
+
+
+async def forward(request: Request, source: ClusterSource, timeout_s: float) -> Response:
+    node, url = source.leader_api()
+    local = f"this node's own copy is not the cluster's; send {LOCAL_HEADER}: 1 to read it"
+    if url is None:
+        return _unavailable(f"no node may actuate right now, so nobody holds the log; {local}")
+    headers = {"Authorization": request.headers.get("authorization", ""), LOCAL_HEADER: "1"}
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s) as client:
+            answer = await client.get(
+                url + request.url.path, params=request.query_params, headers=headers
+            )
+    except httpx.HTTPError as exc:
+        log.warning("api_proxy_failed leader=%s error=%s", node, type(exc).__name__)
+        why = type(exc).__name__
+        return _unavailable(f"the leader {node} ({url}) did not answer: {why}; {local}")
+    return Response(
+        answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type"),
+        headers={SERVED_BY: str(node)},
+    )
