@@ -3,8 +3,16 @@
 Each component is one asyncio task: sample (all its probes concurrently, bounded by the
 component's timeout), feed the rise/fall machine, sleep. Intervals are shortened by jitter (a
 factor in ``[1 - jitter, 1]``, so jitter spreads probes without ever stretching the detection
-bound ``fall × interval + timeout``) and cut to ``interval × FAST_FACTOR`` while a verdict is
-pending, like HAProxy's ``fastinter``. Status transitions go to subscribers' queues and the log.
+bound) and cut to ``interval × FAST_FACTOR`` while a verdict is pending, like HAProxy's
+``fastinter``. Status transitions go to subscribers' queues and the log.
+
+Slots are planned from the previous slot, not from the end of the sample; a sample that overruns
+its slot (a timeout longer than the fast re-probe interval) is followed at once by the next one.
+So an outage is declared within :func:`detection_bound_s`: ``interval + (fall - 1) ×
+max(interval × FAST_FACTOR, timeout) + timeout``, which stays within ``fall × interval + timeout``
+whenever ``timeout ≤ interval`` (the controller's config refuses anything else). The schedule
+reads the event loop's clock (``loop.time()``, the monotonic clock), so a test can run it on
+virtual time.
 """
 
 from __future__ import annotations
@@ -142,18 +150,27 @@ class HealthMonitor:
                 queue.put_nowait(state)
 
     async def _loop(self, comp: _Component) -> None:
+        clock = asyncio.get_running_loop().time
         interval = float(comp.settings.interval_s)
         jitter = float(comp.settings.jitter)
-        planned = time.monotonic() + self._rng.uniform(0, interval * jitter)
+        planned = clock() + self._rng.uniform(0, interval * jitter)
         while True:
-            await asyncio.sleep(max(0.0, planned - time.monotonic()))
-            self.schedule_delays_s.append(time.monotonic() - planned)
+            await asyncio.sleep(max(0.0, planned - clock()))
+            self.schedule_delays_s.append(clock() - planned)
             await self._take(comp)
             step = interval * (FAST_FACTOR if comp.machine.changing else 1.0)
             planned += step * self._rng.uniform(1 - jitter, 1)
-            now = time.monotonic()
+            now = clock()
             if planned < now:  # the sample overran its slot: start the next one right away
                 planned = now
+
+
+def detection_bound_s(spec: ComponentSpec) -> float:
+    """The longest time from a peer going silent to the component's ``down`` verdict, for probes
+    that end within their timeout: the next slot (≤ interval away), then ``fall`` failed samples,
+    each starting a fast re-probe interval after the last or, if it overran that, right after."""
+    interval, timeout = float(spec.interval_s), float(spec.timeout_s)
+    return interval + (spec.fall - 1) * max(interval * FAST_FACTOR, timeout) + timeout
 
 
 def _uses_modem(settings: ComponentSpec) -> bool:

@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
 
 def _summary(cfg: HotlineConfig, source: str) -> str:
     from controller.decide.schedule import Calendar
+    from health.monitor import detection_bound_s
 
     lines = [f"{source}: OK", f"  node          {cfg.node.name}"]
     lines.append(f"  hotline       {cfg.hotline.number} via modem {cfg.hotline.modem.url}")
@@ -38,7 +39,8 @@ def _summary(cfg: HotlineConfig, source: str) -> str:
         kinds = "+".join(p.type for p in comp.probes)
         lines.append(
             f"    {name:<18} {comp.kind:<9} {kinds:<10} every {comp.interval_s:g}s, "
-            f"timeout {comp.timeout_s:g}s, rise {comp.rise}/fall {comp.fall}"
+            f"timeout {comp.timeout_s:g}s, rise {comp.rise}/fall {comp.fall}, "
+            f"down within {detection_bound_s(comp):.3g}s"
         )
     techs = ", ".join(t.name for t in cfg.oncall.technicians)
     rot = "rotation" if cfg.oncall.rotation else "first listed"

@@ -119,7 +119,8 @@ class ComponentSettings(_Model):
     def _timeout_fits(self) -> ComponentSettings:
         if self.timeout_s > self.interval_s:
             raise ValueError(
-                f"timeout_s ({self.timeout_s}) must not exceed interval_s ({self.interval_s})"
+                f"timeout_s ({self.timeout_s}) must not exceed interval_s ({self.interval_s}): "
+                "an overrunning probe would delay detection past fall × interval + timeout"
             )
         return self
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import selectors
 import socket
 import time
 from typing import Any
 
+import pytest
+
 from controller.config import ComponentSettings
 from health.model import HealthSnapshot, Status, all_of, at_least
-from health.monitor import HealthMonitor
+from health.monitor import HealthMonitor, detection_bound_s
+from health.sample import ProbeResult
 
 
 def trunk(port: int, **kw: Any) -> ComponentSettings:
@@ -174,3 +178,114 @@ async def test_all_probes_must_pass_and_stop_releases_sockets(scripted_udp, repl
     state = snap.get("carrier-a")
     assert (state.status, state.reason) == (Status.DOWN, "exit 1")
     assert len(os.listdir("/proc/self/fd")) <= fds + 1  # only the scripted peer's socket remains
+
+
+# ---- the detection bound, on virtual time -----------------------------------------------------
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    """``select`` never waits: it moves the virtual clock to the next timer instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        ready = super().select(0)
+        if not ready and timeout is not None and timeout > 0:
+            self.now += timeout
+        return ready
+
+
+class _VirtualLoop(asyncio.SelectorEventLoop):
+    """An event loop on virtual time: ``time()``, ``sleep`` and timeouts cost no real time."""
+
+    def __init__(self) -> None:
+        self.virtual = _VirtualSelector()
+        super().__init__(self.virtual)
+
+    def time(self) -> float:
+        return self.virtual.now
+
+
+class _Peer:
+    """A probe of a peer that answers in 10 ms until ``silent_from``, then only times out."""
+
+    def __init__(self, silent_from: float) -> None:
+        self.silent_from = silent_from
+
+    async def run(self, timeout: float) -> ProbeResult:
+        loop = asyncio.get_running_loop()
+        if loop.time() + 0.01 < self.silent_from:
+            await asyncio.sleep(0.01)
+            return ProbeResult(True, "200 OK", 10.0)
+        await asyncio.sleep(timeout)
+        return ProbeResult(False, "timeout")
+
+
+def _time_to_down(spec: ComponentSettings, silent_from: float, seed: int) -> float:
+    async def scenario() -> float:
+        monitor = HealthMonitor({"c": spec}, rng=random.Random(seed))
+        monitor._components["c"].probes = [_Peer(silent_from)]  # the schedule is under test
+        changes = monitor.subscribe()
+        await monitor.start()
+        try:
+            while True:  # bounded by the wait_for: a verdict must come
+                state = await asyncio.wait_for(changes.get(), silent_from + 1000)
+                if state.status is Status.DOWN:
+                    return asyncio.get_running_loop().time() - silent_from
+        finally:
+            await monitor.stop()
+
+    loop = _VirtualLoop()
+    try:
+        return loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("interval", "timeout", "fall"),
+    [(5.0, 2.0, 3), (5.0, 4.0, 3), (5.0, 5.0, 3), (5.0, 1.0, 3), (1.0, 0.5, 1), (2.0, 2.0, 5)],
+)
+def test_an_outage_is_declared_within_the_stated_bound(
+    interval: float, timeout: float, fall: int
+) -> None:
+    """Silence starting anywhere in a slot, jitter on: ``down`` within ``detection_bound_s`` and
+    within the README's ``fall × interval + timeout`` (timeouts above the fast re-probe interval
+    included: those samples overrun their slots and run back to back)."""
+    spec = ComponentSettings.model_validate(
+        {"kind": "trunk", "probes": [{"type": "tcp", "host": "127.0.0.1", "port": 9}],
+         "interval_s": interval, "timeout_s": timeout, "fall": fall, "rise": 1, "jitter": 0.1}
+    )  # fmt: skip
+    bound = detection_bound_s(spec)
+    assert bound <= fall * interval + timeout + 1e-9
+    worst = 0.0
+    for i in range(40):  # the silence starts at 40 points spread over two slots
+        took = _time_to_down(spec, 20 * interval + i * interval / 20, seed=i)
+        assert took <= bound + 1e-6, (i, took, bound)
+        worst = max(worst, took)
+    assert worst >= bound - interval * 0.25, (worst, bound)  # and the bound is not loose
+
+
+def test_the_bound_is_the_back_to_back_schedule() -> None:
+    spec = ComponentSettings.model_validate(
+        {"kind": "trunk", "probes": [{"type": "tcp", "host": "127.0.0.1", "port": 9}],
+         "interval_s": 5, "timeout_s": 4, "fall": 3}
+    )  # fmt: skip
+    assert detection_bound_s(spec) == 5 + 2 * 4 + 4  # 17 s ≤ 3 × 5 + 4 = 19 s
+    fast = ComponentSettings.model_validate(
+        {"kind": "trunk", "probes": [{"type": "tcp", "host": "127.0.0.1", "port": 9}],
+         "interval_s": 4, "timeout_s": 0.5, "fall": 3}
+    )  # fmt: skip
+    assert detection_bound_s(fast) == 4 + 2 * 1 + 0.5
+
+
+def test_config_check_states_each_components_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    from controller.cli.main import main
+    from tests.controller.helpers import LAB
+
+    assert main(["config", "check", str(LAB)]) == 0
+    out = capsys.readouterr().out
+    assert "every 1s, timeout 0.5s, rise 2/fall 3, down within 2.5s" in out  # trunk-a
+    assert "every 5s, timeout 5s, rise 2/fall 3, down within 20s" in out  # the modem
