@@ -2,37 +2,48 @@
 
 Each channel sends one message to one address and returns a provider reference (the modem's
 message references, Twilio's message SID, the SMTP server's reply), or raises
-:class:`ChannelError` saying why it did not send. The notifier tries the channels in the
-configured order; a failure falls through to the next one. Every number is E.164-checked here
-again, right before it leaves the process, and SMS text is cleaned of control characters.
+:class:`ChannelError` saying why it did not send and what that means for delivery
+(``outcome``, see ``errors.py``): ``permanent`` (this channel will never take this message),
+``transient`` (not sent; may work later) or ``unknown`` (the peer may have sent it). Every number
+is E.164-checked here again, right before it leaves the process, and SMS text is cleaned of
+control characters.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Protocol
 
 import aiosmtplib
+import requests
+import requests.adapters
 
 from controller.notifier import gsm7
+from controller.notifier.errors import (
+    ChannelError,
+    modem_outcome,
+    smtp_outcome,
+    twilio_outcome,
+)
 from controller.notifier.rows import Message
 from controller.notifier.settings import SmtpSettings, TwilioSettings
+
+__all__ = [
+    "Channel",
+    "ChannelError",
+    "EmailChannel",
+    "ModemSmsChannel",
+    "SmsModem",
+    "TwilioSmsChannel",
+]
 from modem.e164 import InvalidNumber, validate_e164
 
 if TYPE_CHECKING:
     from twilio.http import HttpClient
-
-
-class ChannelError(Exception):
-    """A channel could not send; ``reason`` is safe to log (no secrets, no message text)."""
-
-    def __init__(self, channel: str, reason: str) -> None:
-        super().__init__(f"{channel}: {reason}")
-        self.channel = channel
-        self.reason = reason
 
 
 class Channel(Protocol):
@@ -49,14 +60,14 @@ class SmsModem(Protocol):
     """What the ``modem_sms`` channel needs: ``modem.driver.Modem`` or the daemon's ``ModemDevice``;
     returns the network's message references."""
 
-    async def send_sms(self, number: str, text: str) -> list[int]: ...
+    async def send_sms(self, number: str, text: str, *, retry: bool = True) -> list[int]: ...
 
 
 def _number(channel: str, m: Message) -> str:
     try:
         return validate_e164(m.mobile)
     except InvalidNumber as exc:
-        raise ChannelError(channel, "recipient is not an E.164 number") from exc
+        raise ChannelError(channel, "recipient is not an E.164 number", "permanent") from exc
 
 
 def _sms_text(m: Message) -> str:
@@ -80,9 +91,10 @@ class ModemSmsChannel:
     async def send(self, m: Message) -> str:
         number = _number(self.name, m)
         try:
-            refs = await self._modem.send_sms(number, _sms_text(m))
-        except Exception as exc:  # the driver's errors are many; all mean "not sent"
-            raise ChannelError(self.name, f"{type(exc).__name__}: {exc}") from exc
+            refs = await self._modem.send_sms(number, _sms_text(m), retry=False)
+        except Exception as exc:  # the driver's errors are many: classified in errors.py
+            reason = gsm7.clean(f"{type(exc).__name__}: {exc}")[:160]
+            raise ChannelError(self.name, reason, modem_outcome(exc)) from exc
         # the send succeeded: whatever the driver returned must not turn it into a failure
         if isinstance(refs, list | tuple):
             return "mr:" + ",".join(str(r) for r in refs)
@@ -92,8 +104,9 @@ class ModemSmsChannel:
 class TwilioSmsChannel:
     """SMS through Twilio's REST API. The client is synchronous, so it runs in a thread.
 
-    ``http_client`` is the twilio library's own hook (a ``twilio.http.HttpClient``); production
-    leaves it None and gets the library's default client.
+    ``http_client`` is the twilio library's own hook (a ``twilio.http.HttpClient``); by default
+    the library's ``TwilioHttpClient`` with the configured timeout, proxy and CA. Edge and region
+    go to ``Client`` as the library defines them (``api.<edge>.<region>.twilio.com``).
     """
 
     name = "twilio_sms"
@@ -104,8 +117,10 @@ class TwilioSmsChannel:
         self._settings = settings
         self._client = Client(
             settings.account_sid,
-            settings.auth_token.get_secret_value(),
-            http_client=http_client,
+            settings.token(),
+            http_client=http_client or default_http_client(settings),
+            edge=settings.edge,
+            region=settings.region,
         )
 
     def accepts(self, m: Message) -> bool:
@@ -122,17 +137,49 @@ class TwilioSmsChannel:
         return str(msg.sid)
 
     async def send(self, m: Message) -> str:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import TwilioRestException
 
         number = _number(self.name, m)
         try:
             return await asyncio.to_thread(self._create, number, _sms_text(m))
         except TwilioRestException as exc:
-            raise ChannelError(self.name, f"HTTP {exc.status} code {exc.code}") from exc
-        except (TwilioException, OSError) as exc:
-            raise ChannelError(self.name, type(exc).__name__) from exc
-        except Exception as exc:  # requests' errors and the like: not sent as far as we know
-            raise ChannelError(self.name, type(exc).__name__) from exc
+            reason = f"HTTP {exc.status} code {exc.code}"
+            raise ChannelError(self.name, reason, twilio_outcome(exc)) from exc
+        except Exception as exc:  # requests' errors and the like (never the token: not in them)
+            raise ChannelError(self.name, type(exc).__name__, twilio_outcome(exc)) from exc
+
+
+def default_http_client(settings: TwilioSettings) -> HttpClient:
+    """The library's client with our timeout, the proxy and the CA (no retries: ours decide)."""
+    from twilio.http.http_client import TwilioHttpClient
+
+    proxy = {"https": settings.proxy} if settings.proxy else None
+    client = TwilioHttpClient(timeout=settings.timeout_s, proxy=proxy, max_retries=0)
+    if settings.ca_file is not None:
+        client.session = _TrustingSession(str(settings.ca_file))
+    return client
+
+
+class _TrustingSession(requests.Session):
+    """A session that verifies against the configured CA even when the environment names
+    another bundle (``REQUESTS_CA_BUNDLE`` would otherwise win over ``session.verify``)."""
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__()
+        self.verify = ca_file
+        self.mount("https://", requests.adapters.HTTPAdapter(max_retries=0))
+
+    def merge_environment_settings(
+        self,
+        url: str,
+        proxies: dict[str, str] | None,
+        stream: bool | None,
+        verify: bool | str | None,
+        cert: str | tuple[str, str] | None,
+    ) -> dict[str, object]:
+        merged = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+        merged["verify"] = self.verify
+        return merged
 
 
 class EmailChannel:
@@ -165,23 +212,33 @@ class EmailChannel:
         return msg
 
     async def send(self, m: Message) -> str:
+        """Connect (greeting, TLS, AUTH) and then hand over the message: a failure before the
+        message is handed over did not send it; a silence after it may have (``unknown``)."""
         s = self._s
+        smtp = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.tls == "implicit",
+            start_tls=s.tls == "starttls",
+            tls_context=self._tls_context(),
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+            timeout=s.timeout_s,
+        )
+        data_sent = False
         try:
-            errors, reply = await aiosmtplib.send(
-                self.build(m),
-                hostname=s.host,
-                port=s.port,
-                use_tls=s.tls == "implicit",
-                start_tls=s.tls == "starttls",
-                tls_context=self._tls_context(),
-                username=s.username,
-                password=s.password.get_secret_value() if s.password else None,
-                timeout=s.timeout_s,
-            )
-        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            raise ChannelError(self.name, f"{type(exc).__name__}: {_safe(exc)}") from exc
+            await smtp.connect()
+            try:
+                data_sent = True
+                errors, reply = await smtp.send_message(self.build(m))
+            finally:
+                with contextlib.suppress(Exception):
+                    await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
+            outcome = smtp_outcome(exc, data_sent=data_sent)
+            raise ChannelError(self.name, f"{type(exc).__name__}: {_safe(exc)}", outcome) from exc
         if errors:
-            raise ChannelError(self.name, f"recipient refused: {sorted(errors)}")
+            raise ChannelError(self.name, f"recipient refused: {sorted(errors)}", "permanent")
         return gsm7.clean(reply)[:120]
 
 

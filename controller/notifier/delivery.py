@@ -1,27 +1,35 @@
-"""Draining the outbox: rate limits, channels in order, retries with backoff.
+"""Draining the outbox: one lane per channel, each with its own worker, rate limits, backoff.
 
-One message (incident, transition, recipient) is tried on each allowed channel in turn; the first
-that sends wins. A channel that *reports* failure did not send, so the next one is tried; when all
-fail the message is retried later with exponential backoff, up to ``retry.max_attempts`` rounds.
-A send that times out is counted as failed too: for the modem that may rarely mean the SMS did go
-out and a later channel sends it again; losing an alert is the worse error.
+A message waits on one channel at a time (its cursor; the rules are in ``routing.py``). Each
+channel's lane sends its own due messages one after another, and the lanes run concurrently, so
+an SMTP server that accepts and never answers delays no SMS. A failure moves the message to its
+next channel at once and wakes that lane: a modem refusal reaches Twilio in well under a second.
+Nothing is given up before ``retry.max_age_s``; a message that no channel can carry (every one
+refused it for good, or it grew too old) is *undeliverable*: it is counted, logged and reported
+through ``on_undeliverable`` (the notifier tells the recipient on the other channels).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from controller.clock import Clock
-from controller.notifier.channels import Channel, ChannelError
+from controller.notifier.channels import Channel
+from controller.notifier.errors import ChannelError
 from controller.notifier.incidents import backoff_s
-from controller.notifier.rows import OutboxRow
+from controller.notifier.routing import Progress, Result, after, first_cursor
+from controller.notifier.rows import Message, OutboxRow
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.store import NotifierStore
 
 log = logging.getLogger("hotline.notifier")
+
+Undeliverable = Callable[[OutboxRow, str], None]
 
 
 def mask(address: str | None) -> str:
@@ -36,13 +44,42 @@ def mask(address: str | None) -> str:
     return address  # a technician's name
 
 
-def _reason(exc: Exception) -> str:
+def usable(channels: Mapping[str, Channel], m: Message) -> list[str]:
+    """The message's channels that exist here and have an address for it, in its order."""
+    return [c for c in m.channels if c in channels and channels[c].accepts(m)]
+
+
+def _result(exc: Exception) -> tuple[Result, str]:
     if isinstance(exc, ChannelError):
-        return exc.reason
+        return exc.outcome, exc.reason
     if isinstance(exc, TimeoutError):
-        return "timeout"
+        return "unknown", "no answer within send_timeout_s"
     log.error("notifier.channel_bug error=%s", type(exc).__name__, exc_info=exc)
-    return f"internal error: {type(exc).__name__}"
+    return "transient", f"internal error: {type(exc).__name__}"
+
+
+@dataclass(slots=True)
+class DeliveryMetrics:
+    """Counters for /metrics (``render``)."""
+
+    sent: dict[str, int] = field(default_factory=dict)
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    undeliverable: int = 0
+
+    def render(self, queued: Mapping[str, int]) -> str:
+        p = "hotline_notifier"
+        out = [f"# TYPE {p}_sent_total counter"]
+        out += [f'{p}_sent_total{{channel="{c}"}} {n}' for c, n in sorted(self.sent.items())]
+        out.append(f"# TYPE {p}_channel_failures_total counter")
+        out += [
+            f'{p}_channel_failures_total{{channel="{c}",outcome="{o}"}} {n}'
+            for (c, o), n in sorted(self.failures.items())
+        ]
+        out += [f"# TYPE {p}_undeliverable_total counter", f"{p}_undeliverable_total "]
+        out[-1] += str(self.undeliverable)
+        out.append(f"# TYPE {p}_queued gauge")
+        out += [f'{p}_queued{{channel="{c}"}} {n}' for c, n in sorted(queued.items())]
+        return "\n".join(out) + "\n"
 
 
 class Deliverer:
@@ -52,22 +89,117 @@ class Deliverer:
         channels: Mapping[str, Channel],
         settings: NotifierSettings,
         clock: Clock,
+        on_undeliverable: Undeliverable | None = None,
     ) -> None:
         self._store = store
         self._channels = channels
         self._settings = settings
         self._clock = clock
+        self.on_undeliverable = on_undeliverable
+        self.metrics = DeliveryMetrics()
+        self._wakes = {name: asyncio.Event() for name in channels}
+
+    def wake(self, channel: str | None = None) -> None:
+        """Let ``channel``'s lane (or every lane) look for due messages now."""
+        for name, ev in self._wakes.items():
+            if channel is None or name == channel:
+                ev.set()
+
+    # -- passes ----------------------------------------------------------------------------
 
     async def deliver_due(self, limit: int = 50, stopping: asyncio.Event | None = None) -> int:
-        """Send every message due (at most ``limit``); returns how many went out."""
+        """Every lane drains what is due, concurrently, until nothing is due (bounded: each
+        fall-through can move a message only along its channel list). Returns messages sent."""
+        total = 0
+        for _ in range(2 * len(self._channels) + 2):
+            self.sweep()
+            now = self._clock()
+            lanes = [c for c in self._channels if self._store.due(now, 1, c)]
+            if not lanes or (stopping is not None and stopping.is_set()):
+                break
+            sent = await asyncio.gather(*(self.drain(c, limit, stopping) for c in lanes))
+            total += sum(sent)
+        return total
+
+    async def run_lane(self, channel: str, stopping: asyncio.Event) -> None:
+        """One channel's worker: drain, then sleep until woken or the next poll."""
+        wake = self._wakes[channel]
+        while not stopping.is_set():
+            wake.clear()
+            try:
+                await self.drain(channel, 50, stopping)
+            except Exception:
+                log.exception("notifier.lane_error channel=%s", channel)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._settings.poll_interval_s)
+
+    async def drain(self, channel: str, limit: int, stopping: asyncio.Event | None = None) -> int:
         sent = 0
-        for row in self._store.due(self._clock(), limit):
+        for row in self._store.due(self._clock(), limit, channel):
             if stopping is not None and stopping.is_set():
                 break
             if self._rate_limited(row):
                 continue
-            sent += await self._deliver(row)
+            sent += await self._attempt(row, channel)
         return sent
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Give rows without a usable cursor one, and expire rows older than ``max_age_s``."""
+        now = self._clock()
+        max_age = timedelta(seconds=self._settings.retry.max_age_s)
+        for row in self._store.due(now, 500):
+            m = row.message
+            if now - row.created_at > max_age:
+                self._final(row, "failed", f"expired after {max_age} ({row.last_error or '-'})")
+                continue
+            if row.cursor in self._channels and row.cursor in usable(self._channels, m):
+                continue
+            p = Progress(row.tried, row.dead, row.unknown_on)
+            cursor = first_cursor(m.channels, usable(self._channels, m), p)
+            if cursor is None:
+                self._final(row, "failed", row.last_error or "no usable channel for this recipient")
+            else:
+                self._store.settle(
+                    row.id,
+                    "pending",
+                    cursor=cursor,
+                    progress=p,
+                    attempts=row.attempts,
+                    next_at=row.next_at,
+                    error=row.last_error,
+                )
+
+    def _final(self, row: OutboxRow, state: str, why: str) -> None:
+        p = Progress(row.tried, row.dead, row.unknown_on)
+        self._store.settle(
+            row.id,
+            state,
+            cursor=None,
+            progress=p,
+            attempts=row.attempts,
+            next_at=row.next_at,
+            error=why,
+        )
+        if state == "failed":
+            self._undeliverable(row, why)
+
+    def _undeliverable(self, row: OutboxRow, why: str) -> None:
+        self.metrics.undeliverable += 1
+        log.error(
+            "notifier.undeliverable key=%s recipient=%s reason=%s",
+            row.message.key,
+            mask(row.message.recipient),
+            why,
+        )
+        if self.on_undeliverable is not None:
+            try:
+                self.on_undeliverable(row, why)
+            except Exception:
+                log.exception("notifier.undeliverable_notice_failed key=%s", row.message.key)
+
+    # -- one attempt -----------------------------------------------------------------------
 
     def _rate_limited(self, row: OutboxRow) -> bool:
         now = self._clock()
@@ -85,50 +217,62 @@ class Deliverer:
         )
         return True
 
-    async def _deliver(self, row: OutboxRow) -> int:
-        """Try each allowed channel in order; the first that sends wins."""
+    async def _attempt(self, row: OutboxRow, name: str) -> int:
         m = row.message
-        errors: list[str] = []
-        for name in m.channels:
-            ch = self._channels.get(name)
-            if ch is None or not ch.accepts(m):
-                continue
-            attempt = self._store.begin_send(row.id, name, self._clock())
-            if attempt is None:
-                return 0
-            try:
-                ref = await asyncio.wait_for(ch.send(m), self._settings.send_timeout_s)
-            except Exception as exc:  # a bug in a channel must not leave the row "sending"
-                reason = _reason(exc)
-                self._store.channel_failed(row.id, attempt, reason, self._clock())
-                errors.append(f"{name}: {reason}")
-                log.warning(
-                    "notifier.channel_failed key=%s channel=%s reason=%s", m.key, name, reason
-                )
-                continue
-            self._store.sent(row.id, attempt, ref, self._clock())
-            log.info(
-                "notifier.sent key=%s recipient=%s channel=%s ref=%s",
-                m.key,
-                mask(m.recipient),
-                name,
-                ref,
-            )
-            return 1
-        self._round_failed(row, errors or ["no usable channel for this recipient"])
-        return 0
-
-    def _round_failed(self, row: OutboxRow, errors: list[str]) -> None:
-        attempts = row.attempts + 1
-        retry = self._settings.retry
-        next_at = None
-        if attempts < retry.max_attempts:
-            next_at = self._clock() + timedelta(seconds=backoff_s(attempts, retry))
-        self._store.round_failed(row.id, attempts, next_at, "; ".join(errors))
-        log.warning(
-            "notifier.delivery_failed key=%s attempts=%d next=%s errors=%s",
-            row.message.key,
-            attempts,
-            next_at.isoformat() if next_at else "gave-up",
-            "; ".join(errors),
+        ch = self._channels[name]
+        attempt = self._store.begin_send(row.id, name, self._clock())
+        if attempt is None:
+            return 0  # cancelled since it was read (a resolution, an acknowledgement)
+        try:
+            ref = await asyncio.wait_for(ch.send(m), self._settings.send_timeout_s)
+        except Exception as exc:  # a bug in a channel must not leave the row "sending"
+            result, reason = _result(exc)
+            self._failed(row, name, attempt, result, reason)
+            return 0
+        self._store.sent(row.id, attempt, ref, self._clock())
+        self.metrics.sent[name] = self.metrics.sent.get(name, 0) + 1
+        log.info(
+            "notifier.sent key=%s recipient=%s channel=%s ref=%s",
+            m.key,
+            mask(m.recipient),
+            name,
+            ref,
         )
+        return 1
+
+    def _failed(self, row: OutboxRow, name: str, attempt: int, result: Result, why: str) -> None:
+        now = self._clock()
+        m = row.message
+        key = (name, result)
+        self.metrics.failures[key] = self.metrics.failures.get(key, 0) + 1
+        p = Progress(row.tried, row.dead, row.unknown_on)
+        nxt = after(m.channels, usable(self._channels, m), p, name, result)
+        attempts = row.attempts + (1 if nxt.backoff else 0)
+        next_at = now
+        if nxt.backoff:
+            next_at = now + timedelta(seconds=backoff_s(attempts, self._settings.retry))
+        error = f"{name}: {why}"
+        with self._store.transaction():
+            self._store.attempt_failed(attempt, result, why, now)
+            self._store.settle(
+                row.id,
+                nxt.state,
+                cursor=nxt.cursor,
+                progress=nxt.progress,
+                attempts=attempts,
+                next_at=next_at,
+                error=error,
+            )
+        log.warning(
+            "notifier.channel_failed key=%s channel=%s outcome=%s reason=%s next=%s at=%s",
+            m.key,
+            name,
+            result,
+            why,
+            nxt.cursor or nxt.state,
+            next_at.isoformat(),
+        )
+        if nxt.cursor is not None:
+            self.wake(nxt.cursor)
+        if nxt.state == "failed":
+            self._undeliverable(row, error)

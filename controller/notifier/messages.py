@@ -138,3 +138,8 @@ def email_body(
     lines += ["", "Detail:", inc.detail or "(none)", "", "Timeline:"]
     lines += [f"  {local_full(at, tz)}  {what_}" for at, what_ in timeline]
     return "\n".join(lines) + "\n"
+
+
+def sms_undeliverable(kind: str, recipient: str, channels: Sequence[str], why: str) -> str:
+    head = f"HOTLINE: a {kind} alert for {gsm7.clean(recipient)} could not be delivered"
+    return gsm7.fit(head + f" via {'/'.join(channels)}: ", why, ".")

@@ -8,12 +8,14 @@ of the quiet hours. Each row's idempotency key makes queueing the same transitio
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from controller.clock import Clock
 from controller.notifier.channels import Channel
+from controller.notifier.delivery import usable
 from controller.notifier.incidents import Recipient, quiet_until
+from controller.notifier.routing import Progress, first_cursor
 from controller.notifier.rows import Message
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.store import NotifierStore
@@ -29,7 +31,7 @@ class Outbox:
         channels: Mapping[str, Channel],
         clock: Clock,
         tz: str,
-        wake: asyncio.Event,
+        wake: Callable[[str | None], None],
     ) -> None:
         self._store = store
         self._settings = settings
@@ -83,7 +85,7 @@ class Outbox:
                 email=recipient.email,
                 incident_id=incident_id,
             )
-            added += self._store.enqueue(m, now, hold)
+            added += self._add(m, now, hold)
         if copy:
             m = Message(
                 key=key + "/email",
@@ -97,6 +99,38 @@ class Outbox:
                 email=recipient.email,
                 incident_id=incident_id,
             )
-            added += self._store.enqueue(m, now, hold)
-        self._wake.set()
+            added += self._add(m, now, hold)
+        return added
+
+    def enqueue_on(
+        self,
+        *,
+        key: str,
+        kind: str,
+        recipient: Recipient,
+        channels: tuple[str, ...],
+        sms_text: str,
+        subject: str,
+        body: str,
+    ) -> int:
+        """Queue one message on exactly ``channels`` (no quiet hours: it reports a failure)."""
+        m = Message(
+            key=key,
+            kind=kind,
+            severity="warning",
+            recipient=recipient.label,
+            channels=channels,
+            sms_text=sms_text,
+            subject=subject,
+            body=body,
+            mobile=recipient.mobile,
+            email=recipient.email,
+        )
+        return self._add(m, self._clock(), None)
+
+    def _add(self, m: Message, now: datetime, hold: datetime | None) -> int:
+        cursor = first_cursor(m.channels, usable(self._channels, m), Progress())
+        added = int(self._store.enqueue(m, now, hold, cursor))
+        if added:
+            self._wake(cursor)
         return added

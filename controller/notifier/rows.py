@@ -48,7 +48,7 @@ class Message:
 class OutboxRow:
     id: int
     message: Message
-    state: str  # pending | sending | sent | failed | unknown | cancelled
+    state: str  # pending | sending | sent | failed | unknown | cancelled | expired
     attempts: int
     next_at: datetime
     created_at: datetime
@@ -56,6 +56,10 @@ class OutboxRow:
     channel: str | None
     provider_id: str | None
     last_error: str | None
+    cursor: str | None = None  # the channel the row waits on
+    tried: frozenset[str] = frozenset()  # transient failures this round
+    dead: frozenset[str] = frozenset()  # channels that refused it for good
+    unknown_on: str | None = None  # the channel whose outcome was unknown
 
 
 def incident_of(row: sqlite3.Row | None) -> Incident | None:
@@ -111,4 +115,8 @@ def outbox_row_of(r: sqlite3.Row) -> OutboxRow:
         channel=r["channel"],
         provider_id=r["provider_id"],
         last_error=r["last_error"],
+        cursor=r["cursor"],
+        tried=frozenset(c for c in r["tried"].split(",") if c),
+        dead=frozenset(c for c in r["dead"].split(",") if c),
+        unknown_on=r["unknown_on"],
     )

@@ -20,6 +20,7 @@ from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Technician
 from controller.coordination.base import JsonDoc
 from controller.decide.schedule import on_call
+from controller.notifier import gsm7
 from controller.notifier import messages as texts
 from controller.notifier.channels import Channel
 from controller.notifier.delivery import Deliverer, mask
@@ -35,6 +36,7 @@ from controller.notifier.incidents import (
     technician_recipient,
 )
 from controller.notifier.outbox import Outbox
+from controller.notifier.rows import OutboxRow
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.shared import SharedIncidents, entry
 from controller.notifier.signal import Signal
@@ -77,9 +79,9 @@ class Notifier:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.outbox = Outbox(store, settings, channels, clock, self.tz, self._wake)
-        self.delivery = Deliverer(store, channels, settings, clock)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.delivery = Deliverer(store, channels, settings, clock, self._undeliverable)
+        self.outbox = Outbox(store, settings, channels, clock, self.tz, self._woken)
         self.shared: SharedIncidents | None = None  # set when clustered: incidents outlive leaders
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -93,29 +95,38 @@ class Notifier:
                 mask(row.message.recipient),
                 row.channel,
             )
-        if self._task is None:
+        if not self._tasks:
             self._stopping.clear()
-            self._task = asyncio.create_task(self._run(), name="notifier-worker")
+            self._tasks.append(asyncio.create_task(self._run(), name="notifier-timers"))
+            for name in self.channels:
+                lane = self.delivery.run_lane(name, self._stopping)
+                self._tasks.append(asyncio.create_task(lane, name=f"notifier-{name}"))
 
     async def stop(self, grace_s: float = 5.0) -> None:
-        """Let an in-flight send finish (up to ``grace_s``) so it is not left ``unknown``."""
-        task, self._task = self._task, None
-        if task is not None:
+        """Let in-flight sends finish (up to ``grace_s``) so they are not left ``unknown``."""
+        tasks, self._tasks = self._tasks, []
+        if tasks:
             self._stopping.set()
-            self._wake.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(task), grace_s)
-            except TimeoutError:
+            self._woken(None)
+            _, pending = await asyncio.wait(tasks, timeout=grace_s)
+            for task in pending:
                 task.cancel()
+            for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self.store.close()
 
+    def _woken(self, channel: str | None) -> None:
+        self._wake.set()
+        self.delivery.wake(channel)
+
     async def _run(self) -> None:
+        """Timers: escalations, reminders and the outbox's housekeeping (each lane sends)."""
         while not self._stopping.is_set():
             self._wake.clear()  # before the pass: a signal arriving during it wakes the next one
             try:
-                await self.run_once()
+                await self.tick()
+                self.delivery.sweep()
             except Exception:
                 log.exception("notifier.worker_error")
             with contextlib.suppress(TimeoutError):
@@ -145,7 +156,7 @@ class Notifier:
                 self._resolve(current, s)
             if current is not None:
                 await self._share(current.id)
-        self._wake.set()
+        self._woken(None)
 
     def _adopt(self, s: Signal, prior: JsonDoc) -> Incident:
         """Continue an incident a previous leader opened (and notified): no second opening."""
@@ -254,9 +265,9 @@ class Notifier:
                 inc.id, state="resolved", resolved_at=s.at, resolution=s.summary
             )
             self.store.add_timeline(inc.id, s.at, f"resolved: {s.summary}")
+            told = self.store.queued_or_told(inc.id)  # the resolution supersedes the rest
             cancelled = self.store.cancel_pending(inc.id)
             done = replace(inc, state="resolved", resolved_at=s.at, resolution=s.summary)
-            told = self.store.recipients_of(inc.id)
             for label in told:
                 r = recipient_for(label, self._techs)
                 if r is None:
@@ -292,6 +303,36 @@ class Notifier:
             body=body,
             incident_id=inc.id,
         )
+
+    def _undeliverable(self, row: OutboxRow, why: str) -> None:
+        """A message no channel could carry: tell its recipient on the other channels and the
+        on-call technician (never about a notice of this kind: no loops)."""
+        m = row.message
+        if m.kind == "undeliverable":
+            return
+        r = recipient_for(m.recipient, self._techs) or Recipient(m.recipient, m.mobile, m.email)
+        others = tuple(c for c in (*self.settings.channels, "email") if c not in m.channels)
+        sms = texts.sms_undeliverable(m.kind, m.recipient, m.channels, why)
+        subject = gsm7.clean(f"[hotline] undeliverable {m.kind} message for {m.recipient}")
+        body = f"{sms}\n\nKey: {m.key}\nLast error: {why}\n"
+        targets = [(r, tuple(dict.fromkeys(others)))]
+        oncall = self.oncall_recipient()
+        if oncall.label != r.label:
+            targets.append((oncall, (*self.settings.channels, "email")))
+        for who, chain in targets:
+            self.outbox.enqueue_on(
+                key=f"{m.key}/undeliverable/{who.label}",
+                kind="undeliverable",
+                recipient=who,
+                channels=tuple(dict.fromkeys(chain)),
+                sms_text=sms,
+                subject=subject,
+                body=body,
+            )
+
+    def metrics_text(self) -> str:
+        """Prometheus lines: sent, failures by outcome, undeliverable, queue per channel."""
+        return self.delivery.metrics.render(self.store.queued_per_channel())
 
     def oncall_recipient(self, at: datetime | None = None) -> Recipient:
         return technician_recipient(self._oncall_now(at or self.clock()))

@@ -58,17 +58,46 @@ class SmtpSettings(_Model):
 
 
 class TwilioSettings(_Model):
+    """What ``twilio.rest.Client`` takes. The auth token comes from the file, the environment
+    variable or (discouraged) the config itself; it is never logged. ``proxy`` (or the standard
+    ``HTTPS_PROXY`` environment variable, which the library's ``requests`` session honours) sends
+    the API calls through an HTTPS proxy; ``ca_file`` trusts a private CA (a TLS-inspecting
+    proxy)."""
+
     account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
-    auth_token: SecretStr = Field(description="never logged")
+    auth_token: SecretStr | None = Field(default=None, description="never logged")
+    auth_token_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    auth_token_file: Path | None = None
     from_number: E164 | None = None
     messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    edge: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$", description="e.g. dublin")
+    region: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$", description="e.g. ie1")
+    proxy: str | None = Field(default=None, pattern=r"^https?://", description="HTTPS proxy URL")
+    ca_file: Path | None = None
     timeout_s: float = Field(default=15.0, gt=0)
 
     @model_validator(mode="after")
     def _one_sender(self) -> TwilioSettings:
         if (self.from_number is None) == (self.messaging_service_sid is None):
             raise ValueError("give exactly one of from_number and messaging_service_sid")
+        given = [self.auth_token, self.auth_token_env, self.auth_token_file]
+        if sum(x is not None for x in given) != 1:
+            raise ValueError("give exactly one of auth_token, auth_token_env, auth_token_file")
         return self
+
+    def token(self) -> str:
+        """The auth token from wherever the config says (read when the channel is built)."""
+        import os
+
+        if self.auth_token is not None:
+            return self.auth_token.get_secret_value()
+        if self.auth_token_env is not None:
+            value = os.environ.get(self.auth_token_env, "")
+            if not value:
+                raise ValueError(f"environment variable {self.auth_token_env} is not set")
+            return value
+        assert self.auth_token_file is not None
+        return self.auth_token_file.read_text().strip()
 
 
 class QuietHours(_Model):
@@ -100,9 +129,13 @@ class QuietHours(_Model):
 
 
 class Retry(_Model):
+    """A message is retried (capped backoff) until delivered on some channel or ``max_age_s``
+    old; ``max_attempts`` is kept for old configs and no longer gives up a message."""
+
     max_attempts: int = Field(default=6, ge=1, le=100)
     initial_backoff_s: float = Field(default=5.0, gt=0)
-    max_backoff_s: float = Field(default=600.0, gt=0)
+    max_backoff_s: float = Field(default=300.0, gt=0)
+    max_age_s: float = Field(default=86400.0, gt=0, description="then: undeliverable")
 
 
 class CallsSettings(_Model):

@@ -4,15 +4,15 @@ Why SQLite: the outbox must survive a restart and a loss of leadership on this n
 in ``state_dir`` needs no server. Every change is one transaction, so an incident and the messages
 it causes are recorded together or not at all.
 
-Delivery guarantee (per message, i.e. per incident, transition and recipient): **at most once**.
-The row's idempotency key is unique, so a transition is queued once however often the controller
-repeats a signal. Just before a channel is asked to send, the row is marked ``sending`` (and
-committed); after the channel answers it becomes ``sent`` or goes back to ``pending``. A row
-found in ``sending`` after a restart may or may not have reached the phone (the modem may have
-sent the SMS just before the crash), so it is marked ``unknown`` and never resent. A lost alert
-is still covered: reminders and escalation are new transitions with their own keys, whereas a
-duplicate cannot be taken back. Failures the channel *reports* (an error, a refused request) fall
-through to the next channel and are retried with backoff: those did not send.
+Delivery (per message, i.e. per incident, transition and recipient; the rules are in
+``routing.py``): **at least once on some channel**, retried until delivered or expired; a
+second copy only after an unknown outcome, and then at most one. The row's idempotency key is
+unique, so a transition is queued once however often the controller repeats a signal. Just
+before a channel is asked to send, the row is marked ``sending`` (and committed); after the
+channel answers it becomes ``sent`` or goes back to ``pending`` on its next channel (``cursor``).
+A row found in ``sending`` after a restart may or may not have reached the phone (the modem may
+have sent the SMS just before the crash), so it is marked ``unknown`` and never resent: a
+duplicate cannot be taken back, and reminders and escalation are new transitions of their own.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from controller.notifier.incidents import Incident
+from controller.notifier.routing import Progress
 from controller.notifier.rows import (
     Column,
     Message,
@@ -56,9 +57,11 @@ CREATE TABLE IF NOT EXISTS outbox (
   recipient TEXT NOT NULL, mobile TEXT, email TEXT, channels TEXT NOT NULL,
   sms_text TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
   state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
-  created_at REAL NOT NULL, sent_at REAL, channel TEXT, provider_id TEXT, last_error TEXT
+  created_at REAL NOT NULL, sent_at REAL, channel TEXT, provider_id TEXT, last_error TEXT,
+  cursor TEXT, tried TEXT NOT NULL DEFAULT '', dead TEXT NOT NULL DEFAULT '', unknown_on TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_at);
+CREATE INDEX IF NOT EXISTS outbox_lane ON outbox(state, cursor, next_at);
 CREATE TABLE IF NOT EXISTS attempts (
   id INTEGER PRIMARY KEY AUTOINCREMENT, outbox_id INTEGER NOT NULL, channel TEXT NOT NULL,
   started_at REAL NOT NULL, finished_at REAL, outcome TEXT, error TEXT, provider_id TEXT
@@ -66,9 +69,22 @@ CREATE TABLE IF NOT EXISTS attempts (
 """
 
 
+_NEW_COLUMNS = (
+    ("cursor", "TEXT"),
+    ("tried", "TEXT NOT NULL DEFAULT ''"),
+    ("dead", "TEXT NOT NULL DEFAULT ''"),
+    ("unknown_on", "TEXT"),
+)
+
+
 class NotifierStore:
     def __init__(self, path: Path) -> None:
-        self._db = open_sqlite(path, _SCHEMA, rows=True)
+        self._db = open_sqlite(path, "", rows=True)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(outbox)").fetchall()}
+        for col, decl in _NEW_COLUMNS:
+            if have and col not in have:  # an outbox from before per-channel lanes
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {col} {decl}")
+        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -196,6 +212,18 @@ class NotifierStore:
         ).fetchone()
         return int(row[0])
 
+    def queued_or_told(self, incident_id: int) -> list[str]:
+        """Everyone told, or whose message a channel failed to carry so far: the resolution
+        supersedes what they did not get. A message never tried yet is simply dropped."""
+        rows = self._db.execute(
+            "SELECT recipient, MIN(id) AS first FROM outbox WHERE incident_id = ?"
+            " AND (state IN ('sent', 'sending', 'unknown')"
+            " OR (state = 'pending' AND last_error IS NOT NULL)) GROUP BY recipient"
+            " ORDER BY first",
+            (incident_id,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def recipients_of(self, incident_id: int) -> list[str]:
         """Everyone told (or maybe told) about the incident: the resolve notice goes to them."""
         rows = self._db.execute(
@@ -217,12 +245,19 @@ class NotifierStore:
 
     # -- outbox ----------------------------------------------------------------------------
 
-    def enqueue(self, m: Message, at: datetime, not_before: datetime | None = None) -> bool:
-        """Queue ``m`` unless its key was queued before; True if it was new."""
+    def enqueue(
+        self,
+        m: Message,
+        at: datetime,
+        not_before: datetime | None = None,
+        cursor: str | None = None,
+    ) -> bool:
+        """Queue ``m`` (waiting on channel ``cursor``) unless its key was queued before; True if
+        it was new."""
         cur = self._db.execute(
             "INSERT OR IGNORE INTO outbox (key, incident_id, kind, severity, recipient, mobile,"
-            " email, channels, sms_text, subject, body, state, next_at, created_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
+            " email, channels, sms_text, subject, body, state, next_at, created_at, cursor)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?)",
             (
                 m.key,
                 m.incident_id,
@@ -237,17 +272,55 @@ class NotifierStore:
                 m.body,
                 ts(not_before or at),
                 ts(at),
+                cursor,
             ),
         )
         return cur.rowcount == 1
 
-    def due(self, now: datetime, limit: int) -> list[OutboxRow]:
-        rows = self._db.execute(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id"
-            " LIMIT ?",
-            (ts(now), limit),
-        ).fetchall()
+    def due(self, now: datetime, limit: int, channel: str | None = None) -> list[OutboxRow]:
+        """Pending rows due by ``now`` (those waiting on ``channel`` only, when given)."""
+        q = "SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ?"
+        args: list[float | str] = [ts(now)]
+        if channel is not None:
+            q += " AND cursor = ?"
+            args.append(channel)
+        rows = self._db.execute(q + " ORDER BY next_at, id LIMIT ?", (*args, limit)).fetchall()
         return [outbox_row_of(r) for r in rows]
+
+    def queued_per_channel(self) -> dict[str, int]:
+        """Pending rows by the channel they wait on (a gauge for /metrics)."""
+        rows = self._db.execute(
+            "SELECT cursor, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY cursor"
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def settle(
+        self,
+        row_id: int,
+        state: str,
+        *,
+        cursor: str | None,
+        progress: Progress,
+        attempts: int,
+        next_at: datetime,
+        error: str | None,
+    ) -> None:
+        """After an attempt that did not send: the row's next channel, or its final state."""
+        self._db.execute(
+            "UPDATE outbox SET state = ?, cursor = ?, tried = ?, dead = ?, unknown_on = ?,"
+            " attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+            (
+                state,
+                cursor,
+                ",".join(sorted(progress.tried)),
+                ",".join(sorted(progress.dead)),
+                progress.unknown_on,
+                attempts,
+                ts(next_at),
+                error,
+                row_id,
+            ),
+        )
 
     def outbox(self, incident_id: int | None = None, limit: int = 200) -> list[OutboxRow]:
         if incident_id is None:
@@ -293,13 +366,9 @@ class NotifierStore:
             )
             self._finish(attempt_id, "sent", None, provider_id, now)
 
-    def channel_failed(self, row_id: int, attempt_id: int, error: str, now: datetime) -> None:
-        """The channel reported a failure (nothing went out): back to pending for the next one."""
-        with self.transaction():
-            self._db.execute(
-                "UPDATE outbox SET state = 'pending', last_error = ? WHERE id = ?", (error, row_id)
-            )
-            self._finish(attempt_id, "failed", error, None, now)
+    def attempt_failed(self, attempt_id: int, outcome: str, error: str, now: datetime) -> None:
+        """Close an attempt that did not send (``outcome``: permanent, transient or unknown)."""
+        self._finish(attempt_id, outcome, error, None, now)
 
     def _finish(
         self, attempt_id: int, outcome: str, error: str | None, pid: str | None, now: datetime
@@ -309,21 +378,6 @@ class NotifierStore:
             " WHERE id = ?",
             (ts(now), outcome, error, pid, attempt_id),
         )
-
-    def round_failed(
-        self, row_id: int, attempts: int, next_at: datetime | None, error: str
-    ) -> None:
-        """Every channel failed this round: retry at ``next_at``, or give up when None."""
-        if next_at is None:
-            self._db.execute(
-                "UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?",
-                (attempts, error, row_id),
-            )
-        else:
-            self._db.execute(
-                "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
-                (attempts, ts(next_at), error, row_id),
-            )
 
     def cancel_pending(self, incident_id: int, kinds_prefix: tuple[str, ...] = ()) -> int:
         """Drop messages not yet sent (all, or those whose kind starts with a prefix)."""

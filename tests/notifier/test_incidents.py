@@ -165,13 +165,13 @@ async def test_failed_channel_falls_through_to_the_next(make_notifier: MakeNotif
     assert row.state == "sent" and row.channel == "twilio_sms" and row.provider_id == "twilio_sms-1"
 
 
-async def test_all_channels_failing_retries_with_backoff_then_gives_up(
+async def test_all_channels_failing_retries_with_backoff_until_max_age(
     make_notifier: MakeNotifier, clock: Clock
 ) -> None:
     modem = RecordingChannel("modem_sms", fail=True)
     n = make_notifier(
         {"modem_sms": modem},
-        retry={"max_attempts": 3, "initial_backoff_s": 10, "max_backoff_s": 15},
+        retry={"max_attempts": 3, "initial_backoff_s": 10, "max_backoff_s": 15, "max_age_s": 100},
         reminder_interval_s=0,
         escalation_timeout_s=0,
     )
@@ -190,13 +190,18 @@ async def test_all_channels_failing_retries_with_backoff_then_gives_up(
 
     modem.fail = True
     await n.signal(signal(key="modem", at=clock.now))
-    for _ in range(5):
+    for _ in range(6):  # max_attempts no longer gives a message up: 6 rounds, still pending
         await n.run_once()
         clock.advance(15)
     row = n.store.outbox()[1]
-    assert (
-        row.state == "failed" and row.attempts == 3 and "refused by test" in (row.last_error or "")
-    )
+    assert row.state == "pending" and row.attempts == 6
+    clock.advance(15)  # 105 s old: past max_age_s
+    await n.run_once()
+    row = n.store.outbox()[1]
+    assert row.state == "failed" and "expired" in (row.last_error or "")
+    assert "refused by test" in (row.last_error or "")
+    assert n.delivery.metrics.undeliverable == 1
+    assert "hotline_notifier_undeliverable_total 1" in n.metrics_text()
 
 
 async def test_no_usable_channel_is_a_failure_not_a_crash(make_notifier: MakeNotifier) -> None:

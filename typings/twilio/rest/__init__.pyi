@@ -23,6 +23,8 @@ class Client:
         account_sid: str | None = None,
         region: str | None = None,
         http_client: HttpClient | None = None,
+        environment: dict[str, str] | None = None,
+        edge: str | None = None,
     ) -> None: ...
     @property
     def messages(self) -> MessageList: ...

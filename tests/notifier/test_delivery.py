@@ -1,0 +1,304 @@
+"""Delivery with real peers: channels independent of each other, fall-through by error class,
+nothing dropped, at most one second copy, and only after an unknown outcome.
+
+Peers: aiosmtpd (and a server that accepts and never answers), the real twilio client through a
+CONNECT proxy to a local HTTPS Messages endpoint (``twilio_lab.py``), and the project's modem
+emulator with its faults set through the control protocol (``modem.emulator.control.handle``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from controller.notifier.channels import EmailChannel, ModemSmsChannel, TwilioSmsChannel
+from controller.notifier.routing import Progress, after
+from controller.notifier.service import Notifier
+from controller.notifier.settings import SmtpSettings, TwilioSettings
+from modem.driver import Modem
+from modem.emulator import ModemEmulator
+from modem.emulator.control import handle
+from tests.notifier.helpers import Clock, MakeNotifier, RecordingChannel, signal
+from tests.notifier.twilio_lab import TwilioLab, twilio_lab
+
+CHAIN = ("modem_sms", "twilio_sms", "email")
+
+
+# -- the rules, pure ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("progress", "channel", "result", "state", "cursor", "backoff"),
+    [
+        (Progress(), "modem_sms", "sent", "sent", None, False),
+        (Progress(), "modem_sms", "transient", "pending", "twilio_sms", False),
+        (Progress(), "modem_sms", "permanent", "pending", "twilio_sms", False),
+        (Progress(), "modem_sms", "unknown", "pending", "twilio_sms", False),
+        (Progress(frozenset({"modem_sms", "twilio_sms"})), "email", "transient", "pending",
+         "modem_sms", True),
+        (Progress(frozenset({"modem_sms"}), frozenset({"twilio_sms"})), "email", "permanent",
+         "pending", "modem_sms", True),
+        (Progress(dead=frozenset({"modem_sms", "twilio_sms"})), "email", "permanent", "failed",
+         None, False),
+        (Progress(unknown_on="modem_sms"), "twilio_sms", "unknown", "unknown", None, False),
+        (Progress(unknown_on="modem_sms"), "twilio_sms", "transient", "pending", "email", False),
+        (Progress(frozenset({"twilio_sms"}), unknown_on="modem_sms"), "email", "transient",
+         "pending", "twilio_sms", True),
+        (Progress(frozenset({"twilio_sms"}), frozenset({"email"}), "modem_sms"), "twilio_sms",
+         "permanent", "unknown", None, False),
+    ],
+)  # fmt: skip
+def test_routing_rules(
+    progress: Progress, channel: str, result: Any, state: str, cursor: str | None, backoff: bool
+) -> None:
+    nxt = after(CHAIN, CHAIN, progress, channel, result)
+    assert (nxt.state, nxt.cursor, nxt.backoff) == (state, cursor, backoff)
+    assert nxt.cursor != nxt.progress.unknown_on or nxt.cursor is None  # never the same channel
+
+
+def test_unknown_with_no_other_channel_stops_at_one_copy() -> None:
+    nxt = after(("modem_sms",), ("modem_sms",), Progress(), "modem_sms", "unknown")
+    assert nxt.state == "unknown" and nxt.cursor is None
+
+
+# -- peers ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[TwilioLab]:
+    with twilio_lab(tmp_path) as lab:
+        yield lab
+
+
+@pytest.fixture
+async def modem() -> AsyncIterator[tuple[ModemEmulator, Modem]]:
+    emu = ModemEmulator()
+    port = await emu.start_tcp("127.0.0.1", 0)
+    m = await Modem.open(f"socket://127.0.0.1:{port}", command_timeout=5, network_timeout=10)
+    try:
+        yield emu, m
+    finally:
+        await m.close()
+        await emu.stop()
+
+
+class SilentSmtp:
+    """Accepts TCP connections and never says a word (a hung relay)."""
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.connections = 0
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        async def on(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            self._writers.append(writer)
+
+        self.server = await asyncio.start_server(on, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        for w in self._writers:
+            w.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+class Inbox:
+    def __init__(self, code: str = "250 OK") -> None:
+        self.to: list[str] = []
+        self.code = code
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.code.startswith("250"):
+            self.to += list(envelope.rcpt_tos)
+        return self.code
+
+
+def smtp_section(port: int, **kw: Any) -> dict[str, Any]:
+    base = {"host": "127.0.0.1", "port": port, "tls": "none", "from": "hotline@example.org"}
+    return base | kw
+
+
+def email(section: dict[str, Any]) -> EmailChannel:
+    return EmailChannel(SmtpSettings.model_validate(section))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def until(check: Any, what: str, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not reached within {timeout}s: {what}")
+
+
+# -- channels are independent ---------------------------------------------------------------
+
+
+async def test_hung_smtp_server_delays_no_sms(make_notifier: MakeNotifier) -> None:
+    silent = SilentSmtp()
+    port = await silent.start()
+    section = smtp_section(port, timeout_s=60)
+    sms = RecordingChannel("modem_sms")
+    n = make_notifier({"modem_sms": sms, "email": email(section)}, smtp=section)
+    await n.start()
+    try:
+        for key in ("route", "modem", "flapping"):
+            await n.signal(signal(key=key))
+        await until(lambda: len(sms.sent) == 3, "three SMS while SMTP hangs")
+        await until(lambda: silent.connections >= 1, "the e-mail lane stuck in SMTP")
+        states = {r.message.key: r.state for r in n.store.outbox()}
+        assert [k for k, v in states.items() if v == "sent"] == [
+            "inc1/open/alice",
+            "inc2/open/alice",
+            "inc3/open/alice",
+        ]
+        assert states["inc1/open/alice/email"] == "sending"  # still waiting for a greeting
+    finally:
+        await n.stop(grace_s=0.2)
+        await silent.stop()
+
+
+async def test_smtp_outage_queue_drains_when_the_server_returns(
+    make_notifier: MakeNotifier, clock: Clock
+) -> None:
+    port = free_port()  # nothing listens: connection refused (transient)
+    section = smtp_section(port)
+    sms = RecordingChannel("modem_sms")
+    n = make_notifier(
+        {"modem_sms": sms, "email": email(section)},
+        smtp=section,
+        reminder_interval_s=0,
+        escalation_timeout_s=0,
+    )
+    for key in ("route", "modem"):
+        await n.signal(signal(key=key))
+    await n.run_once()
+    mails = [r for r in n.store.outbox() if r.message.key.endswith("/email")]
+    assert [r.state for r in mails] == ["pending", "pending"] and len(sms.sent) == 2
+    assert all("email" in (r.last_error or "") for r in mails)
+    inbox = Inbox()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
+    ctl.start()
+    try:
+        for _ in range(12):  # ~6 backoff rounds later (capped): still retried, never given up
+            clock.advance(300)
+            await n.run_once()
+        assert inbox.to == ["alice@example.org", "alice@example.org"]
+        assert {r.state for r in n.store.outbox()} == {"sent"}
+    finally:
+        ctl.stop()
+
+
+async def test_smtp_550_is_permanent_and_raises_its_own_alert(
+    make_notifier: MakeNotifier,
+) -> None:
+    inbox = Inbox("550 mailbox unavailable")
+    port = free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
+    ctl.start()
+    try:
+        section = smtp_section(port)
+        sms = RecordingChannel("modem_sms")
+        n = make_notifier({"modem_sms": sms, "email": email(section)}, smtp=section)
+        await n.signal(signal())
+        await n.run_once()
+        rows = {r.message.key: r for r in n.store.outbox()}
+        assert rows["inc1/open/alice/email"].state == "failed"
+        assert "550" in (rows["inc1/open/alice/email"].last_error or "")
+        notice = rows["inc1/open/alice/email/undeliverable/alice"]
+        assert notice.state == "sent" and notice.channel == "modem_sms"
+        assert "could not be delivered via email" in sms.sent[-1].sms_text
+        assert "hotline_notifier_undeliverable_total 1" in n.metrics_text()
+    finally:
+        ctl.stop()
+
+
+# -- modem and Twilio: error classes --------------------------------------------------------
+
+
+def twilio(lab: TwilioLab, **kw: Any) -> TwilioSmsChannel:
+    return TwilioSmsChannel(TwilioSettings.model_validate(lab.settings(**kw)))
+
+
+def sms_notifier(make: MakeNotifier, impl: dict[str, Any], lab: TwilioLab, **kw: Any) -> Notifier:
+    kw.setdefault("channels", list(impl))
+    return make(impl, twilio=lab.settings(), reminder_interval_s=0, escalation_timeout_s=0, **kw)
+
+
+async def test_modem_331_reaches_twilio_at_once_without_modem_retries(
+    modem: tuple[ModemEmulator, Modem], lab: TwilioLab, make_notifier: MakeNotifier
+) -> None:
+    emu, m = modem
+    n0 = emu.attempts["+CMGS"]
+    fault = {"command": "+CMGS", "attempt": n0 + 1, "code": 331, "kind": "cms"}
+    assert handle(emu, {"cmd": "set_fault", "faults": {"errors": [fault]}})["ok"]
+    n = sms_notifier(
+        make_notifier, {"modem_sms": ModemSmsChannel(m), "twilio_sms": twilio(lab)}, lab
+    )
+    await n.signal(signal())
+    assert await n.run_once() == 1
+    assert emu.attempts["+CMGS"] == n0 + 1  # one try: no retries after 1, 3, 9 s
+    (req,) = lab.server.requests
+    assert req["form"]["To"] == "+420777000001" and emu.outbox == []
+    row = n.store.outbox()[0]
+    assert row.channel == "twilio_sms" and row.state == "sent"
+    assert lab.proxy.hosts == ["api.twilio.com:443"]  # through the proxy, TLS to our CA
+
+
+async def test_modem_slower_than_send_timeout_gives_one_second_copy_only(
+    modem: tuple[ModemEmulator, Modem], lab: TwilioLab, make_notifier: MakeNotifier, clock: Clock
+) -> None:
+    emu, m = modem
+    handle(emu, {"cmd": "set_fault", "faults": {"latency_per_command": {"+CMGS": 1.0}}})
+    impl = {"modem_sms": ModemSmsChannel(m), "twilio_sms": twilio(lab)}
+    n = sms_notifier(make_notifier, impl, lab, send_timeout_s=0.3)
+    lab.server.mode = "never"  # the second copy's outcome is unknown too: then stop
+    await n.signal(signal())
+    await n.run_once()
+    row = n.store.outbox()[0]
+    assert row.state == "unknown" and row.unknown_on == "modem_sms"
+    await until(lambda: len(emu.outbox) == 1, "the modem's late delivery", 5)
+    for _ in range(3):
+        clock.advance(600)
+        await n.run_once()
+    assert len(lab.server.requests) == 1 and len(emu.outbox) == 1  # two copies, never three
+
+
+@pytest.mark.parametrize(
+    ("mode", "attempts_on_twilio", "state"),
+    [("201", 1, "sent"), ("400", 1, "failed"), ("429", 3, "pending"), ("500", 3, "pending"),
+     ("never", 1, "unknown")],
+)  # fmt: skip
+async def test_twilio_answers_classified(
+    lab: TwilioLab,
+    make_notifier: MakeNotifier,
+    clock: Clock,
+    mode: str,
+    attempts_on_twilio: int,
+    state: str,
+) -> None:
+    lab.server.mode = mode
+    n = sms_notifier(make_notifier, {"twilio_sms": twilio(lab, timeout_s=0.5)}, lab)
+    await n.signal(signal())
+    for _ in range(3):
+        await n.run_once()
+        clock.advance(600)
+    row = n.store.outbox()[0]
+    assert (len(lab.server.requests), row.state) == (attempts_on_twilio, state)
+    if mode == "400":
+        assert "21211" in (row.last_error or "") and "twilio_sms" in row.dead
