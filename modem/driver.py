@@ -314,17 +314,21 @@ class Modem:
         return state
 
     # --- SMS ---------------------------------------------------------------------------------
-    async def send_sms(self, number: str, text: str) -> list[int]:
+    async def send_sms(self, number: str, text: str, *, retry: bool = True) -> list[int]:
+        """``retry=False``: a transient +CMS error is raised at once (the notifier falls through
+        to its next channel instead of waiting out the link's retry delays)."""
         number = validate_e164(number)
         refs: list[int] = []
         if self._text_mode:
             plain = to_text_mode(text)
             for start in range(0, max(len(plain), 1), 160):
-                resp = await self.link.run(cmd.cmgs_text(number), body=plain[start : start + 160])
+                body = plain[start : start + 160]
+                resp = await self.link.run(cmd.cmgs_text(number), body=body, retry=retry)
                 refs.append(parse_mr(resp.lines))
         else:
             for part in encode_submit(number, text, reference=random.randrange(256)):
-                resp = await self.link.run(cmd.cmgs_pdu(part.tpdu_length), body=part.hex)
+                line = cmd.cmgs_pdu(part.tpdu_length)
+                resp = await self.link.run(line, body=part.hex, retry=retry)
                 refs.append(parse_mr(resp.lines))
         log.info("event=sms_sent to=%s parts=%d refs=%s", number, len(refs), refs)
         return refs
