@@ -173,20 +173,46 @@ def _timestamp(when: datetime) -> bytes:
     return bytes(octets)
 
 
-def encode_deliver(sender: str, text: str, when: datetime) -> tuple[str, int]:
-    """One SMS-DELIVER PDU (hex, TPDU length) as a network would hand it to the modem."""
-    sender = validate_e164(sender)
+def deliver_chunks(text: str) -> list[str]:
+    """``text`` cut as a network cuts an incoming SMS: one part, or 153 GSM-7 septets / 67 UCS-2
+    characters per concatenated part (an escaped GSM-7 character is never split)."""
     text = clean_text(text)
     if is_gsm7(text):
+        if len(gsmpdu.encodeGsm7(text)) <= 160:
+            return [text]
+        chunks, current = [], ""
+        for ch in text:
+            if len(gsmpdu.encodeGsm7(current + ch)) > 153:
+                chunks.append(current)
+                current = ""
+            current += ch
+        return [*chunks, current]
+    if len(text) <= 70:
+        return [text]
+    return [text[i : i + 67] for i in range(0, len(text), 67)]
+
+
+def encode_deliver(
+    sender: str, text: str, when: datetime, part: tuple[int, int, int] | None = None
+) -> tuple[str, int]:
+    """One SMS-DELIVER PDU (hex, TPDU length) as a network would hand it to the modem;
+    ``part`` = (reference, parts, number) adds the concatenation header (TS 23.040 §9.2.3.24.1)."""
+    sender = validate_e164(sender)
+    text = clean_text(text)
+    udh = bytes([5, 0x00, 3, part[0] & 0xFF, part[1], part[2]]) if part else b""
+    if is_gsm7(text):
         septets = gsmpdu.encodeGsm7(text)
-        if len(septets) > 160:
+        if len(septets) > (153 if part else 160):
             raise PduError("incoming SMS longer than one part")
-        dcs, udl, ud = 0x00, len(septets), bytes(gsmpdu.packSeptets(septets))
+        pad = 6 if part else 0  # fill bits after the 6-octet header (the library counts them so)
+        dcs, udl = 0x00, len(septets) + (7 if part else 0)
+        ud = udh + bytes(gsmpdu.packSeptets(septets, padBits=pad))
     else:
-        if len(text) > 70:
+        if len(text) > (67 if part else 70):
             raise PduError("incoming SMS longer than one part")
-        dcs, ud = 0x08, bytes(gsmpdu.encodeUcs2(text))
+        dcs, ud = 0x08, udh + bytes(gsmpdu.encodeUcs2(text))
         udl = len(ud)
-    tpdu = bytes([0x04]) + _address(sender) + bytes([0x00, dcs]) + _timestamp(when)
+    first = 0x04 | (0x40 if part else 0)  # SMS-DELIVER, more-messages-to-send 0, TP-UDHI
+    tpdu = bytes([first]) + _address(sender) + bytes([0x00, dcs]) + _timestamp(when)
     tpdu += bytes([udl]) + ud
     return (b"\x00" + tpdu).hex().upper(), len(tpdu)

@@ -217,7 +217,15 @@ async def _sms_send(args: argparse.Namespace) -> int:
 
 # --- modem-sim ---------------------------------------------------------------------------------
 def _register_sim(sub: Subparsers) -> None:
+    from modem.emulator.profiles import PROFILES, profile_help
+
     p = sub.add_parser("modem-sim", help="run the emulated GSM modem (TCP and/or pty)")
+    p.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="standard",
+        help="which real modem's AT dialect to speak: " + profile_help(),
+    )
     p.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT for socket:// clients")
     p.add_argument("--pty", help="also offer the modem on a pty, symlinked at PATH")
     p.add_argument("--state-file", help="keep the network state (forwarding, outbox) here as JSON")
@@ -228,7 +236,12 @@ def _register_sim(sub: Subparsers) -> None:
     )
     p.add_argument("--forward", action="append", default=[], metavar="REASON=NUMBER")
     f = p.add_argument_group("faults")
-    f.add_argument("--latency", type=float, default=0.05, help="network operation delay, s")
+    f.add_argument(
+        "--latency",
+        type=float,
+        default=None,
+        help="network operation delay, s (default 0.05; with --profile, the profile's own)",
+    )
     f.add_argument(
         "--latency-for", action="append", default=[], metavar="CMD=S", help="e.g. +CCFC=2.5"
     )
@@ -263,8 +276,14 @@ def _build_emulator(args: argparse.Namespace) -> ModemEmulator:
     for item in args.latency_for:
         name, _, seconds = item.rpartition("=")
         per_command[name] = float(seconds)
+    from modem.emulator.profiles import PROFILES
+
+    profile = PROFILES[args.profile]
+    latency = args.latency
+    if latency is None:
+        latency = profile.latency_s if args.profile != "standard" else 0.05
     faults = Faults(
-        latency=args.latency,
+        latency=latency,
         latency_per_command=per_command,
         no_network=args.no_network,
         sticky_echo=args.echo,
@@ -282,6 +301,7 @@ def _build_emulator(args: argparse.Namespace) -> ModemEmulator:
         faults=faults,
         state_file=args.state_file,
         transcript_file=args.transcript,
+        profile=profile,
     )
     codes = {name: code for code, name in REASON_NAMES.items()}
     for item in args.forward:

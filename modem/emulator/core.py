@@ -28,8 +28,9 @@ from pathlib import Path
 from modem.e164 import is_e164
 from modem.emulator.faults import Faults
 from modem.emulator.network import Forward, JsonDoc, NetworkState, SentSms, StoredSms
+from modem.emulator.profiles import STANDARD, Profile
 from modem.emulator.session import Session
-from modem.pdu import PduError, concat_info, decode
+from modem.pdu import PduError, concat_info, decode, deliver_chunks, encode_deliver
 
 TRANSCRIPT_LIMIT = 20000
 
@@ -43,7 +44,9 @@ class ModemEmulator:
         echo: bool = True,
         state_file: str | Path | None = None,
         transcript_file: str | Path | None = None,
+        profile: Profile = STANDARD,
     ) -> None:
+        self.profile = profile
         self.network = NetworkState(sim_pin=pin, sim_state="SIM PIN" if pin else "READY")
         self.faults = faults or Faults()
         self.initial_echo = echo
@@ -54,6 +57,7 @@ class ModemEmulator:
         self._ptys: dict[str, tuple[int, int]] = {}
         self._parts: dict[tuple[str, int, int], dict[int, tuple[str, int]]] = {}
         self._mr = 0
+        self._concat_ref = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self._state_file = Path(state_file) if state_file else None
@@ -75,7 +79,17 @@ class ModemEmulator:
 
     @registration.setter
     def registration(self, stat: int) -> None:
+        self.set_registration(stat)
+
+    def set_registration(self, stat: int) -> None:
+        """The network registration changes: ``+CREG:`` / ``+CEREG:`` URCs where enabled."""
+        changed = stat != self.network.registration
         self.network.registration = stat
+        if changed:
+            for s in list(self._sessions):
+                for name in ("CREG", "CEREG"):
+                    if (s.interp.creg_n if name == "CREG" else s.interp.cereg_n) > 0:
+                        s.urc(s.interp.registration_line(name, urc=True))
         self.state_changed()
 
     @property
@@ -247,7 +261,8 @@ class ModemEmulator:
             for s in list(self._sessions):
                 s.interp.reset()
                 s.interp.echo = self.initial_echo
-                s.urc("RDY")
+                for line in self.profile.boot_urcs or ("RDY",):
+                    s.urc(line)
             self.state_changed()
 
         self.spawn(reboot())
@@ -299,21 +314,46 @@ class ModemEmulator:
         self.state_changed()
         return mr
 
-    def deliver_sms(self, sender: str, text: str) -> None:
-        """An SMS arrives: stored on the SIM and announced with ``+CMTI: "SM",<index>``."""
+    def deliver_sms(self, sender: str, text: str) -> list[int]:
+        """An SMS arrives: stored on the SIM, one index per part (a long text arrives as
+        concatenated parts, TS 23.040 §9.2.3.24.1), each announced as ``AT+CNMI`` asks
+        (``+CMTI: "SM",<index>`` for <mt> 1, ``+CMT:`` with the PDU for <mt> 2). Returns the
+        indexes."""
         if not is_e164(sender):
             raise ValueError(f"sender must be E.164: {sender!r}")
-        index = max(self.network.inbox, default=0) + 1
+        chunks = deliver_chunks(text)
+        self._concat_ref = (self._concat_ref + 1) % 256
         when = datetime.now(UTC).replace(microsecond=0).isoformat()
-        self.network.inbox[index] = StoredSms(sender, text, when)
-        for s in list(self._sessions):
-            s.urc(f'+CMTI: "SM",{index}')
+        indexes = []
+        for n, chunk in enumerate(chunks, start=1):
+            part = (self._concat_ref, len(chunks), n) if len(chunks) > 1 else None
+            index = max(self.network.inbox, default=0) + 1
+            msg = StoredSms(sender, chunk, when, part=part)
+            self.network.inbox[index] = msg
+            indexes.append(index)
+            for s in list(self._sessions):
+                self._announce(s, index, msg)
         self.state_changed()
+        return indexes
+
+    def _announce(self, session: Session, index: int, msg: StoredSms) -> None:
+        mt = session.interp.cnmi_values[1]
+        if mt == 1:
+            session.urc(f'+CMTI: "SM",{index}')
+        elif mt in (2, 3) and session.interp.sms_mode == 0:
+            hex_pdu, length = self.deliver_pdu(msg)
+            session.urc(f"+CMT: ,{length}\r\n{hex_pdu}")
+
+    def deliver_pdu(self, msg: StoredSms) -> tuple[str, int]:
+        """The SMS-DELIVER PDU of a stored message (with its concatenation header)."""
+        return encode_deliver(
+            msg.sender, msg.text, datetime.fromisoformat(msg.received_at), msg.part
+        )
 
     def ring(self, caller: str) -> None:
         """An incoming call: ``RING`` and, where ``AT+CLIP=1``, ``+CLIP: "<number>",145``."""
         for s in list(self._sessions):
-            s.urc("RING")
+            s.urc("+CRING: VOICE" if s.interp.crc else "RING")
             if s.interp.clip:
                 ntype = 145 if caller.startswith("+") else 129
                 s.urc(f'+CLIP: "{caller}",{ntype},"",,"",0')

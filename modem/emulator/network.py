@@ -52,6 +52,7 @@ class StoredSms:
     text: str
     received_at: str
     read: bool = False
+    part: tuple[int, int, int] | None = None  # (reference, parts, number) of a concatenated SMS
 
 
 @dataclass(slots=True)
@@ -62,6 +63,11 @@ class NetworkState:
     registration: int = 1  # +CREG <stat>: 1 home, 5 roaming, 0/2/3/4 not registered
     rssi: int = 20  # +CSQ 0..31, 99 unknown
     operator: str = "EMU-NET"
+    smsc: str = "+420603052000"  # +CSCA
+    own_number: str = "+420601123456"  # +CNUM
+    lac: str = "0FA1"  # +CREG=2 location area code
+    tac: str = "2B67"  # +CEREG=2 tracking area code
+    cell_id: str = "0001A2B3"
     sim_pin: str | None = None
     sim_state: str = "READY"  # READY | SIM PIN | SIM PUK
     pin_attempts_left: int = 3
@@ -133,6 +139,7 @@ class NetworkState:
             "forwarding": self.forwarding_view(),
             "outbox": [asdict(m) for m in self.outbox],
             "inbox": {str(i): asdict(m) for i, m in self.inbox.items()},
+            "smsc": self.smsc,
             "registration": self.registration,
             "rssi": self.rssi,
             "operator": self.operator,

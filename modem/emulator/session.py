@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from modem.emulator.core import ModemEmulator
 
 MAX_INPUT = 4096
-_NAME = re.compile(r"[+^][A-Za-z]+")
+_NAME = re.compile(r"[+^$%][A-Za-z]+")
 
 
 class Session:
@@ -119,62 +119,107 @@ class Session:
     async def _execute(self, line: str) -> None:
         if line[:2].upper() != "AT":
             return
-        body = line[2:]
-        name, op, args = _parse(body)
+        commands = split_line(line[2:])
+        if commands is None:
+            self._final([], self.emu.profile.unknown_command)
+            return
+        lines: list[str] = []
+        for body in commands or [""]:
+            name, op, args = _parse(body)
+            final = await self._one(name, op, args, body, lines)
+            if final != "OK":
+                self._final(lines, final) if final else None
+                return
+        self._final(lines, "OK")
+
+    async def _one(
+        self, name: str, op: str, args: list[str | None], body: str, lines: list[str]
+    ) -> str:
+        """Run one command of a line; its answer lines go to ``lines``. Returns the final result
+        code so far ("OK" to go on), or "" when nothing at all must be answered (faults)."""
         faults = self.emu.faults
         attempt = self.emu.count_attempt(name)
         if faults.wedged:
             if name == "+CFUN" and op == "=" and args[1:2] == ["1"]:
                 faults.wedged = False
                 self.emu.schedule_reboot()
-            return
+            return ""
         if faults.drop_on == name:
             faults.drop_on = None
             self.drop()
-            return
+            return ""
         if faults.hang_on == name:
             faults.hang_on = None
-            return
+            return ""
+        delay = faults.answer_delay.get(name)
+        if delay:
+            await asyncio.sleep(delay)
         for err in faults.errors:
             if err.command == name and err.attempt == attempt:
                 if name in ("+CCFC", "+CMGS", "D", "+CUSD", "+COPS"):
                     await self.emu.network_delay(name)
                 exc = CmsError(err.code) if err.kind == "cms" else CmeError(err.code)
-                self._final([], self._error_line(exc))
-                return
+                return self._error_line(exc)
         try:
-            lines = await self._dispatch(name, op, args, body)
+            result = await self._dispatch(name, op, args, body)
         except (CmeError, CmsError) as exc:
-            self._final([], self._error_line(exc))
-            return
-        if lines is None:
-            self._final([], "ERROR")
-        else:
-            self._final(lines, "OK")
+            return self._error_line(exc)
+        if result is None:
+            return self.emu.profile.unknown_command
+        lines += result
+        return "OK"
 
     async def _dispatch(
         self, name: str, op: str, args: list[str | None], body: str
     ) -> list[str] | None:
         it = self.interp
-        if name == "AT":
-            return []
+        basic = self._basic(name, op, args)
+        if basic is not None:
+            return basic
         if name == "D":
             return await it.dial(body[1:].strip())
-        if name == "E":
-            it.echo = op == "1"
-            return []
-        if name == "Z":
-            it.reset()
-            return []
+        profile = self.emu.profile
         method = HANDLERS.get(name)
+        if (name == "+CCFC" and not profile.ccfc) or (
+            name[0] == "^" and name not in profile.extra_commands
+        ):
+            method = None
         if method is None:
-            return None
+            return [] if name in profile.extra_commands else None
         handler: Handler = getattr(it, method)
         answer = handler(op, args)
         result = await answer if isinstance(answer, Awaitable) else answer
         if isinstance(result, PromptFor):
             return await self._prompt(result)
         return list(result)
+
+    def _basic(self, name: str, op: str, args: list[str | None]) -> list[str] | None:
+        """V.250 basic commands: E, Z, &F, I, V, Q, S-registers; None for any other name."""
+        it = self.interp
+        if name == "AT":
+            return []
+        if name == "E":
+            it.echo = op == "1"
+            return []
+        if name in ("Z", "&F"):
+            it.reset()
+            return []
+        if name == "I":
+            return it.ati()
+        if name in ("V", "Q", "X", "&C", "&D", "&W", "&K", "H", "L", "M"):
+            return []
+        if name.startswith("S"):
+            reg = int(name[1:])
+            if op == "?":
+                return [f"{it.s_registers.get(reg, 0):03d}"]
+            value = args[0] if args else None
+            if reg not in it.s_registers or value is None or not value.isdigit():
+                raise CmeError(3)
+            if not 0 <= int(value) <= 255:
+                raise CmeError(3)
+            it.s_registers[reg] = int(value)
+            return []
+        return None
 
     async def _prompt(self, prompt: PromptFor) -> list[str]:
         self._body = asyncio.get_running_loop().create_future()
@@ -203,14 +248,57 @@ class Session:
         self.write(out.encode() + faults.garbage.encode("latin-1") + f"\r\n{final}\r\n".encode())
 
 
+_BASIC = re.compile(r"(&[A-Za-z]|[A-CE-RT-Za-ce-rt-z])(\d*)|([Ss])(\d+)(\?|=(\d*))?")
+
+
+def split_line(body: str) -> list[str] | None:
+    """One command line's commands (V.250 §5.2.1 / §5.4): basic commands one after the other
+    (``E0V1``), extended ones separated by ``;`` (``+CMEE=1;+CREG=2``), ``D`` takes the rest of
+    the line. None when the line cannot be read."""
+    out: list[str] = []
+    i = 0
+    for _ in range(len(body) + 1):
+        if i >= len(body):
+            return out
+        c = body[i]
+        if c in " ;":
+            i += 1
+        elif c in "+^$%":
+            j, quoted = i, False
+            while j < len(body) and (quoted or body[j] != ";"):
+                quoted ^= body[j] == '"'
+                j += 1
+            out.append(body[i:j])
+            i = j
+        elif c in "Dd":
+            out.append(body[i:])
+            return out
+        else:
+            m = _BASIC.match(body, i)
+            if m is None or m.end() == i:
+                return None
+            out.append(m.group(0))
+            i = m.end()
+    return out
+
+
 def _parse(body: str) -> tuple[str, str, list[str | None]]:
-    """``+CCFC=0,2`` → ("+CCFC", "=", ["0", "2"]); ``D**21*..#;`` → ("D", "", [])."""
+    """``+CCFC=0,2`` → ("+CCFC", "=", ["0", "2"]); ``D**21*..#;`` → ("D", "", []); ``S7=45`` →
+    ("S7", "=", ["45"]); ``E0`` → ("E", "0", [])."""
     if body == "":
         return "AT", "", []
     head = body[0].upper()
     if head == "D":
         return "D", "", []
-    if head in "EZ" and len(body) <= 2:
+    if head == "S" and len(body) > 1 and body[1].isdigit():
+        m = re.match(r"[Ss](\d+)(\?|=(\d*))?", body)
+        assert m is not None
+        if m.group(2) == "?":
+            return f"S{int(m.group(1))}", "?", []
+        return f"S{int(m.group(1))}", "=", [m.group(3) or None]
+    if head == "&" and len(body) >= 2:
+        return "&" + body[1].upper(), body[2:] or "0", []
+    if head.isalpha():
         return head, body[1:] or "0", []
     m = _NAME.match(body)
     if m is None:
