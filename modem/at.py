@@ -16,6 +16,13 @@ hands out frozen events in order. Knowing the pending command is how a line is c
 
 With no command pending, every line is a URC (including a late ``OK`` after a timeout, which the
 driver then ignores). Lines longer than ``MAX_LINE`` are dropped, so garbage cannot grow memory.
+
+After a timeout (:meth:`AtProtocol.abandon`) the abandoned command's answer may still be on its
+way, and would be taken for the answer to whatever is sent next. So the next ``AT`` is sent as a
+sync probe with a marker no earlier answer can carry: ``ATS7=<m>S7?`` (set the V.250 connection
+timeout register to <m> and read it back, in one line). Until the answer with the marker arrives,
+final result codes are the abandoned command's and are dropped; the probe's own ``OK`` puts the
+channel back in step. S7 only bounds data-call set-up, which this project never makes.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ URC_PREFIXES = (
 )  # fmt: skip
 DATA_URCS = ("+CMT:", "+CDS:", "+CBM:")  # a header line followed by one PDU/text line
 _DIAL_FINALS = ("NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE")
+VENDOR_FINALS = ("COMMAND NOT SUPPORT", "TOO MANY PARAMETERS")
+"""Huawei's final results for an unknown command / extra parameters (M2M AT spec §21.1.3)."""
+MARKERS = range(40, 100)
+"""S7 values the sync probe uses (seconds; any value 1-255 is valid, these stay sensible)."""
 _CTRL = "\x1a\x1b"
 
 
@@ -67,13 +78,14 @@ Event = Response | Urc | Prompt
 
 
 class _Pending:
-    __slots__ = ("body", "line", "lines", "prompted", "spec")
+    __slots__ = ("body", "line", "lines", "marker", "marker_seen", "prompted", "spec")
 
-    def __init__(self, line: str, spec: CommandSpec) -> None:
+    def __init__(self, line: str, spec: CommandSpec, marker: int | None = None) -> None:
         self.line, self.spec = line, spec
         self.lines: list[str] = []
         self.body: str | None = None
         self.prompted = False
+        self.marker, self.marker_seen = marker, False
 
 
 class AtProtocol:
@@ -87,6 +99,11 @@ class AtProtocol:
         self._pending: _Pending | None = None
         self._data_for: tuple[str, bool] | None = None  # (header line, belongs to response)
         self.dropped_bytes = 0
+        self.desynced = False
+        """A command was abandoned: its answer may still come; the next ``AT`` is a probe."""
+        self.stale_finals = 0
+        """Final result codes dropped as the late answers of abandoned commands."""
+        self._marker = MARKERS[0]
 
     @property
     def pending(self) -> str | None:
@@ -96,9 +113,19 @@ class AtProtocol:
         """Start a command; returns the bytes to write. One command at a time."""
         if self._pending is not None:
             raise RuntimeError(f"command {self._pending.line!r} still pending")
-        self._pending = _Pending(checked(line), spec)
+        marker = None
+        if line == "AT" and self.desynced:
+            marker = self._next_marker()
+            line = f"ATS7={marker}S7?"
+        self._pending = _Pending(checked(line), spec, marker)
         self._data_for = None
         return line.encode("ascii") + b"\r"
+
+    def _next_marker(self) -> int:
+        """A marker different from the last one (whose probe may itself have been abandoned)."""
+        nxt = self._marker + 1
+        self._marker = nxt if nxt in MARKERS else MARKERS[0]
+        return self._marker
 
     def send_body(self, body: str) -> bytes:
         """After a :class:`Prompt`: the SMS body (hex PDU or cleaned text) and Ctrl-Z."""
@@ -115,9 +142,10 @@ class AtProtocol:
         return b"\x1b"
 
     def abandon(self) -> None:
-        """Forget the pending command (timed out); late lines will surface as URCs."""
+        """Forget the pending command (timed out); its late answer is dropped by the next probe."""
         self._pending = None
         self._data_for = None
+        self.desynced = True
 
     def receive_data(self, data: bytes) -> None:
         self._buf += data
@@ -163,12 +191,14 @@ class AtProtocol:
             return
         if line == p.line or (p.body is not None and line == p.body):
             return  # echo
-        if (
-            line == "OK"
-            or line == "ERROR"
+        final = (
+            line in ("OK", "ERROR", *VENDOR_FINALS)
             or line.startswith(("+CME ERROR:", "+CMS ERROR:"))
             or (p.spec.dial and line in _DIAL_FINALS)
-        ):
+        )
+        if p.marker is not None:
+            self._on_probe_line(p, line, final)
+        elif final:
             self._finish(line)
         elif p.spec.prefix is not None and line.startswith(p.spec.prefix):
             p.lines.append(line)
@@ -177,6 +207,22 @@ class AtProtocol:
         elif p.spec.prefix is None and not line.startswith(URC_PREFIXES):
             p.lines.append(line)
         else:
+            self._urc(line)
+
+    def _on_probe_line(self, p: _Pending, line: str, final: bool) -> None:
+        """While the sync probe waits: everything before its marker is the abandoned answer."""
+        if not p.marker_seen:
+            if line.isdigit() and int(line) == p.marker:
+                p.marker_seen = True
+            elif final:
+                self.stale_finals += 1
+            elif line.startswith(URC_PREFIXES):
+                self._urc(line)
+            return
+        if final:
+            self.desynced = line != "OK"
+            self._finish(line)
+        elif line.startswith(URC_PREFIXES):
             self._urc(line)
 
     def _urc(self, line: str) -> None:

@@ -62,9 +62,10 @@ log = logging.getLogger("modem")
 
 
 def _unsupported(exc: ModemError) -> bool:
-    """The modem (not the network) refuses +CCFC: plain ERROR or CME 4 "operation not supported"."""
+    """The modem (not the network) refuses +CCFC: plain ERROR, CME 4 "operation not supported",
+    or Huawei's ``COMMAND NOT SUPPORT``."""
     return type(exc) is ModemError and (
-        exc.final == "ERROR" or (exc.kind == "cme" and exc.code == 4)
+        exc.final in ("ERROR", "COMMAND NOT SUPPORT") or (exc.kind == "cme" and exc.code == 4)
     )
 
 

@@ -39,7 +39,8 @@ class Faults:
     ccfc_ignored: bool = False  # +CCFC set answered OK but the network keeps the old state
     pdu_unsupported: bool = False  # AT+CMGF=0 refused: text mode only
     refuse_data_classes: bool = False  # +CCFC with classes other than voice: CME 257
-    answer_delay: dict[str, float] = field(default_factory=dict)  # command → s before answering
+    # a command name → seconds before its answer, once (a late answer after a timeout)
+    answer_delay: dict[str, float] = field(default_factory=dict)
 
     def latency_for(self, command: str) -> float:
         return self.latency_per_command.get(command, self.latency)

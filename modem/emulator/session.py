@@ -151,7 +151,7 @@ class Session:
         if faults.hang_on == name:
             faults.hang_on = None
             return ""
-        delay = faults.answer_delay.get(name)
+        delay = faults.answer_delay.pop(name, None)
         if delay:
             await asyncio.sleep(delay)
         for err in faults.errors:
