@@ -250,7 +250,10 @@ def _side_tasks(
     if parts.view is not None:
         tasks.append(asyncio.create_task(parts.view.run(stop), name="health-views"))
     watch = _last_resort_watch(parts, cfg)
-    agent = ClusterAgent(cfg, parts.coordinator, parts.link, parts.loop, watch)
+    from health.monitor import HealthMonitor
+
+    probe = parts.monitor.probe_now if isinstance(parts.monitor, HealthMonitor) else None
+    agent = ClusterAgent(cfg, parts.coordinator, parts.link, parts.loop, watch, on_term=probe)
     parts.service.agent = agent
     tasks.append(asyncio.create_task(agent.run(stop, watchdog.beat), name="cluster"))
     if watch is not None:

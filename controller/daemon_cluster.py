@@ -10,6 +10,9 @@ shared read-back record; what ``/v1/status``, ``/v1/cluster`` and ``hotline clus
 - *member record* (every ``MEMBER_EVERY_S``): role, may-actuate, epoch, session, who holds the
   modem, the API address, and, on the leader, its decision; published ephemeral through the
   coordinator, read back from every node for ``/v1/status`` and ``/v1/cluster``.
+- *a new term*: the moment this node may actuate it probes every component once (``on_term``,
+  the monitor's ``probe_now``) and wakes the loop: the leader view trusts only probes of this
+  term, so the first decision needs no wait for the next scheduled probe round.
 - *read-back record*: the leader stores the modem's last read-back (number, when, node, epoch)
   under the shared key ``modem``, so a follower and the next leader know who wrote the route.
 """
@@ -20,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -66,6 +69,7 @@ class ClusterAgent:
         loop: Reconciler,
         last_resort: LastResortWatch | None = None,
         clock: Clock = utcnow,
+        on_term: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.cfg, self.coord, self.link, self.loop = cfg, coordinator, link, loop
         self.last_resort = last_resort
@@ -75,6 +79,9 @@ class ClusterAgent:
         self.fired: LastResortSeen | None = None
         self._shared: Readback | None = None  # the read-back last stored under MODEM_KEY
         self._opening: asyncio.Task[None] | None = None
+        self._on_term = on_term
+        self._acting = False
+        self._term_task: asyncio.Task[None] | None = None
         self._open_failed_at = -OPEN_RETRY_S
         self.ticks = 0
 
@@ -96,12 +103,17 @@ class ClusterAgent:
                 beat()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=CUSTODY_EVERY_S)
-        if self._opening is not None:
-            self._opening.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._opening
+        for task in (self._opening, self._term_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def custody(self) -> None:
+        acting = self.coord.may_actuate()
+        if acting and not self._acting and self._term_task is None:
+            self._term_task = asyncio.create_task(self._new_term(), name="new-term")
+        self._acting = acting
         link = self.link
         if link is None:
             return
@@ -126,6 +138,17 @@ class ClusterAgent:
         finally:
             self._opening = None
 
+    async def _new_term(self) -> None:
+        """Probe now and wake the loop, so the first decision of the term is not kept waiting."""
+        try:
+            if self._on_term is not None:
+                await asyncio.wait_for(self._on_term(), timeout=10)
+        except Exception as exc:  # the scheduled probes carry on regardless
+            log.info("event=term_probe_failed node=%s error=%s", self.node, type(exc).__name__)
+        finally:
+            self._term_task = None
+        self.loop.wake()
+
     def _note_last_resort(self) -> None:
         fired = self.last_resort.runner.fired_to if self.last_resort is not None else None
         if fired is None:
@@ -146,20 +169,21 @@ class ClusterAgent:
         self.cache = ClusterCache(members, modem, self.clock(), None)
 
     async def _share_readback(self) -> None:
+        """The leader's last read-back, and the last write it or an earlier leader made."""
         seen = self.link.last_readback if self.link is not None else None
         if seen is None or seen == self._shared or not self.coord.may_actuate():
             return
-        await self.coord.put(
-            MODEM_KEY,
-            {
-                "number": seen.number,
-                "route": classify(self.cfg, seen.number),
-                "at": seen.at.isoformat(),
-                "wrote": seen.wrote,
-                "node": self.node,
-                "epoch": self.coord.epoch(),
-            },
-        )
+        doc: JsonDoc = {
+            "number": seen.number,
+            "route": classify(self.cfg, seen.number),
+            "at": seen.at.isoformat(),
+            "wrote": seen.wrote,
+            "node": self.node,
+            "epoch": self.coord.epoch(),
+        }
+        write = {k: doc[k] for k in ("number", "at", "node", "epoch")}
+        doc["write"] = write if seen.wrote else (self.cache.modem or {}).get("write")
+        await self.coord.put(MODEM_KEY, doc)
         self._shared = seen
 
     # ---- what this node says about itself ------------------------------------------------------

@@ -89,9 +89,12 @@ def cluster_status(agent: ClusterAgent, cache: Cached) -> ClusterStatus:
     writer: RouteWriter | None = None
     if agent.fired is not None:
         writer = RouteWriter(kind="last-resort", node=agent.node, at=agent.fired.at)
-    elif readback is not None and readback.wrote:
+    elif isinstance(write := (agent.cache.modem or {}).get("write"), dict):
         writer = RouteWriter(
-            kind="leader", node=readback.node, epoch=readback.epoch, at=readback.at
+            kind="leader",
+            node=write.get("node"),
+            epoch=_int(write.get("epoch")),
+            at=_dt(write.get("at")),
         )
     leader = agent.acting_leader() if quorum else None
     decision = (leader or {}).get("decision") or {}

@@ -1,5 +1,10 @@
 """Three ``hotline run`` daemons on one ZooKeeper ensemble and ONE ``hotline modem-sim``.
 
+With ``ser2net=True`` the emulator serves a pty and real ser2net 4 serves that pty over TCP with
+``kickolduser`` (as deploy/ansible does); each daemon reaches it through its own relay
+(tests/ha/relay.py), which records when that node opened the modem. ``latency_s`` is the
+emulated network's time per operation (+CCFC, +CMGS...): 0.5 s is realistic.
+
 Components are probed with ``command`` probes that fail while a flag file exists, so a test breaks
 a trunk for every node at once by touching a file (no SIP peers needed here: the HA behaviour is
 under test, not the probes). The emulator appends every byte in and out to a transcript file;
@@ -23,6 +28,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.ha.relay import Relays
 from tests.support.modem_sim import modem_sim_argv
 from tests.support.zk_lab import free_ports
 
@@ -58,6 +64,11 @@ class DaemonLab:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     sim: subprocess.Popen[bytes] | None = None
+    latency_s: float = 0.02
+    ser2net: bool = False
+    kick: bool = True  # ser2net kickolduser
+    relays: Relays | None = None
+    ser2net_proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
         p = free_ports(2 + len(self.names))
@@ -70,17 +81,45 @@ class DaemonLab:
     # ---- peers -------------------------------------------------------------------------------
     def start_modem(self) -> None:
         env = dict(os.environ, LAB_PIN="1234")
+        pty = self.tmp / "modem-pty"
+        tcp = ["--listen", f"127.0.0.1:{self.modem_port}"]
+        serve = ["--pty", str(pty)] if self.ser2net else tcp
         self.sim = child(
             modem_sim_argv(
-                serve=["--listen", f"127.0.0.1:{self.modem_port}"],
+                serve=serve,
                 control_port=self.control_port,
-                latency_s=0.02,
+                latency_s=self.latency_s,
                 transcript=self.transcript_path,
             ),
             self.tmp / "modem-sim.log",
             env,
         )
         self.wait("the modem-sim control port", lambda: self.control({"cmd": "get_state"}), 30)
+        if self.ser2net:
+            self._start_ser2net(pty)
+
+    def _start_ser2net(self, pty: Path) -> None:
+        conf = self.tmp / "ser2net.yaml"
+        conf.write_text(
+            "%YAML 1.1\n---\nconnection: &modem\n"
+            f"  accepter: tcp,127.0.0.1,{self.modem_port}\n  enable: on\n  options:\n"
+            f"    kickolduser: {'true' if self.kick else 'false'}\n"
+            f"  connector: serialdev,{pty},115200n81,local\n"
+        )
+        argv = ["ser2net", "-n", "-d", "-c", str(conf), "-P", str(self.tmp / "ser2net.pid")]
+        self.ser2net_proc = child(argv, self.tmp / "ser2net.log")
+
+        def listening() -> bool:
+            with socket.create_connection(("127.0.0.1", self.modem_port), timeout=1):
+                return True
+
+        self.wait("ser2net's port", listening, 10)
+        self.relays = Relays(self.modem_port, self.names)
+
+    def modem_opens(self, name: str, after: float = 0.0) -> list[float]:
+        """When ``name`` opened a connection to the modem (ser2net lab only)."""
+        assert self.relays is not None
+        return self.relays.relays[name].opens(after)
 
     def control(self, request: dict[str, Any]) -> dict[str, Any]:
         with socket.create_connection(("127.0.0.1", self.control_port), timeout=5) as s:
@@ -116,7 +155,8 @@ class DaemonLab:
     def config(self, name: str) -> Path:
         data = lab_dict()
         data["node"] = {"name": name, "state_dir": str(self.tmp / name)}
-        data["hotline"]["modem"]["url"] = f"socket://127.0.0.1:{self.modem_port}"
+        port = self.relays.relays[name].port if self.relays is not None else self.modem_port
+        data["hotline"]["modem"]["url"] = f"socket://127.0.0.1:{port}"
         data["hotline"]["modem"]["network_timeout_s"] = 5
         for comp in data["components"]:
             data["components"][comp]["probes"] = [
@@ -211,7 +251,9 @@ class DaemonLab:
         raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; logs: {logs}")
 
     def close(self) -> None:
-        for p in [*self.procs.values(), self.sim]:
+        if self.relays is not None:
+            self.relays.close()
+        for p in [*self.procs.values(), self.ser2net_proc, self.sim]:
             if p is not None and p.poll() is None:
                 os.killpg(p.pid, signal.SIGCONT)
                 os.killpg(p.pid, signal.SIGKILL)
