@@ -22,6 +22,7 @@ from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Route
 from controller.coordination.base import CoordinationError, Coordinator
 from controller.decide.decision import (
+    Cause,
     Condition,
     Decision,
     Override,
@@ -34,8 +35,6 @@ from controller.loop.actuators.base import Actuator, RouteTarget, StepOutcome, c
 from controller.loop.actuators.modem import ModemActuator
 from controller.loop.events import EventStore
 from controller.loop.parts import (
-    FOREIGN,
-    NONE,
     Alerts,
     Cached,
     LoopView,
@@ -43,6 +42,7 @@ from controller.loop.parts import (
     SnapshotSource,
     classify,
 )
+from controller.loop.recovery import Resume, adopted, interrupted, plan, take_lead
 from controller.loop.state import ChangeMarker, ControllerState, RouteRecord
 from controller.notifier.signal import NullSink, Severity, SignalSink
 
@@ -78,6 +78,8 @@ class Reconciler:
                 self._modem = act
         self._next_check: datetime | None = None  # None: check on the next tick
         self._failed_target: tuple[Route, str] | None = None
+        self._leading = False  # whether the last tick could actuate (a new term starts afresh)
+        self._seen_at_start: tuple[str | None] | None = None  # the start-up read, not yet used
         self.alerts = Alerts(sink or NullSink(), coordinator.epoch)
         self.records = Records(cfg, events, self.alerts, coordinator.epoch, clock)
         self.counters = self.records.counters
@@ -87,19 +89,15 @@ class Reconciler:
     # ---- observing -------------------------------------------------------------------------
 
     async def start_up(self) -> None:
-        """Learn the observed route from the modem before the first decision."""
+        """Read the modem's forwarding once, before the first decision.
+
+        With a change marker left by a crash, what the read showed is kept for the first leading
+        tick (``controller.loop.recovery``); without one, a forwarding that differs from the
+        record is adopted as the route in force.
+        """
         now = self.clock()
         rec = await self.state.route()
         marker = await self.state.change()
-        if marker is not None:
-            started = f"{marker.started_at:%H:%M:%S} UTC, epoch {marker.epoch}"
-            self.records.event(
-                "recovery",
-                f"a change to {marker.target} (started {started}) was "
-                "interrupted; it will be completed",
-                route_from=rec.route,
-                route_to=marker.target,
-            )
         if self._modem is None:
             return
         try:
@@ -109,21 +107,25 @@ class Reconciler:
             return
         seen = classify(self.cfg, number)
         self.view = LoopView(observed_number=number, observed=seen, at=now)
-        if seen in (FOREIGN, NONE) or (seen == rec.route and number == rec.number):
-            return
         if not self.coord.may_actuate():
             return  # a follower only looks: the leader owns the shared route record
-        route = Route(seen)
-        self.records.event(
-            "observed",
-            f"the modem forwards to {number} ({route}); adopting it",
-            route_from=rec.route,
-            route_to=route,
-        )
-        since = now if route is not rec.route else rec.since or now
-        await self.state.set_route(
-            RouteRecord(route, number, since, True, False, None, "", rec.switches)
-        )
+        self._seen_at_start = (number,)
+        if marker is not None:
+            text = interrupted(marker, number, seen)
+            self.records.event("recovery", text, route_from=rec.route, route_to=marker.target)
+            return
+        new = adopted(rec, seen, number, now)
+        if new is not None:
+            text = f"the modem forwards to {number} ({new.route}); adopting it"
+            self.records.event("observed", text, route_from=rec.route, route_to=new.route)
+            await self.state.set_route(new)
+
+    def _took_lead(self, rec: RouteRecord, marker: ChangeMarker | None) -> Resume | None:
+        """The first tick as the node that acts: check the route in force now, and hand the
+        modem actuator what is known (``recovery.take_lead``)."""
+        self._next_check = None
+        seen, self._seen_at_start = self._seen_at_start, None
+        return take_lead(self._modem, rec, marker, seen)
 
     async def refresh(self) -> Cached:
         """Re-read the persisted state into ``cache`` (after a write by the API, or a tick)."""
@@ -169,11 +171,18 @@ class Reconciler:
         now = self.clock()
         self.counters.ticks += 1
         if not self.coord.may_actuate():
+            self._leading, self._seen_at_start = False, None
             self.view = LoopView(at=now)
             return
         cached = await self.refresh()
         rec, marker, override, pause = cached.route, cached.change, cached.override, cached.pause
-        current = RouteState(rec.route, rec.since, rec.switches)
+        resume = None
+        if not self._leading:
+            self._leading = True
+            resume = self._took_lead(rec, marker)
+        elif marker is not None:  # a change that failed and is retried: complete it
+            resume = plan(rec, marker, None)
+        current = resume.current if resume else RouteState(rec.route, rec.since, rec.switches)
         snapshot = self.monitor.snapshot()
         decision = decide(
             snapshot,
@@ -187,24 +196,41 @@ class Reconciler:
         if override is not None and Condition.OVERRIDE_EXPIRED in decision.conditions:
             await self._expired(override)
         self.records.decision(decision, rec)
-        await self.records.condition_signals(decision, rec, snapshot, now)
-        desired = decision.route or rec.route or (marker.target if marker else None)
+        desired = decision.route or rec.route
+        if resume is not None and (decision.route is None or decision.cause is Cause.HOLD):
+            desired = resume.fallback  # holding on missing data does not undo a change
         self.view = LoopView(
             decision, desired, self.view.observed_number, self.view.observed, None, now
         )
-        if desired is None:
-            return
+        if desired is not None:
+            await self._act(rec, resume, desired, decision, now)
+        # Alerts after the change: alert SMS share the modem with the +CCFC write.
+        await self.records.condition_signals(decision, rec, snapshot, now)
+
+    async def _act(
+        self, rec: RouteRecord, resume: Resume | None, desired: Route, d: Decision, now: datetime
+    ) -> None:
         number = self.cfg.route_number(desired, on_call(self.cfg.oncall, now).mobile)
-        why = self._change_reason(rec, marker, desired, number, decision, now)
+        why = self._change_reason(rec, resume, desired, number, d, now)
+        drift = None
         if why is None:
-            why = await self._drift_reason(rec, desired, number, now)
-        if why is not None:
-            await self._switch(rec, desired, number, why, now)
+            drift = await self._drift(rec, desired, number, now)
+            why = None if drift is None else f"drift: restoring {desired} ({drift})"
+        if why is None:
+            return
+        if resume is not None and resume.reverses(desired):
+            log.warning("not completing the interrupted change: %s", why)
+        await self._switch(rec, desired, number, why, now)
+        if drift is not None:
+            await self.alerts.send(
+                "drift", True, Severity.WARNING, f"drift found, restoring {desired}", drift, now,
+                desired,
+            )  # fmt: skip
 
     def _change_reason(
         self,
         rec: RouteRecord,
-        marker: ChangeMarker | None,
+        resume: Resume | None,
         desired: Route,
         number: str,
         decision: Decision,
@@ -215,18 +241,15 @@ class Reconciler:
             if now - rec.failed_at < wait:
                 return None
             return f"retrying the failed change to {desired}: {decision.reason}"
-        if marker is not None:
-            return (
-                f"completing an interrupted change (to {marker.target}) by applying "
-                f"{desired} again: {decision.reason}"
-            )
+        if resume is not None:
+            return resume.reason(desired, decision)
         if desired is not rec.route:
             return decision.reason
         if rec.number != number:
             return f"on-call mobile is now {number} (was {rec.number}); re-forwarding"
         return None
 
-    async def _drift_reason(
+    async def _drift(
         self, rec: RouteRecord, desired: Route, number: str, now: datetime
     ) -> str | None:
         # Only a settled route is checked: a pending or failed change is not drift.
@@ -262,16 +285,7 @@ class Reconciler:
             route_to=desired,
             details={"observed": wrong},
         )
-        await self.alerts.send(
-            "drift",
-            True,
-            Severity.WARNING,
-            f"drift found, restoring {desired}",
-            detail,
-            now,
-            desired,
-        )
-        return f"drift: restoring {desired} ({detail})"
+        return detail
 
     # ---- acting ----------------------------------------------------------------------------
 

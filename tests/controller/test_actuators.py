@@ -258,9 +258,37 @@ async def test_modem_switch_reads_only_what_it_does_not_know() -> None:
     out = await run_step(act, PRIMARY)
     assert out.outcome == "ok" and out.attempts == 2, out
     assert device.reads == 4 and device.writes[-1] == "+420212000001"
-    # Believed to be the target already: one read may save the write; verify still reads.
+    # Believed to be the target already: one read may save the write, and is verify's proof.
     assert (await run_step(act, PRIMARY)).outcome == "ok"
-    assert device.reads == 6 and len(device.writes) == 3
+    assert device.reads == 5 and len(device.writes) == 3
+    assert (await check_step(act, PRIMARY)).ok and device.reads == 6  # a later check asks
+
+
+async def test_modem_trusts_a_handed_over_read_and_assumes_a_record() -> None:
+    """The start-up read after a crash is proof (no I/O to keep that route, a write at once for
+    another); a verified record on taking over is belief (a write at once, or one read)."""
+    from controller.config.actuators import ModemActuatorSettings
+    from controller.loop.actuators.base import check_step
+    from controller.loop.actuators.modem import ModemActuator
+
+    device = CountingForwarding()
+    device.number = "+420212000002"
+    act = ModemActuator(ModemActuatorSettings(type="modem", retries=0), device)
+    act.trust("+420212000002")
+    assert (await run_step(act, SECONDARY)).outcome == "ok"
+    assert (device.reads, device.writes) == (0, [])
+    assert (await check_step(act, SECONDARY)).ok and device.reads == 1  # proof used once
+    act.trust("+420212000002")
+    assert (await run_step(act, PRIMARY)).outcome == "ok"
+    assert (device.reads, device.writes) == (1, ["+420212000001"])  # the write's own read-back
+    act.trust(None)  # proof of another number than the target's: verify asks
+    assert (await check_step(act, PRIMARY)).ok and device.reads == 2
+    fresh = ModemActuator(ModemActuatorSettings(type="modem", retries=0), device)
+    fresh.assume("+420212000001")
+    assert (await run_step(fresh, SECONDARY)).outcome == "ok"
+    assert (device.reads, device.writes[-1]) == (2, "+420212000002")
+    fresh.assume("+420212000002")
+    assert (await check_step(fresh, SECONDARY)).ok and device.reads == 3  # belief is no proof
 
 
 async def test_modem_errors_become_actuation_errors() -> None:
