@@ -35,6 +35,15 @@ class Hysteresis:
     latencies: tuple[float, ...] = ()
 
     def advance(self, sample: Sample) -> Hysteresis:
+        if sample.verdict == "hold":  # no new verdict: keep the last one as it stands
+            return replace(self, samples=self.samples + 1)
+        if sample.verdict == "unknown":  # this node cannot judge: unknown, never down
+            since = self.since if self.status is Status.UNKNOWN else sample
+            return replace(
+                self, status=Status.UNKNOWN, since=since, ok_run=0, fail_run=0,
+                samples=self.samples + 1, last=sample,
+                reasons=(*self.reasons, sample.reason)[-KEEP_REASONS:],
+            )  # fmt: skip
         ok_run = self.ok_run + 1 if sample.ok else 0
         fail_run = 0 if sample.ok else self.fail_run + 1
         status, since = self.status, self.since

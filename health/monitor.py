@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from health.hysteresis import Hysteresis
 from health.model import ComponentState, HealthSnapshot, Status
 from health.probes import Probe, ProbeContext, build_probe
-from health.probes.modem import ModemStatusSource
+from health.probes.modem import ModemProbe, ModemStatusSource
 from health.sample import ProbeResult, Sample, combine
 from health.specs import ComponentSpec, ModemProbeSpec
 
@@ -52,6 +52,26 @@ class _Component:
         self.machine = Hysteresis(name, rise=settings.rise, fall=settings.fall)
         self.lock = asyncio.Lock()
         self.disabled = "no modem driver" if modem_missing else ""
+
+    async def pause(self, seconds: float) -> bool:
+        """Sleep until the next sample is due, or until a probe's source says something changed
+        (a +CREG URC: registration lost); True when woken early."""
+        wakes: list[asyncio.Event] = []
+        for probe in self.probes:
+            wake = probe.wake if isinstance(probe, ModemProbe) else None
+            if wake is not None:
+                wakes.append(wake)
+        if not wakes:
+            await asyncio.sleep(seconds)
+            return False
+        try:
+            async with asyncio.timeout(seconds):
+                await wakes[0].wait()
+        except TimeoutError:
+            return False
+        for wake in wakes:
+            wake.clear()
+        return True
 
     def state(self) -> ComponentState:
         if self.disabled:
@@ -155,7 +175,8 @@ class HealthMonitor:
         jitter = float(comp.settings.jitter)
         planned = clock() + self._rng.uniform(0, interval * jitter)
         while True:
-            await asyncio.sleep(max(0.0, planned - clock()))
+            if await comp.pause(max(0.0, planned - clock())):
+                planned = clock()  # woken by the source (registration changed): sample now
             self.schedule_delays_s.append(clock() - planned)
             await self._take(comp)
             step = interval * (FAST_FACTOR if comp.machine.changing else 1.0)

@@ -17,6 +17,10 @@ class ProbeResult:
     ok: bool
     reason: str
     latency_ms: float | None = None
+    verdict: str = ""
+    """"" a normal result; "unknown": this node cannot judge (the component becomes unknown, not
+    down: a follower's modem held by the leader); "hold": no new verdict, keep the last one (the
+    modem is busy with a long forwarding operation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,8 @@ class Sample:
     """Monotonic time the sample started (for scheduling and hysteresis timing)."""
     at: datetime
     """UTC wall time the sample finished (what ``ComponentState.since`` reports)."""
+    verdict: str = ""
+    """As ``ProbeResult.verdict``: "unknown" or "hold" when no probe failed and one said so."""
 
 
 def combine(results: Sequence[ProbeResult], started: float, at: datetime) -> Sample:
@@ -37,8 +43,13 @@ def combine(results: Sequence[ProbeResult], started: float, at: datetime) -> Sam
     failed = [r for r in results if not r.ok]
     latencies = [r.latency_ms for r in results if r.latency_ms is not None]
     latency = max(latencies) if latencies else None
-    if failed:
-        reason = "; ".join(r.reason for r in failed)
+    hard = [r for r in failed if not r.verdict]
+    if hard:
+        reason = "; ".join(r.reason for r in hard)
         return Sample(False, reason, latency, started, at)
+    for verdict in ("unknown", "hold"):
+        said = [r for r in results if r.verdict == verdict]
+        if said:
+            return Sample(False, "; ".join(r.reason for r in said), None, started, at, verdict)
     reason = results[0].reason if len(results) == 1 else "ok"
     return Sample(True, reason, latency, started, at)

@@ -78,6 +78,9 @@ class ModemDevice:
         self._lock = asyncio.Lock()
         self._incoming: asyncio.Queue[ModemEvent] = asyncio.Queue(maxsize=INCOMING_LIMIT)
         self._pump: asyncio.Task[None] | None = None  # copies the open modem's events over
+        self._registration_event = asyncio.Event()
+        self.last_registration: int | None = None
+        """The <stat> of the last +CREG / +CEREG URC (None: none seen since the port opened)."""
 
     # --- operations --------------------------------------------------------------------------
     async def read_forwarding(self) -> str | None:
@@ -178,7 +181,23 @@ class ModemDevice:
             reconnect_delays=self._delays[1],
         )
 
+    # --- what the health probe watches -------------------------------------------------------
+    def busy(self) -> bool:
+        """A command holds the modem now (a forwarding change and its read-back can take a
+        minute): a status query would only queue behind it."""
+        return self._modem is not None and self._modem.link.lock.locked()
+
+    def registration_event(self) -> asyncio.Event:
+        """Set when a +CREG / +CEREG URC reports a change; the health monitor waits on it (and
+        clears it) so a lost registration is probed at once, not at the next interval."""
+        return self._registration_event
+
+    def _on_registration(self, stat: int) -> None:
+        self.last_registration = stat
+        self._registration_event.set()
+
     def _start_pump(self, modem: Modem) -> None:
+        modem.registration_listeners.append(self._on_registration)
         source, sink = modem.subscribe(), self._incoming
 
         async def pump() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from modem import commands as cmd
@@ -87,6 +87,8 @@ class Modem:
         self._clip = True
         self._ccfc_unsupported = False
         self._subscribers: list[asyncio.Queue[ModemEvent]] = []
+        self.registration_listeners: list[Callable[[int], None]] = []
+        """Called with <stat> whenever a +CREG / +CEREG URC reports a registration change."""
         self.link = AtLink(
             url,
             baudrate=baudrate,
@@ -161,6 +163,11 @@ class Modem:
             await ex("AT+CNMI=2,1,0,0,0")
         except ModemError as exc:
             log.warning("event=modem_cnmi_refused error=%s", exc)
+        for urcs in ("AT+CREG=1", "AT+CEREG=1"):  # registration changes as URCs (§7.2, §10.1.22)
+            try:
+                await ex(urcs)
+            except ModemError:
+                log.info("event=modem_urc_refused command=%s", urcs)
 
     async def _sim_state(self) -> str:
         resp = await self.link.execute("AT+CPIN?")
@@ -235,6 +242,8 @@ class Modem:
             registration=REGISTRATION.get(stat, "unknown"),
             signal_dbm=signal,
             operator=operator,
+            can_change_forwarding=sim_state == "READY" and stat in (1, 5),
+            forwarding_via="MMI codes" if self._ccfc_unsupported else "+CCFC",
         )
 
     # --- call forwarding -----------------------------------------------------------------------
@@ -357,8 +366,20 @@ class Modem:
             self.link.spawn(self._fetch_sms(parse_cmti(line)))
         elif line.startswith("+CMT:") and urc.data:
             self._publish_pdu(urc.data)
+        elif line.startswith(("+CREG:", "+CEREG:")):
+            self._on_registration(line)
         elif line not in ("RING",):
             log.info("event=modem_urc line=%r", line[:80])
+
+    def _on_registration(self, line: str) -> None:
+        try:
+            stat = parse_registration(line, line.split(":", 1)[0] + ":")
+        except ValueError:
+            log.warning("event=modem_urc_unreadable line=%r", line[:80])
+            return
+        log.info("event=modem_registration stat=%d (%s)", stat, REGISTRATION.get(stat, "?"))
+        for listener in list(self.registration_listeners):
+            listener(stat)
 
     def _publish_pdu(self, hex_pdu: str) -> None:
         try:

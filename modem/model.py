@@ -47,6 +47,10 @@ class ModemStatus:
     registration: str
     signal_dbm: int | None
     operator: str | None
+    can_change_forwarding: bool = False
+    """SIM ready and registered: a +CCFC (or TS 22.030 code) can reach the network now."""
+    forwarding_via: str = "+CCFC"
+    """How this modem changes forwarding: "+CCFC", or "MMI codes" once +CCFC was refused."""
 
 
 @dataclass(frozen=True, slots=True)
