@@ -1,9 +1,14 @@
 """``POST /v1/leader/handover``: admin only, the service's ``handover(who)`` with the token's name,
-the ActionResult → status mapping, and 501 for a service that has no ``handover``."""
+the ActionResult → status mapping, and 501 for a service that has no ``handover``. ``/leader``
+on may-actuate; a follower's log reads answered by the leader over real HTTP, or a 503."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,7 +16,7 @@ import pytest
 
 from controller.api import create_app
 from controller.config import Role, Route
-from controller.service.contract import ActionResult
+from controller.service.contract import ActionResult, ClusterReport, MemberView
 
 PATH = "/v1/leader/handover"
 
@@ -83,3 +88,96 @@ async def test_a_service_without_handover_answers_501(kit):
 async def test_openapi_documents_the_handover(client):
     op = (await client.get("/openapi.json")).json()["paths"][PATH]["post"]
     assert {"200", "202", "401", "403", "409", "501"} <= set(op["responses"])
+
+
+# ---- /leader, /v1/cluster and a follower's reads of the leader's log -----------------------------
+
+
+class _Cluster:
+    """The cluster side of a node: whether it may actuate and where the leader's API is."""
+
+    def __init__(self, kit: Any, acting: bool, leader: tuple[str | None, str | None]) -> None:
+        self.acting, self.where, self.kit = acting, leader, kit
+
+    def is_leader(self) -> bool:
+        return self.acting
+
+    def leader_api(self) -> tuple[str | None, str | None]:
+        return self.where
+
+    def cluster(self) -> ClusterReport:
+        member = MemberView(node="node-2", role="leader", may_actuate=True, holds_modem=True)
+        return ClusterReport(node="node-1", cluster_epoch=4, leader="node-2", members=[member])
+
+
+async def _node(kit: Any, service: Any, cluster: _Cluster | None) -> httpx.AsyncClient:
+    app = create_app(service, kit.make_config(), cluster=cluster)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: Any) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free loopback port, for the follower to reach over TCP."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    assert server.started
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def test_leader_is_503_where_the_node_may_not_actuate(kit):
+    follower = kit.fake()
+    follower.leader = False  # e.g. elected, but its lease ran out without a quorum
+    async with await _node(kit, follower, None) as c:
+        r = await c.get("/leader")
+        assert r.status_code == 503 and r.json()["leader"] is False
+
+
+async def test_a_followers_event_read_is_answered_by_the_leader(kit):
+    leader_service = kit.fake()
+    leader_service.event_list = kit.events()[:1]
+    leader_app = create_app(
+        leader_service, kit.make_config(), cluster=_Cluster(kit, True, (None, None))
+    )
+    follower = kit.fake()
+    follower.event_list = []
+    async with _serving(leader_app) as url:
+        node = await _node(kit, follower, _Cluster(kit, False, ("node-2", url)))
+        async with node as c:
+            r = await c.get("/v1/events?limit=5", headers=kit.auth(Role.VIEWER))
+            assert r.status_code == 200, r.text
+            assert r.headers["X-Hotline-Served-By"] == "node-2"
+            assert [e["id"] for e in r.json()] == [e.id for e in leader_service.event_list]
+            assert leader_service.calls == [("events", {"since": None, "limit": 5})]
+            local = await c.get(
+                "/v1/events", headers={**kit.auth(Role.VIEWER), "X-Hotline-Local": "1"}
+            )
+            assert local.status_code == 200 and local.json() == []
+            assert (await c.get("/v1/events")).status_code == 401  # checked here, not forwarded
+            cluster = await c.get("/v1/cluster", headers=kit.auth(Role.VIEWER))
+            assert cluster.json()["members"][0]["holds_modem"] is True
+
+
+async def test_the_leader_unreachable_or_unknown_is_a_503_with_the_reason(kit):
+    follower = kit.fake()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed again: nobody listens
+    async with await _node(kit, follower, _Cluster(kit, False, ("node-2", dead))) as c:
+        r = await c.get("/v1/events", headers=kit.auth(Role.VIEWER))
+        assert r.status_code == 503
+        assert "the leader node-2" in r.json()["detail"] and "did not answer" in r.json()["detail"]
+    async with await _node(kit, follower, _Cluster(kit, False, (None, None))) as c:
+        r = await c.get("/v1/incidents?state=open", headers=kit.auth(Role.VIEWER))
+        assert r.status_code == 503 and "no node may actuate" in r.json()["detail"]
+    assert follower.calls == []
