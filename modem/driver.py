@@ -20,6 +20,7 @@ from modem import commands as cmd
 from modem.at import Urc
 from modem.e164 import same_number, validate_e164
 from modem.errors import ForwardingNotVerified, ModemError, ModemUnavailable, PinRejected
+from modem.incoming import Reassembly
 from modem.link import AtLink
 from modem.model import (
     RECONNECT_DELAYS,
@@ -45,7 +46,7 @@ from modem.parse import (
     parse_registration,
     voice_forwarding,
 )
-from modem.pdu import PduError, decode, encode_submit, to_text_mode
+from modem.pdu import PduError, concat_info, decode, encode_submit, to_text_mode
 
 __all__ = [
     "ForwardReason",
@@ -87,6 +88,7 @@ class Modem:
         self._clip = True
         self._ccfc_unsupported = False
         self._subscribers: list[asyncio.Queue[ModemEvent]] = []
+        self._reassembly = Reassembly(self._give_up_sms)
         self.registration_listeners: list[Callable[[int], None]] = []
         """Called with <stat> whenever a +CREG / +CEREG URC reports a registration change."""
         self.link = AtLink(
@@ -389,7 +391,18 @@ class Modem:
             return
         when = d.get("time")
         received = when.astimezone(UTC) if isinstance(when, datetime) else datetime.now(UTC)
-        self._publish(IncomingSms(str(d.get("number", "")), str(d.get("text", "")), received))
+        sender, text = str(d.get("number", "")), str(d.get("text", ""))
+        info = concat_info(d)
+        if info is not None:
+            joined = self._reassembly.add(sender, info, text)
+            if joined is None:
+                return
+            text = joined
+        self._publish(IncomingSms(sender, text, received))
+
+    def _give_up_sms(self, sender: str, partial: str, seen: int, total: int) -> None:
+        log.warning("event=sms_parts_missing sender=%s got=%d of=%d", sender, seen, total)
+        self._publish(IncomingSms(sender, partial, datetime.now(UTC)))
 
     async def _fetch_sms(self, index: int) -> None:
         try:
