@@ -45,7 +45,12 @@ from controller.api.auth import (
     TokenRegistry,
     describe_roles,
 )
-from controller.api.bodies import FailoverBody, ReasonRequest, failover_request_model
+from controller.api.bodies import (
+    FailoverBody,
+    PauseRequest,
+    ReasonRequest,
+    failover_request_model,
+)
 from controller.api.cluster import ClusterSource, cluster_routes, install_leader_proxy
 from controller.api.dashboard import dashboard_router
 from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
@@ -276,9 +281,9 @@ def _write_routes(
         return done("failback", who.name, await service.failback(body.reason, who.name))
 
     @router.post("/v1/pause", response_model=ActionResult, responses=_ACTION_RESPONSES)
-    async def pause(body: ReasonRequest, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
-        """Stop automatic switching; the current route stays until resume."""
-        return done("pause", who.name, await service.pause(body.reason, who.name))
+    async def pause(body: PauseRequest, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008
+        """Stop automatic switching; the current route stays until resume or the TTL ends."""
+        return done("pause", who.name, await service.pause(body.reason, who.name, body.ttl_s))
 
     @router.post("/v1/resume", response_model=ActionResult, responses=_ACTION_RESPONSES)
     async def resume(body: ReasonRequest, who: Principal = Depends(operate)) -> JSONResponse:  # noqa: B008

@@ -61,6 +61,12 @@ class ReasonRequest(_Body):
     reason: Reason
 
 
+class PauseRequest(ReasonRequest):
+    """Body of pause: ``ttl_s`` (default and maximum in ``failover.pause_*_ttl_s``)."""
+
+    ttl_s: float | None = Field(default=None, gt=0)
+
+
 class FailoverBody(Protocol):
     """What the failover handler reads of the body (the model itself is built per deployment)."""
 

@@ -193,7 +193,9 @@ def _failover(args: argparse.Namespace) -> int:
 
 def _simple(path: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        body = {"reason": args.reason}
+        body: dict[str, object] = {"reason": args.reason}
+        if getattr(args, "ttl", None):
+            body["ttl_s"] = parse_ttl(args.ttl)
         return _print_action(*_client(args).call("POST", path, json=body), args.json)
 
     return run
@@ -262,6 +264,8 @@ def register(sub: Subparsers) -> None:
         p = sub.add_parser(name, help=text + " (over the API)")
         _api_args(p)
         p.add_argument("--reason", default=f"{name} from the CLI")
+        if name == "pause":
+            p.add_argument("--ttl", help="how long the pause lasts (default from the config)")
         p.set_defaults(func=_simple(path))
     p = sub.add_parser("events", help="the event log (over the API)")
     _api_args(p)

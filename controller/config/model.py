@@ -204,6 +204,8 @@ class Failover(_Model):
     flap_window_s: float = Field(default=900.0, gt=0)
     override_default_ttl_s: float = Field(default=1800.0, gt=0)
     override_max_ttl_s: float = Field(default=7 * 86400.0, gt=0)
+    pause_default_ttl_s: float = Field(default=4 * 3600.0, gt=0, description="a pause then ends")
+    pause_max_ttl_s: float = Field(default=86400.0, gt=0)
 
 
 class ZooKeeperSettings(_Model):
@@ -379,6 +381,10 @@ def _check_api(cfg: HotlineConfig) -> list[tuple[str, str]]:
     if cfg.failover.override_default_ttl_s > cfg.failover.override_max_ttl_s:
         problems.append(
             ("failover.override_default_ttl_s", "must not exceed failover.override_max_ttl_s")
+        )
+    if cfg.failover.pause_default_ttl_s > cfg.failover.pause_max_ttl_s:
+        problems.append(
+            ("failover.pause_default_ttl_s", "must not exceed failover.pause_max_ttl_s")
         )
     return problems
 

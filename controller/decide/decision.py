@@ -7,7 +7,8 @@ Rules, in the order they are applied (README.md shows them as a table for operat
 
 1. A manual override wins until it expires, except that it is not applied to a route that is down
    unless it is marked ``force`` (the automatic rules below decide instead, and say why).
-2. Pause (maintenance) freezes the automatic decision: hold, change nothing.
+2. Pause (maintenance) freezes the automatic decision: hold, change nothing, until it expires.
+   Holding a route that is down raises ``paused_on_down_route`` (callers reach nothing).
 3. Routes are tried in order of preference: primary, secondary, on-call mobile (off-hours: the
    schedule's route first). The first route that is up is the target. The on-call mobile is a GSM
    forward and is always reachable. Unknown health is not down: a route whose health is unknown is
@@ -24,7 +25,7 @@ Rules, in the order they are applied (README.md shows them as a table for operat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -53,6 +54,8 @@ class Condition(StrEnum):
     TOTAL_OUTAGE = "total_outage"
     OFF_HOURS = "off_hours"
     PAUSED = "paused"
+    PAUSE_EXPIRED = "pause_expired"
+    PAUSED_ON_DOWN_ROUTE = "paused_on_down_route"
     OVERRIDE = "override"
     OVERRIDE_REFUSED = "override_refused"
     OVERRIDE_EXPIRED = "override_expired"
@@ -118,6 +121,7 @@ class Override:
 class Pause:
     reason: str
     who: str
+    until: datetime | None = None  # None: no expiry (a pause recorded before TTLs existed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,9 @@ class Decision:
     reason: str
     cause: Cause
     conditions: frozenset[Condition] = frozenset()
+    by: str | None = None  # who, when a person's action decided it (override, pause)
+    why: str = ""  # that person's reason
+    down: tuple[str, ...] = ()  # the route components that are down (for the alert text)
 
     @property
     def hold(self) -> bool:
@@ -182,6 +189,24 @@ def decide(
     now: datetime,
 ) -> Decision:
     """Which route the hotline should take now, and why. Pure; see the module docstring."""
+    d = _decide(snapshot, current, override, paused, calendar, policy, now)
+    t = policy.topology
+    names = [n for n in dict.fromkeys((*t.primary, *t.secondary)) if n != t.cluster_name]
+    down = [n for n in (*names, *t.cluster_nodes) if snapshot.get(n).status is Status.DOWN]
+    if at_least(snapshot, t.cluster_nodes, t.cluster_quorum).status is Status.DOWN:
+        down.append(t.cluster_name)  # the cluster as a whole: the text names it
+    return replace(d, down=tuple(dict.fromkeys(down))) if down else d
+
+
+def _decide(
+    snapshot: HealthSnapshot,
+    current: RouteState,
+    override: Override | None,
+    paused: Pause | None,
+    calendar: Calendar,
+    policy: Policy,
+    now: datetime,
+) -> Decision:
     health = route_health(snapshot, policy.topology)
     conds = _outage_conditions(health)
     note = ""
@@ -199,21 +224,32 @@ def decide(
                 f"UTC: {override.reason}{forced}",
                 Cause.OVERRIDE,
                 frozenset(conds | {Condition.OVERRIDE}),
+                override.who,
+                override.reason,
             )
         conds.add(Condition.OVERRIDE_REFUSED)
         note = (
             f"override to {override.target} by {override.who} not applied: {override.target} is "
             f"down ({h.detail}), set force to insist; "
         )
+    if paused is not None and paused.until is not None and now >= paused.until:
+        conds.add(Condition.PAUSE_EXPIRED)
+        note += f"pause by {paused.who} expired; "
+        paused = None
     if paused is not None:
-        down = ""
+        down, paused_conds = "", {Condition.PAUSED}
         if current.route is not None and health[current.route].status is Status.DOWN:
             down = f"; warning: {current.route} is down ({health[current.route].detail})"
+            paused_conds.add(Condition.PAUSED_ON_DOWN_ROUTE)
+        until = "" if paused.until is None else f" until {paused.until:%Y-%m-%d %H:%M} UTC"
         return Decision(
             None,
-            f"{note}paused by {paused.who}: {paused.reason}; automatic decisions frozen{down}",
+            f"{note}paused by {paused.who}{until}: {paused.reason}; automatic decisions "
+            f"frozen{down}",
             Cause.HOLD,
-            frozenset(conds | {Condition.PAUSED}),
+            frozenset(conds | paused_conds),
+            paused.who,
+            paused.reason,
         )
     auto = _automatic(health, current, calendar, policy, now, conds)
     return Decision(auto.route, note + auto.reason, auto.cause, auto.conditions)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from controller.clock import Clock
 from controller.config import ComponentKind, HotlineConfig, Route
-from controller.decide.decision import Condition, Decision, Override
+from controller.decide.decision import Cause, Condition, Decision, Override
 from controller.loop.actuators.base import RouteTarget, StepOutcome
 from controller.loop.events import EventStore, NewEvent
 from controller.loop.state import ChangeMarker, PauseRecord, RouteRecord
@@ -92,12 +92,16 @@ class LoopView:
 
 
 class Alerts:
-    """Sends a signal only when its condition changes; a failing sink never stops the loop."""
+    """Sends a signal only when its condition changes; a failing sink never stops the loop.
+
+    ``decision`` is the tick's decision (``Records.decision`` keeps it): a switch an operator
+    asked for (an override) is told as a notice naming who and why, never as a page."""
 
     def __init__(self, sink: SignalSink, epoch: Callable[[], int]) -> None:
         self.sink = sink
         self._epoch = epoch
         self._active: dict[str, bool] = {}
+        self.decision: Decision | None = None
 
     async def send(
         self,
@@ -108,10 +112,14 @@ class Alerts:
         detail: str,
         now: datetime,
         route: Route | None,
+        *,
+        by: str | None = None,
+        why: str = "",
     ) -> None:
         if self._active.get(key, False) == active:
             return
         self._active[key] = active
+        down = self.decision.down if self.decision is not None else ()
         try:
             await self.sink.signal(
                 Signal(
@@ -123,6 +131,9 @@ class Alerts:
                     now,
                     None if route is None else str(route),
                     self._epoch(),
+                    down,
+                    by,
+                    why,
                 )
             )
         except Exception:
@@ -143,6 +154,15 @@ class Alerts:
         await self.route_changed(route, number, reason, now)
 
     async def route_changed(self, route: Route, number: str, reason: str, now: datetime) -> None:
+        d = self.decision
+        if d is not None and d.cause is Cause.OVERRIDE and d.by:
+            self._active["manual"] = False  # every manual move is its own notice
+            summary = f"{d.by} moved calls to {route}: {d.why}"
+            await self.send(
+                "manual", True, Severity.INFO, summary, reason, now, route, by=d.by, why=d.why
+            )
+            if route is not Route.PRIMARY:
+                return  # not an outage: no page (an open outage stays open until primary)
         if route is Route.PRIMARY:
             await self.send(
                 "route", False, Severity.INFO, "calls back on primary", reason, now, route
@@ -209,6 +229,7 @@ class Records:
         )
 
     def decision(self, d: Decision, rec: RouteRecord) -> None:
+        self.alerts.decision = d
         self.counters.decisions[str(d.cause)] = self.counters.decisions.get(str(d.cause), 0) + 1
         # Conditions of one tick only do not make a decision new (the expiry has its own event).
         passing = {Condition.FAILBACK_PENDING, Condition.OVERRIDE_EXPIRED}
@@ -252,6 +273,7 @@ class Records:
     async def condition_signals(
         self, d: Decision, rec: RouteRecord, snapshot: HealthSnapshot, now: datetime
     ) -> None:
+        await self._pause_signals(d, rec, now)
         flapping = Condition.FLAPPING in d.conditions
         await self.alerts.send(
             "flapping",
@@ -278,3 +300,27 @@ class Records:
                 now,
                 rec.route,
             )
+
+    async def _pause_signals(self, d: Decision, rec: RouteRecord, now: datetime) -> None:
+        """A pause is a notice (who and why); a pause holding a dead route is a page at once,
+        repeated by the notifier until it ends (``paused_dead_route``)."""
+        paused = Condition.PAUSED in d.conditions
+        by, why = (d.by, d.why) if paused else (None, "")
+        summary = f"{by} paused automatic switching: {why}" if paused else "pause ended"
+        await self.alerts.send(
+            "paused", paused, Severity.INFO, summary, d.reason, now, rec.route, by=by, why=why
+        )
+        dead = Condition.PAUSED_ON_DOWN_ROUTE in d.conditions
+        await self.alerts.send(
+            "paused_dead_route",
+            dead,
+            Severity.CRITICAL,
+            "paused on a dead route: callers reach nothing"
+            if dead
+            else "no longer paused on a dead route",
+            d.reason,
+            now,
+            rec.route,
+            by=by,
+            why=why,
+        )

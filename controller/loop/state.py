@@ -169,10 +169,16 @@ class ControllerState:
         if not doc:
             return None
         since = _dt(doc.get("since")) or utcnow()
-        return PauseRecord(Pause(str(doc.get("reason", "")), str(doc.get("who", ""))), since)
+        until = _dt(doc.get("expires_at"))
+        return PauseRecord(Pause(str(doc.get("reason", "")), str(doc.get("who", "")), until), since)
 
     async def set_pause(self, rec: PauseRecord | None) -> None:
         doc = None
         if rec is not None:
-            doc = {"reason": rec.pause.reason, "who": rec.pause.who, "since": _iso(rec.since)}
+            doc = {
+                "reason": rec.pause.reason,
+                "who": rec.pause.who,
+                "since": _iso(rec.since),
+                "expires_at": _iso(rec.pause.until),  # the TTL (decide ignores it after)
+            }
         await self._store.put("pause", doc)

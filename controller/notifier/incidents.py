@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from controller.notifier.settings import NotifierSettings, QuietHours, Retry, is_email
@@ -54,6 +54,7 @@ class Incident:
     reminders: int
     last_reminded_at: datetime | None
     resolution: str = ""
+    members: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # key → its signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,30 @@ def recipient_for(label: str, technicians: Mapping[str, Technician]) -> Recipien
     if "@" in label:
         return Recipient(label=label, email=label)
     return None
+
+
+OUTAGE = "outage"
+# The signals of one outage: one incident, one code, updates as they change.
+GROUPED = frozenset(
+    {"route", "flapping", "actuation_failed", "drift", "modem", "paused_dead_route"}
+)
+# Information, not a page: no incident, no acknowledgement.
+NOTICES = frozenset({"manual", "paused"})
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+DEAD_ROUTE_REPEAT_S = 300.0  # "paused on a dead route" repeats at least this often
+
+
+def group_of(key: str) -> str:
+    return OUTAGE if key in GROUPED else key
+
+
+def top_severity(members: Mapping[str, Mapping[str, Any]], default: str) -> str:
+    sevs = [str(m.get("severity", default)) for m in members.values()]
+    return max(sevs, key=lambda s: _RANK.get(s, 0)) if sevs else default
+
+
+def outranks(a: str, b: str) -> bool:
+    return _RANK.get(a, 0) > _RANK.get(b, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +151,8 @@ def due_action(
         if to is not None:
             return Escalate(to=to, level=inc.escalation_level + 1)
     rem = settings.reminder_interval_s
+    if "paused_dead_route" in inc.members:  # callers reach nothing: repeat until acknowledged
+        rem = min(rem, DEAD_ROUTE_REPEAT_S) if rem > 0 else DEAD_ROUTE_REPEAT_S
     last = inc.last_reminded_at or inc.opened_at
     if rem > 0 and now - last >= timedelta(seconds=rem):
         return Remind(number=inc.reminders + 1)

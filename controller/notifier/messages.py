@@ -1,28 +1,31 @@
-"""Message texts: a short, actionable SMS and a detailed e-mail for each transition.
+"""An incident's texts: the SMS of each transition (from ``texts.py``'s templates, in the
+recipient's language) and the detailed e-mail.
 
-The SMS says what is down, where calls go now, since when and how to acknowledge, in one
-160-character GSM-7 message where possible: our templates use GSM-7 characters only (no "|",
-which costs two septets, no accents); only the controller's summary is shortened to fit.
-Times are shown in the on-call time zone; the e-mail adds the detail and the timeline.
+The SMS says what broke (the components' descriptions, not "route1"), where calls go now from
+the reader's point of view, since when, the next step and the code; the e-mail adds the detail
+of every signal and the timeline. Times are shown in the on-call time zone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from controller.notifier import gsm7
 from controller.notifier.incidents import Incident
+from controller.notifier.texts import MEMBER_ORDER, Components, Texts, calls, duration
+from controller.notifier.texts import local as hhmm
 
-_ROUTE_WORDS = {
-    "primary": "primary line",
-    "secondary": "secondary line",
-    "oncall": "the on-call mobile",
-}
+__all__ = ["duration", "email_body", "email_subject", "local", "local_full", "sms", "what"]
+
+_TARGET = re.compile(r"switch to (\w+)")
 
 
 def local(at: datetime, tz: str) -> str:
+    """``HH:MM`` and the zone (call alerts)."""
     return at.astimezone(ZoneInfo(tz)).strftime("%H:%M %Z")
 
 
@@ -30,88 +33,119 @@ def local_full(at: datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def duration(d: timedelta) -> str:
-    s = int(d.total_seconds())
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    return f"{s // 3600} h {s % 3600 // 60} min"
+def _ordered(members: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    rank = {k: i for i, k in enumerate(MEMBER_ORDER)}
+    return sorted(members, key=lambda k: rank.get(k, len(rank)))
 
 
-def calls_go(route: str | None, oncall_name: str | None, recipient: str) -> str:
-    """Where calls go now, from the recipient's point of view."""
-    if route is None:
-        return ""
-    if route == "oncall" and oncall_name is not None:
-        return (
-            "Calls ring YOUR mobile. "
-            if oncall_name == recipient
-            else (f"Calls ring {gsm7.clean(oncall_name)}'s mobile. ")
-        )
-    return f"Calls go to {_ROUTE_WORDS.get(route, gsm7.clean(route))}. "
+def _target(member: Mapping[str, Any]) -> str:
+    m = _TARGET.search(str(member.get("summary", "")))
+    return m.group(1) if m else "?"
 
 
-def _sev(inc: Incident) -> str:
-    return inc.severity.upper()
+def what(t: Texts, comps: Components, inc: Incident) -> str:
+    """What broke, in the reader's words, most urgent first."""
+    phrases: list[str] = []
+    for key in _ordered(inc.members):
+        m = inc.members[key]
+        down = tuple(m.get("down", ()))
+        if key == "route":
+            phrase = (
+                t.fill(t.raw("what", "route"), broke=comps.broke(t, down))
+                if down
+                else t.raw("what", "route_nothing_down")
+            )
+        elif key in MEMBER_ORDER:
+            phrase = t.fill(t.raw("what", key), target=_target(m))
+        else:
+            phrase = t.fill(t.raw("what", "other"), summary=gsm7.clean(str(m.get("summary", ""))))
+        if phrase and phrase not in phrases:
+            phrases.append(phrase)
+    return "; ".join(phrases) or gsm7.clean(inc.summary)
 
 
-def sms_open(inc: Incident, tz: str, oncall_name: str | None, recipient: str) -> str:
-    head = f"HOTLINE {_sev(inc)} #{inc.id}: "
-    tail = (
-        f". {calls_go(inc.route, oncall_name, recipient)}"
-        f"Since {local(inc.opened_at, tz)}. Reply ACK {inc.code}"
-    )
-    return gsm7.fit(head, inc.summary.rstrip("."), tail)
+def next_step(t: Texts, comps: Components, inc: Incident) -> str:
+    for key in _ordered(inc.members):
+        m = inc.members[key]
+        down = tuple(m.get("down", ()))
+        template = t.raw("next", key if key in MEMBER_ORDER else "other")
+        first = down[0] if down else "?"  # the short name: the dashboard's and the CLI's
+        if key == "route" and not down:
+            continue
+        return t.fill(template, first=first, target=_target(m))
+    return ""
 
 
-def sms_escalate(inc: Incident, tz: str, oncall_name: str | None, recipient: str, prev: str) -> str:
-    head = f"HOTLINE {_sev(inc)} #{inc.id} ESCALATED to you, no ACK from {gsm7.clean(prev)}: "
-    tail = (
-        f". {calls_go(inc.route, oncall_name, recipient)}"
-        f"Since {local(inc.opened_at, tz)}. Reply ACK {inc.code}"
-    )
-    return gsm7.fit(head, inc.summary.rstrip("."), tail)
+def values(
+    t: Texts,
+    comps: Components,
+    inc: Incident,
+    tz: str,
+    oncall: str | None,
+    recipient: str,
+    at: datetime | None = None,
+) -> dict[str, object]:
+    ack = "" if inc.acked_at is not None else t.fill(t.raw("ack_hint"), code=inc.code)
+    return {
+        "sev": t.severity(inc.severity),
+        "id": inc.id,
+        "code": inc.code,
+        "what": what(t, comps, inc),
+        "calls": calls(t, inc.route, oncall, recipient),
+        "since": hhmm(inc.opened_at, tz),
+        "at": hhmm(at or inc.opened_at, tz),
+        "next": next_step(t, comps, inc),
+        "ack": ack,
+    }
 
 
-def sms_remind(inc: Incident, tz: str, oncall_name: str | None, recipient: str) -> str:
-    head = f"HOTLINE REMINDER #{inc.id} open since {local(inc.opened_at, tz)}: "
-    tail = f". {calls_go(inc.route, oncall_name, recipient)}Reply ACK {inc.code}"
-    return gsm7.fit(head, inc.summary.rstrip("."), tail)
+def sms(
+    t: Texts,
+    key: str,
+    comps: Components,
+    inc: Incident,
+    tz: str,
+    oncall: str | None,
+    recipient: str,
+    at: datetime | None = None,
+    **extra: object,
+) -> str:
+    """The SMS of transition ``key`` (open, update, remind, escalate) for ``recipient``."""
+    v = values(t, comps, inc, tz, oncall, recipient, at) | extra
+    return t.sms(key, v)
 
 
-def sms_route(inc: Incident, tz: str, oncall_name: str | None, recipient: str, at: datetime) -> str:
-    head = f"HOTLINE {_sev(inc)} #{inc.id} UPDATE {local(at, tz)}: "
-    ack = "" if inc.acked_at is not None else f" Reply ACK {inc.code}"
-    tail = f". {calls_go(inc.route, oncall_name, recipient).strip()}{ack}"
-    return gsm7.fit(head, inc.summary.rstrip("."), tail)
+def sms_resolve(
+    t: Texts, inc: Incident, tz: str, resolved_at: datetime, member: str, summary: str
+) -> str:
+    phrase = t.raw("resolved", member) if member in t.data.get("resolved", {}) else ""
+    what_ = phrase or t.fill(t.raw("resolved", "default"), summary=gsm7.clean(summary))
+    v = {
+        "id": inc.id,
+        "what": what_,
+        "since": hhmm(inc.opened_at, tz),
+        "at": hhmm(resolved_at, tz),
+        "duration": duration(resolved_at - inc.opened_at),
+    }
+    return t.sms("resolve", v)
 
 
-def sms_resolve(inc: Incident, tz: str, resolved_at: datetime, summary: str) -> str:
-    head = f"HOTLINE RESOLVED #{inc.id}: "
-    tail = (
-        f". Was open {local(inc.opened_at, tz)} to {local(resolved_at, tz)}"
-        f" ({duration(resolved_at - inc.opened_at)})."
-    )
-    return gsm7.fit(head, (summary or inc.summary).rstrip("."), tail)
-
-
-def email_subject(inc: Incident, what: str) -> str:
-    return gsm7.clean(f"[hotline {inc.severity}] #{inc.id} {what}: {inc.summary}")[:200]
+def email_subject(inc: Incident, what_: str, about: str) -> str:
+    return gsm7.clean(f"[hotline {inc.severity}] #{inc.id} {about}: {what_}")[:200]
 
 
 def email_body(
     inc: Incident,
     tz: str,
-    what: str,
+    first_line: str,
     timeline: Sequence[tuple[datetime, str]],
     oncall_name: str | None,
 ) -> str:
+    """The detailed e-mail: the SMS text first (current, not the opening's), then the facts."""
     lines = [
-        f"Incident #{inc.id} ({inc.key}) {what}.",
+        first_line,
         "",
-        f"Severity:     {inc.severity}",
-        f"Summary:      {gsm7.clean(inc.summary)}",
+        f"Incident:     #{inc.id}, code {inc.code}, severity {inc.severity}",
         f"Opened:       {local_full(inc.opened_at, tz)}",
     ]
     if inc.resolved_at is not None:
@@ -120,10 +154,8 @@ def email_body(
             f" (open {duration(inc.resolved_at - inc.opened_at)})"
         )
     if inc.route is not None:
-        lines.append(
-            f"Calls go to:  {_ROUTE_WORDS.get(inc.route, inc.route)}"
-            + (f" ({oncall_name})" if inc.route == "oncall" and oncall_name else "")
-        )
+        who = f" ({oncall_name})" if inc.route == "oncall" and oncall_name else ""
+        lines.append(f"Calls go to:  {inc.route}{who}")
     lines.append(f"Assigned to:  {inc.assignee} (escalation level {inc.escalation_level})")
     if inc.acked_at is not None:
         lines.append(f"Acknowledged: {local_full(inc.acked_at, tz)} by {inc.acked_by}")
@@ -135,11 +167,14 @@ def email_body(
         ]
     if inc.epoch is not None:
         lines.append(f"Leader epoch: {inc.epoch}")
-    lines += ["", "Detail:", inc.detail or "(none)", "", "Timeline:"]
+    lines += ["", "Now:"]
+    for key in _ordered(inc.members):
+        m = inc.members[key]
+        lines.append(f"  {key}: {gsm7.clean(str(m.get('summary', '')))}")
+        if m.get("detail"):
+            lines.append(f"    {gsm7.clean(str(m['detail']))}")
+    if not inc.members:
+        lines.append(f"  {gsm7.clean(inc.resolution or inc.summary)}")
+    lines += ["", "Timeline:"]
     lines += [f"  {local_full(at, tz)}  {what_}" for at, what_ in timeline]
     return "\n".join(lines) + "\n"
-
-
-def sms_undeliverable(kind: str, recipient: str, channels: Sequence[str], why: str) -> str:
-    head = f"HOTLINE: a {kind} alert for {gsm7.clean(recipient)} could not be delivered"
-    return gsm7.fit(head + f" via {'/'.join(channels)}: ", why, ".")

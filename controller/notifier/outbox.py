@@ -9,7 +9,7 @@ of the quiet hours. Each row's idempotency key makes queueing the same transitio
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from controller.clock import Clock
 from controller.notifier.channels import Channel
@@ -57,6 +57,7 @@ class Outbox:
         incident_id: int | None = None,
         sms: bool = True,
         email: bool | None = None,
+        delay_s: float = 0.0,
     ) -> int:
         """Queue what ``recipient`` should get: the SMS chain and/or the e-mail. Returns rows added.
 
@@ -68,6 +69,8 @@ class Outbox:
             return 0
         now = self._clock()
         hold = quiet_until(self._settings.quiet_hours, severity, now, self._tz)
+        if delay_s > 0:  # a grouping delay: the rest of the outage may still come
+            hold = max(hold or now, now + timedelta(seconds=delay_s))
         copy = self._email_copy(recipient, email)
         added = 0
         if sms and (recipient.mobile or not copy):

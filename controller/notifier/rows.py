@@ -5,6 +5,7 @@ Times are stored as UTC POSIX seconds (``REAL``) and come back as aware UTC date
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,6 +87,7 @@ def incident_of(row: sqlite3.Row | None) -> Incident | None:
         reminders=row["reminders"],
         last_reminded_at=dt(row["last_reminded_at"]),
         resolution=row["resolution"],
+        members=json.loads(row["members"] or "{}"),
     )
 
 

@@ -1,60 +1,79 @@
 """The notifier: turns the controller's signals into incidents and delivers their messages.
 
 ``signal()`` only records (an incident and its queued messages, in one transaction) and wakes the
-worker; the worker (``start()``) escalates and reminds, then drains the durable outbox through the
-channels in order, so a slow modem never holds up the reconcile loop. See ``store.py`` for the
-delivery guarantee (at most once per incident, transition and recipient).
+workers: one timer task (escalations, reminders, the outbox's housekeeping) and one lane per
+channel (``delivery.py``), so a slow modem never holds up the reconcile loop and a hung SMTP server
+no SMS. The signals of one outage (route, flapping, modem, a failed switch, a pause on a dead
+route) are members of one incident (``incidents.group_of``): one opening, updates when news
+arrives (or, while the opening is still unsent, the opening rewritten in place), one resolution
+when the last member clears. ``manual`` and ``paused`` are notices, not pages. Numbers and codes
+continue across leaders through the coordinator (``shared.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Technician
 from controller.coordination.base import JsonDoc
 from controller.decide.schedule import on_call
 from controller.notifier import gsm7
-from controller.notifier import messages as texts
 from controller.notifier.channels import Channel
 from controller.notifier.delivery import Deliverer, mask
 from controller.notifier.incidents import (
+    NOTICES,
     Escalate,
     Incident,
     Recipient,
     due_action,
     escalation_order,
+    group_of,
     new_ack_code,
+    outranks,
     recipient_for,
     subscribers_for,
     technician_recipient,
+    top_severity,
 )
 from controller.notifier.outbox import Outbox
 from controller.notifier.rows import OutboxRow
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.shared import SharedIncidents, entry
 from controller.notifier.signal import Signal
+from controller.notifier.speak import Speaker
 from controller.notifier.store import NotifierStore
-from modem.e164 import is_e164
 
 log = logging.getLogger("hotline.notifier")
 
-_ACK = re.compile(r"^\s*ACK\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$", re.IGNORECASE)
+QUIET_MEMBERS = frozenset({"flapping", "drift"})  # joining an open outage is no news by itself
 
 
 class IncidentResolved(Exception):
     """An acknowledgement for an incident that is already resolved."""
 
 
+def _member(s: Signal) -> dict[str, Any]:
+    return {
+        "severity": str(s.severity),
+        "summary": s.summary,
+        "detail": s.detail,
+        "down": list(s.down),
+        "by": s.by,
+        "why": s.why,
+    }
+
+
 class Notifier:
-    """Implements ``SignalSink``; also the entry point for acknowledgements. Call alerts are
-    queued through its ``outbox``; ``delivery`` drains it."""
+    """Implements ``SignalSink``; also the entry point for acknowledgements and SMS commands.
+    Call alerts are queued through its ``outbox``; ``delivery`` drains it."""
 
     def __init__(
         self,
@@ -82,12 +101,14 @@ class Notifier:
         self._tasks: list[asyncio.Task[None]] = []
         self.delivery = Deliverer(store, channels, settings, clock, self._undeliverable)
         self.outbox = Outbox(store, settings, channels, clock, self.tz, self._woken)
+        self.say = Speaker(cfg, settings, store, self.outbox, clock)
         self.shared: SharedIncidents | None = None  # set when clustered: incidents outlive leaders
+        self.route_now: Callable[[], str | None] | None = None  # for STATUS (the daemon sets it)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Recover rows a crash left in flight (never resent), then run the worker."""
+        """Recover rows a crash left in flight (never resent), then run the workers."""
         for row in self.store.recover_in_flight(self.clock()):
             log.warning(
                 "notifier.delivery_unknown key=%s recipient=%s channel=%s reason=interrupted",
@@ -137,33 +158,50 @@ class Notifier:
         await self.tick()
         return await self.delivery.deliver_due(stopping=self._stopping)
 
+    def metrics_text(self) -> str:
+        """Prometheus lines: sent, failures by outcome, undeliverable, queue per channel."""
+        return self.delivery.metrics.render(self.store.queued_per_channel())
+
     # -- signals ---------------------------------------------------------------------------
 
     async def signal(self, s: Signal) -> None:
         if not self.settings.enabled:
             return
+        if s.key in NOTICES:
+            if s.active:
+                await self._notice(s)
+            self._woken(None)
+            return
+        group = group_of(s.key)
         async with self._lock:
-            current = self.store.open_incident_for(s.key)
+            current = self.store.open_incident_for(group)
             if current is None and self.shared is not None:
-                prior = (await self.shared.load()).get(s.key)
+                prior = (await self.shared.load()).get(group)
                 if prior is not None:
-                    current = self._adopt(s, prior)
+                    current = self._adopt(group, s, prior)
             if s.active and current is None:
-                current = self._open(s)
+                number = await self._next_number()
+                current = self._open(group, s, number)
             elif s.active and current is not None:
-                self._refresh(current, s)
-            elif not s.active and current is not None:
-                self._resolve(current, s)
+                current = self._member_on(current, s)
+            elif current is not None:
+                current = self._member_off(current, s)
             if current is not None:
                 await self._share(current.id)
         self._woken(None)
 
-    def _adopt(self, s: Signal, prior: JsonDoc) -> Incident:
+    async def _next_number(self) -> int | None:
+        local = self.store.max_incident_id() + 1
+        if self.shared is None:
+            return None
+        return await self.shared.take_number(local)
+
+    def _adopt(self, group: str, s: Signal, prior: JsonDoc) -> Incident:
         """Continue an incident a previous leader opened (and notified): no second opening."""
         told = [str(x) for x in prior.get("told", [])]
         with self.store.transaction():
             inc_id = self.store.open_incident(
-                key=s.key,
+                key=group,
                 severity=str(prior.get("severity", s.severity)),
                 summary=str(prior.get("summary", s.summary)),
                 detail=s.detail,
@@ -172,6 +210,8 @@ class Notifier:
                 code=str(prior["code"]),
                 at=datetime.fromisoformat(prior["opened_at"]),
                 assignee=str(prior.get("assignee", self._oncall_now(s.at).name)),
+                number=int(prior["number"]) if prior.get("number") else None,
+                members=json.dumps(prior.get("members") or {}),
             )
             if prior.get("acked_by"):
                 self.store.update_incident(inc_id, acked_at=s.at, acked_by=prior["acked_by"])
@@ -180,7 +220,7 @@ class Notifier:
             self.store.add_timeline(
                 inc_id, s.at, f"continued by this leader; already told: {', '.join(told) or '-'}"
             )
-        log.info("notifier.incident_adopted id=%s key=%s told=%d", inc_id, s.key, len(told))
+        log.info("notifier.incident_adopted id=%s key=%s told=%d", inc_id, group, len(told))
         inc = self.store.incident(inc_id)
         assert inc is not None
         return inc
@@ -206,11 +246,11 @@ class Notifier:
                 return code
         raise RuntimeError("no free acknowledgement code")  # 27^6 codes: practically unreachable
 
-    def _open(self, s: Signal) -> Incident:
+    def _open(self, group: str, s: Signal, number: int | None) -> Incident:
         tech = self._oncall_now(s.at)
         with self.store.transaction():
             inc_id = self.store.open_incident(
-                key=s.key,
+                key=group,
                 severity=str(s.severity),
                 summary=s.summary,
                 detail=s.detail,
@@ -219,17 +259,20 @@ class Notifier:
                 code=self._unique_code(),
                 at=s.at,
                 assignee=tech.name,
+                number=number,
+                members=json.dumps({s.key: _member(s)}),
             )
             self.store.add_timeline(inc_id, s.at, f"opened: {s.summary}")
             inc = self.store.incident(inc_id)
             assert inc is not None
+            delay = 0.0 if inc.severity == "critical" else self.settings.group_delay_s
             targets = [technician_recipient(tech), *subscribers_for(inc.severity, self.settings)]
             for r in targets:
-                sms = texts.sms_open(inc, self.tz, tech.name, r.label)
-                self._queue(inc, "open", r, sms, texts.email_subject(inc, "opened"))
+                self.say.incident(inc, "open", r, "open", delay_s=delay)
         log.info(
-            "notifier.incident_opened id=%s key=%s severity=%s assignee=%s recipients=%d",
+            "notifier.incident_opened id=%s key=%s member=%s severity=%s assignee=%s recipients=%d",
             inc_id,
+            group,
             s.key,
             s.severity,
             tech.name,
@@ -237,43 +280,82 @@ class Notifier:
         )
         return inc
 
-    def _refresh(self, inc: Incident, s: Signal) -> None:
-        """Keep the incident current; a new route is news for everyone already told."""
-        if (s.summary, s.route, str(s.severity)) == (inc.summary, inc.route, inc.severity):
-            return
+    def _member_on(self, inc: Incident, s: Signal) -> Incident:
+        """A signal of an open outage: keep it current; news goes to everyone concerned."""
+        members = {**inc.members, s.key: _member(s)}
+        severity = top_severity(members, inc.severity)
+        route = s.route if s.route is not None else inc.route
+        moved = s.key == "route" and route != inc.route
+        news = (s.key not in inc.members and s.key not in QUIET_MEMBERS) or moved
+        news = news or outranks(severity, inc.severity)
+        if members == inc.members and not moved:
+            return inc
+        now = replace(inc, members=members, severity=severity, route=route, summary=s.summary)
         with self.store.transaction():
             self.store.update_incident(
-                inc.id, summary=s.summary, detail=s.detail, route=s.route, severity=str(s.severity)
+                inc.id,
+                members=json.dumps(members),
+                severity=severity,
+                route=route,
+                summary=s.summary,
+                detail=s.detail,
             )
-            self.store.add_timeline(inc.id, s.at, f"update: {s.summary}")
-            if s.route is None or s.route == inc.route:
-                return
-            n = self.store.count_timeline(inc.id, "calls now go to ") + 1
-            self.store.add_timeline(inc.id, s.at, f"calls now go to {s.route}")
-            now = replace(inc, summary=s.summary, route=s.route, severity=str(s.severity))
-            oncall = self._oncall_now(s.at).name
-            for label in self.store.recipients_of(inc.id):
-                r = recipient_for(label, self._techs)
-                if r is not None:
-                    sms = texts.sms_route(now, self.tz, oncall, r.label, s.at)
-                    self._queue(now, f"route{n}", r, sms, texts.email_subject(now, "route changed"))
-        log.info("notifier.route_changed id=%s route=%s", inc.id, s.route)
+            self.store.add_timeline(inc.id, s.at, f"{s.key}: {s.summary}")
+            if news:
+                self._tell_update(now, s.at)
+        log.info("notifier.incident_updated id=%s member=%s news=%s", inc.id, s.key, news)
+        return now
 
-    def _resolve(self, inc: Incident, s: Signal) -> None:
+    def _tell_update(self, inc: Incident, at: datetime) -> None:
+        n = self.store.count_timeline(inc.id, "update sent") + 1
+        self.store.add_timeline(inc.id, at, f"update sent ({n})")
+        for label in self.store.queued_or_told(inc.id) or self.store.recipients_of(inc.id):
+            r = recipient_for(label, self._techs)
+            if r is not None and not self.say.upgrade_unsent(inc, r):
+                self.say.incident(inc, f"update{n}", r, "update", at=at)
+        for label in self._unsent_openings(inc):
+            r = recipient_for(label, self._techs)
+            if r is not None:
+                self.say.upgrade_unsent(inc, r)
+
+    def _unsent_openings(self, inc: Incident) -> list[str]:
+        return [
+            row.message.recipient
+            for row in self.store.outbox(inc.id)
+            if row.message.kind == "open" and row.state == "pending" and row.unknown_on is None
+        ]
+
+    def _member_off(self, inc: Incident, s: Signal) -> Incident:
+        if s.key not in inc.members:
+            return inc
+        members = {k: v for k, v in inc.members.items() if k != s.key}
+        if not members:
+            return self._resolve(inc, s)
+        now = replace(inc, members=members, severity=top_severity(members, inc.severity))
+        if s.route is not None and s.key == "route":
+            now = replace(now, route=s.route)
         with self.store.transaction():
             self.store.update_incident(
-                inc.id, state="resolved", resolved_at=s.at, resolution=s.summary
+                inc.id, members=json.dumps(members), severity=now.severity, route=now.route
+            )
+            self.store.add_timeline(inc.id, s.at, f"{s.key} cleared: {s.summary}")
+            if s.key == "route":  # calls are back although something else is still wrong
+                self._tell_update(now, s.at)
+        return now
+
+    def _resolve(self, inc: Incident, s: Signal) -> Incident:
+        done = replace(inc, state="resolved", resolved_at=s.at, resolution=s.summary, members={})
+        with self.store.transaction():
+            self.store.update_incident(
+                inc.id, state="resolved", resolved_at=s.at, resolution=s.summary, members="{}"
             )
             self.store.add_timeline(inc.id, s.at, f"resolved: {s.summary}")
             told = self.store.queued_or_told(inc.id)  # the resolution supersedes the rest
             cancelled = self.store.cancel_pending(inc.id)
-            done = replace(inc, state="resolved", resolved_at=s.at, resolution=s.summary)
             for label in told:
                 r = recipient_for(label, self._techs)
-                if r is None:
-                    continue
-                sms = texts.sms_resolve(done, self.tz, s.at, s.summary)
-                self._queue(done, "resolve", r, sms, texts.email_subject(done, "resolved"))
+                if r is not None:
+                    self.say.resolved(done, r, s.at, s.key)
         log.info(
             "notifier.incident_resolved id=%s key=%s recipients=%d cancelled=%d",
             inc.id,
@@ -281,61 +363,52 @@ class Notifier:
             len(told),
             cancelled,
         )
+        return done
 
-    # -- recipients and queueing -----------------------------------------------------------
-
-    def _queue(self, inc: Incident, transition: str, r: Recipient, sms: str, subject: str) -> None:
-        """Queue the SMS chain and (if configured) the detailed e-mail for one recipient."""
-        body = texts.email_body(
-            inc,
-            self.tz,
-            transition,
-            self.store.timeline(inc.id),
-            self._oncall_now(inc.opened_at).name,
-        )
-        self.outbox.enqueue(
-            key=f"inc{inc.id}/{transition}/{r.label}",
-            kind=transition,
-            severity=inc.severity,
-            recipient=r,
-            sms_text=sms,
-            subject=subject,
-            body=body,
-            incident_id=inc.id,
-        )
+    async def _notice(self, s: Signal) -> None:
+        """A person's action, as information to the on-call technician and info subscribers;
+        once per action even across leaders (the ledger remembers the last of each kind)."""
+        ident = f"{s.by}|{s.why}|{s.route}|" + (s.detail if s.key == "paused" else s.at.isoformat())
+        if self.shared is not None and not await self.shared.new_notice(s.key, ident):
+            return
+        targets = [self.oncall_recipient(s.at), *subscribers_for("info", self.settings)]
+        for r in targets:
+            key = f"notice/{s.key}/{s.at.timestamp():.3f}/{r.label}"
+            self.say.notice(s.key, key, r, by=s.by or "?", why=s.why, route=s.route,
+                            detail=s.detail, at=s.at)  # fmt: skip
+        log.info("notifier.notice kind=%s by=%s recipients=%d", s.key, s.by, len(targets))
 
     def _undeliverable(self, row: OutboxRow, why: str) -> None:
         """A message no channel could carry: tell its recipient on the other channels and the
         on-call technician (never about a notice of this kind: no loops)."""
         m = row.message
-        if m.kind == "undeliverable":
+        if m.kind in ("undeliverable", "reply"):
             return
         r = recipient_for(m.recipient, self._techs) or Recipient(m.recipient, m.mobile, m.email)
         others = tuple(c for c in (*self.settings.channels, "email") if c not in m.channels)
-        sms = texts.sms_undeliverable(m.kind, m.recipient, m.channels, why)
-        subject = gsm7.clean(f"[hotline] undeliverable {m.kind} message for {m.recipient}")
-        body = f"{sms}\n\nKey: {m.key}\nLast error: {why}\n"
-        targets = [(r, tuple(dict.fromkeys(others)))]
+        targets = [(r, others)]
         oncall = self.oncall_recipient()
         if oncall.label != r.label:
             targets.append((oncall, (*self.settings.channels, "email")))
         for who, chain in targets:
+            t = self.say.texts(who.label)
+            values = {"kind": m.kind, "recipient": m.recipient, "channels": "/".join(m.channels)}
+            sms = t.sms("undeliverable", values | {"why": why}, shrink="why")
             self.outbox.enqueue_on(
                 key=f"{m.key}/undeliverable/{who.label}",
                 kind="undeliverable",
                 recipient=who,
                 channels=tuple(dict.fromkeys(chain)),
                 sms_text=sms,
-                subject=subject,
-                body=body,
+                subject=gsm7.clean(f"[hotline] undeliverable {m.kind} for {m.recipient}"),
+                body=f"{sms}\n\nKey: {m.key}\nLast error: {why}\n",
             )
-
-    def metrics_text(self) -> str:
-        """Prometheus lines: sent, failures by outcome, undeliverable, queue per channel."""
-        return self.delivery.metrics.render(self.store.queued_per_channel())
 
     def oncall_recipient(self, at: datetime | None = None) -> Recipient:
         return technician_recipient(self._oncall_now(at or self.clock()))
+
+    def technician(self, name: str) -> Technician | None:
+        return self._techs.get(name)
 
     # -- escalation, reminders, acknowledgement --------------------------------------------
 
@@ -365,15 +438,9 @@ class Notifier:
                 inc.id, now, f"escalated to {tech.name} (no acknowledgement from {inc.assignee})"
             )
             moved = replace(inc, assignee=tech.name, escalation_level=action.level)
-            oncall = self._oncall_now(inc.opened_at).name
-            sms = texts.sms_escalate(moved, self.tz, oncall, tech.name, inc.assignee)
-            self._queue(
-                moved,
-                f"escalate{action.level}",
-                technician_recipient(tech),
-                sms,
-                texts.email_subject(moved, f"escalated to {tech.name}"),
-            )
+            r = technician_recipient(tech)
+            self.say.incident(moved, f"escalate{action.level}", r, "escalate",
+                              at=now, prev=gsm7.clean(inc.assignee))  # fmt: skip
         log.warning(
             "notifier.escalated id=%s from=%s to=%s level=%d",
             inc.id,
@@ -388,15 +455,8 @@ class Notifier:
             self.store.update_incident(inc.id, reminders=number, last_reminded_at=now)
             self.store.add_timeline(inc.id, now, f"reminder {number} to {inc.assignee}")
             if tech is not None:
-                oncall = self._oncall_now(inc.opened_at).name
-                sms = texts.sms_remind(inc, self.tz, oncall, tech.name)
-                self._queue(
-                    inc,
-                    f"remind{number}",
-                    technician_recipient(tech),
-                    sms,
-                    texts.email_subject(inc, "still open"),
-                )
+                r = technician_recipient(tech)
+                self.say.incident(inc, f"remind{number}", r, "remind", at=now)
         log.info("notifier.reminded id=%s to=%s number=%d", inc.id, inc.assignee, number)
 
     async def acknowledge(self, incident_id: int, who: str, via: str) -> Incident | None:
@@ -419,20 +479,9 @@ class Notifier:
         return self.store.incident(incident_id)
 
     async def handle_incoming_sms(self, sender: str, text: str) -> bool:
-        """``ACK <code>`` from a known technician's mobile acknowledges; all else is ignored.
+        """``ACK``/``STATUS`` from a technician's mobile (``inbound.py``); others are ignored.
 
         The daemon hands over every SMS that reaches the modem (``ModemDevice.incoming()``)."""
-        tech = next((t for t in self._techs.values() if t.mobile == sender), None)
-        if not is_e164(sender) or tech is None:
-            log.warning("notifier.sms_ignored sender=%s reason=unknown_sender", mask(sender))
-            return False
-        m = _ACK.match(text)
-        if m is None:
-            log.info("notifier.sms_ignored sender=%s reason=not_an_ack", mask(sender))
-            return False
-        inc = self.store.open_incident_by_code(m.group(1).upper())
-        if inc is None:
-            log.warning("notifier.sms_ignored sender=%s reason=unknown_code", mask(sender))
-            return False
-        await self.acknowledge(inc.id, tech.name, "sms")
-        return True
+        from controller.notifier.inbound import handle_sms
+
+        return await handle_sms(self, sender, text)

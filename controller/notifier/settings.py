@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -175,6 +175,17 @@ class NotifierSettings(_Model):
     send_timeout_s: float = Field(default=90.0, gt=0, description="one channel, one message")
     poll_interval_s: float = Field(default=1.0, gt=0)
     calls: CallsSettings = CallsSettings()
+    language: str = Field(default="en", description="texts for technicians not in languages")
+    languages: dict[str, str] = Field(default_factory=dict, description="technician → language")
+    templates: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per language: template keys to override"
+    )
+    transliterate: bool = Field(
+        default=False, description="strip diacritics so a text stays GSM-7 (one SMS)"
+    )
+    group_delay_s: float = Field(
+        default=0.5, ge=0, le=30, description="a non-critical opening waits for its outage"
+    )
 
     @field_validator("subscribers")
     @classmethod
@@ -184,6 +195,16 @@ class NotifierSettings(_Model):
                 if not (is_e164(a) or is_email(a)):
                     raise ValueError(f"neither an E.164 number nor an e-mail address: {a!r}")
         return value
+
+    @model_validator(mode="after")
+    def _languages_known(self) -> NotifierSettings:
+        from controller.notifier.texts import builtin_languages
+
+        known = set(builtin_languages()) | set(self.templates)
+        for who, lang in {"notifier.language": self.language, **self.languages}.items():
+            if lang not in known:
+                raise ValueError(f"{who}: no templates for language {lang!r} ({sorted(known)})")
+        return self
 
     @model_validator(mode="after")
     def _channels_configured(self) -> NotifierSettings:

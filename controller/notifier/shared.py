@@ -20,6 +20,8 @@ from controller.notifier.incidents import Incident
 log = logging.getLogger("hotline.notifier")
 
 KEY = "incidents"
+NUMBERS = "incident_numbers"  # {"next": N}: the cluster's next incident number
+NOTICES = "notices"  # {kind: ident}: the last notice of each kind, told once per action
 
 
 class SharedDocs(Protocol):
@@ -33,6 +35,8 @@ class SharedDocs(Protocol):
 def entry(inc: Incident, told: list[str]) -> JsonDoc:
     """An open incident's entry: what a new leader needs to continue it (``Notifier._adopt``)."""
     return {
+        "number": inc.id,
+        "members": {k: dict(v) for k, v in inc.members.items()},
         "code": inc.code,
         "opened_at": inc.opened_at.isoformat(),
         "assignee": inc.assignee,
@@ -68,3 +72,26 @@ class SharedIncidents:
             await self.docs.put(KEY, doc)
         except Exception as exc:
             log.warning("notifier.shared_unwritable key=%s error=%s", key, type(exc).__name__)
+
+    async def take_number(self, local_next: int) -> int:
+        """The next incident number across leaders (at least ``local_next``), reserved."""
+        try:
+            doc = await self.docs.get(NUMBERS) or {}
+            number = max(int(doc.get("next", 1)), local_next)
+            await self.docs.put(NUMBERS, {"next": number + 1})
+            return number
+        except Exception as exc:  # numbering must never block an alert
+            log.warning("notifier.shared_numbers error=%s", type(exc).__name__)
+            return local_next
+
+    async def new_notice(self, kind: str, ident: str) -> bool:
+        """Whether a notice is news (not already told by this or a previous leader)."""
+        try:
+            doc = dict(await self.docs.get(NOTICES) or {})
+            if doc.get(kind) == ident:
+                return False
+            doc[kind] = ident
+            await self.docs.put(NOTICES, doc)
+        except Exception as exc:
+            log.warning("notifier.shared_notices error=%s", type(exc).__name__)
+        return True

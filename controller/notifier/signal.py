@@ -1,9 +1,10 @@
 """What the controller tells the notifier: a condition that opened or cleared.
 
 The reconcile loop raises a ``Signal`` whenever an alert-worthy condition changes (route switched
-away from primary, actuation failed, flapping, modem unhealthy, ZooKeeper quorum lost, last-resort
-rule fired). The notifier turns signals into incidents: one incident per ``key`` while it is active,
-one notification when it opens and one when it resolves.
+away from primary, actuation failed, flapping, modem unhealthy, paused on a dead route, ZooKeeper
+quorum lost, last-resort rule fired). The notifier groups the signals of one outage into one
+incident (``incidents.group_of``): one notification when it opens, updates when it changes, one
+when it resolves. ``manual`` and ``paused`` signals are notices (information, no incident).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class Signal:
     at: datetime  # UTC
     route: str | None = None  # the route in force when signalled
     epoch: int | None = None  # the leader's epoch (HA), for the audit trail
+    down: tuple[str, ...] = ()  # components down (config names): the text says what broke
+    by: str | None = None  # a person's action (manual override, pause): who
+    why: str = ""  # and why, in their words
 
 
 class SignalSink(Protocol):

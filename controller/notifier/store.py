@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS incidents (
   opened_at REAL NOT NULL, resolved_at REAL, acked_at REAL, acked_by TEXT,
   assignee TEXT NOT NULL, first_assignee TEXT NOT NULL, escalation_level INTEGER NOT NULL,
   last_escalated_at REAL NOT NULL, reminders INTEGER NOT NULL, last_reminded_at REAL,
-  resolution TEXT NOT NULL DEFAULT ''
+  resolution TEXT NOT NULL DEFAULT '', members TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_per_key ON incidents(key) WHERE state = 'open';
 CREATE TABLE IF NOT EXISTS timeline (
@@ -70,20 +70,21 @@ CREATE TABLE IF NOT EXISTS attempts (
 
 
 _NEW_COLUMNS = (
-    ("cursor", "TEXT"),
-    ("tried", "TEXT NOT NULL DEFAULT ''"),
-    ("dead", "TEXT NOT NULL DEFAULT ''"),
-    ("unknown_on", "TEXT"),
+    ("outbox", "cursor", "TEXT"),
+    ("outbox", "tried", "TEXT NOT NULL DEFAULT ''"),
+    ("outbox", "dead", "TEXT NOT NULL DEFAULT ''"),
+    ("outbox", "unknown_on", "TEXT"),
+    ("incidents", "members", "TEXT NOT NULL DEFAULT '{}'"),
 )
 
 
 class NotifierStore:
     def __init__(self, path: Path) -> None:
         self._db = open_sqlite(path, "", rows=True)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(outbox)").fetchall()}
-        for col, decl in _NEW_COLUMNS:
-            if have and col not in have:  # an outbox from before per-channel lanes
-                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {col} {decl}")
+        for table, col, decl in _NEW_COLUMNS:  # a store from before lanes and grouping
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})").fetchall()}
+            if have and col not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {decl}")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -113,12 +114,19 @@ class NotifierStore:
         code: str,
         at: datetime,
         assignee: str,
+        number: int | None = None,
+        members: str = "{}",
     ) -> int:
+        """A new open incident; ``number`` continues the cluster's numbering (the ledger), unless
+        this store already used it (then the next free one: numbers stay unique here)."""
+        if number is not None and self.incident(number) is not None:
+            number = None
         cur = self._db.execute(
-            "INSERT INTO incidents (key, severity, summary, detail, route, epoch, code, state,"
-            " opened_at, assignee, first_assignee, escalation_level, last_escalated_at, reminders)"
-            " VALUES (?,?,?,?,?,?,?,'open',?,?,?,0,?,0)",
+            "INSERT INTO incidents (id, key, severity, summary, detail, route, epoch, code, state,"
+            " opened_at, assignee, first_assignee, escalation_level, last_escalated_at, reminders,"
+            " members) VALUES (?,?,?,?,?,?,?,?,'open',?,?,?,0,?,0,?)",
             (
+                number,
                 key,
                 severity,
                 summary,
@@ -130,6 +138,7 @@ class NotifierStore:
                 assignee,
                 assignee,
                 ts(at),
+                members,
             ),
         )
         assert cur.lastrowid is not None
@@ -151,6 +160,7 @@ class NotifierStore:
             "reminders",
             "last_reminded_at",
             "resolution",
+            "members",
         ]
     )
 
@@ -387,6 +397,24 @@ class NotifierStore:
             q += " AND (" + " OR ".join("kind LIKE ?" for _ in kinds_prefix) + ")"
             args += [p + "%" for p in kinds_prefix]
         return self._db.execute(q, args).rowcount
+
+    def rewrite_unsent(
+        self, key: str, sms_text: str, subject: str, body: str, severity: str
+    ) -> bool:
+        """Upgrade a message in place while no copy of it can have reached anyone (one text,
+        not two): pending, and no channel's outcome unknown."""
+        return (
+            self._db.execute(
+                "UPDATE outbox SET sms_text = ?, subject = ?, body = ?, severity = ?"
+                " WHERE key = ? AND state = 'pending' AND unknown_on IS NULL",
+                (sms_text, subject, body, severity, key),
+            ).rowcount
+            == 1
+        )
+
+    def max_incident_id(self) -> int:
+        row = self._db.execute("SELECT MAX(id) FROM incidents").fetchone()
+        return int(row[0] or 0)
 
     def defer(self, row_id: int, until: datetime) -> None:
         self._db.execute("UPDATE outbox SET next_at = ? WHERE id = ?", (ts(until), row_id))

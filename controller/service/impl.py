@@ -177,8 +177,9 @@ class ControllerServiceImpl:
     async def failback(self, reason: str, who: str) -> ActionResult:
         return await self._leader_runs({"action": "failback", "reason": reason, "who": who})
 
-    async def pause(self, reason: str, who: str) -> ActionResult:
-        return await self._leader_runs({"action": "pause", "reason": reason, "who": who})
+    async def pause(self, reason: str, who: str, ttl_s: float | None = None) -> ActionResult:
+        doc = {"action": "pause", "reason": reason, "who": who, "ttl_s": ttl_s}
+        return await self._leader_runs(doc)
 
     async def resume(self, reason: str, who: str) -> ActionResult:
         return await self._leader_runs({"action": "resume", "reason": reason, "who": who})
@@ -226,7 +227,8 @@ class ControllerServiceImpl:
         if action == "failback":
             return await self._do_failback(reason, who)
         if action == "pause":
-            return await self._do_pause(reason, who)
+            ttl = doc.get("ttl_s")
+            return await self._do_pause(reason, who, None if ttl is None else float(ttl))
         if action == "resume":
             return await self._do_resume(reason, who)
         return ActionResult(
@@ -267,8 +269,11 @@ class ControllerServiceImpl:
         ev = self._audit("failback", f"failback (override cleared): {reason}", who, None, {})
         return await self._await_route(None, ev.id)
 
-    async def _do_pause(self, reason: str, who: str) -> ActionResult:
-        await self.loop.state.set_pause(PauseRecord(Pause(reason, who), self.clock()))
+    async def _do_pause(self, reason: str, who: str, ttl_s: float | None = None) -> ActionResult:
+        f, now = self.cfg.failover, self.clock()
+        ttl = min(ttl_s or f.pause_default_ttl_s, f.pause_max_ttl_s)
+        until = now + timedelta(seconds=ttl)
+        await self.loop.state.set_pause(PauseRecord(Pause(reason, who, until), now))
         ev = self._audit("pause", f"paused: {reason}", who, None, {})
         cached = await self.loop.refresh()
         rec = cached.route

@@ -64,6 +64,7 @@ def signal(key: str = "route", active: bool = True, **kw: Any) -> Signal:
         "at": T0,
         "route": "oncall",
         "epoch": 3,
+        "down": ("trunk-a", "trunk-b"),
     }
     base.update(kw)
     return Signal(key=key, active=active, **base)

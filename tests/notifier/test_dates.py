@@ -83,7 +83,7 @@ async def test_new_years_night_holds_info_until_seven_local(
         reminder_interval_s=0,
     )
     clock.now = utc("2026-12-31T21:30")  # 22:30 CET on New Year's Eve
-    await n.signal(signal(key="drift", severity=Severity.INFO, summary="drift", at=clock.now))
+    await n.signal(signal(key="quorum", severity=Severity.INFO, summary="slow", at=clock.now))
     await n.signal(signal(at=clock.now))
     await n.run_once()
     assert [m.severity for m in sms.sent] == ["critical"]

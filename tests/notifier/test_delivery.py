@@ -157,7 +157,7 @@ async def test_hung_smtp_server_delays_no_sms(make_notifier: MakeNotifier) -> No
     n = make_notifier({"modem_sms": sms, "email": email(section)}, smtp=section)
     await n.start()
     try:
-        for key in ("route", "modem", "flapping"):
+        for key in ("quorum", "lastresort", "other"):  # three incidents, three SMS
             await n.signal(signal(key=key))
         await until(lambda: len(sms.sent) == 3, "three SMS while SMTP hangs")
         await until(lambda: silent.connections >= 1, "the e-mail lane stuck in SMTP")
@@ -185,7 +185,7 @@ async def test_smtp_outage_queue_drains_when_the_server_returns(
         reminder_interval_s=0,
         escalation_timeout_s=0,
     )
-    for key in ("route", "modem"):
+    for key in ("route", "quorum"):
         await n.signal(signal(key=key))
     await n.run_once()
     mails = [r for r in n.store.outbox() if r.message.key.endswith("/email")]

@@ -31,8 +31,8 @@ async def test_one_message_when_opened_and_one_when_resolved(
     opened = sms.sent[0]
     inc = n.store.incidents()[0]
     assert opened.mobile == "+420777000001"
-    assert opened.sms_text.startswith(f"HOTLINE CRITICAL #{inc.id}: all lines down")
-    assert "Calls ring YOUR mobile." in opened.sms_text
+    assert opened.sms_text.startswith(f"HOTLINE CRITICAL #{inc.id}: DOWN: primary SIP trunk")
+    assert "Calls go to YOUR mobile." in opened.sms_text and "Check trunk-a." in opened.sms_text
     assert "Since 13:00 CET" in opened.sms_text
     assert opened.sms_text.endswith(f"Reply ACK {inc.code}")
     assert gsm7.is_gsm7(opened.sms_text) and gsm7.sms_units(opened.sms_text) <= 160
@@ -42,7 +42,8 @@ async def test_one_message_when_opened_and_one_when_resolved(
     await n.signal(signal(active=False, summary="primary line back", at=clock.now))
     await n.run_once()
     assert [m.kind for m in sms.sent] == ["open", "resolve"]
-    assert sms.sent[1].sms_text.startswith(f"HOTLINE RESOLVED #{inc.id}: primary line back.")
+    resolved = f"HOTLINE RESOLVED #{inc.id}: calls back on the primary line. Open 13:00 CET"
+    assert sms.sent[1].sms_text.startswith(resolved)
     assert n.store.incident(inc.id).state == "resolved"  # type: ignore[union-attr]
 
     await n.signal(signal(at=clock.now))  # the same condition again: a new incident
@@ -55,7 +56,7 @@ async def test_long_summary_is_shortened_but_keeps_the_ack_code(
 ) -> None:
     sms = RecordingChannel("modem_sms")
     n = make_notifier({"modem_sms": sms})
-    await n.signal(signal(summary="trunk-a, trunk-b and both PBX nodes are down " * 6))
+    await n.signal(signal(key="quorum", summary="trunk-a, trunk-b and both PBX nodes down " * 6))
     await n.run_once()
     text = sms.sent[0].sms_text
     code = n.store.incidents()[0].code
@@ -65,7 +66,7 @@ async def test_long_summary_is_shortened_but_keeps_the_ack_code(
 async def test_control_characters_never_reach_the_sms(make_notifier: MakeNotifier) -> None:
     sms = RecordingChannel("modem_sms")
     n = make_notifier({"modem_sms": sms})
-    await n.signal(signal(summary="modem\x1a AT+CFUN=0\r\nOK\x1b"))
+    await n.signal(signal(key="quorum", summary="modem\x1a AT+CFUN=0\r\nOK\x1b"))
     await n.run_once()
     text = sms.sent[0].sms_text
     assert not any(ord(c) < 32 for c in text)
@@ -88,7 +89,7 @@ async def test_escalates_to_the_next_technician_without_an_ack(
     esc = sms.sent[1]
     assert esc.kind == "escalate1" and esc.mobile == "+420777000002"
     assert "ESCALATED to you, no ACK from alice" in esc.sms_text
-    assert "Calls ring alice's mobile." in esc.sms_text
+    assert "Calls go to alice's mobile." in esc.sms_text
     clock.advance(3600)
     await n.run_once()  # everyone in the rotation was asked: no further escalation
     assert len(sms.sent) == 2
@@ -135,7 +136,7 @@ async def test_ack_by_sms_reply_from_a_known_number(
     caplog.set_level(logging.INFO, logger="hotline.notifier")
     assert not await n.handle_incoming_sms("+420999888777", f"ACK {code}")  # stranger
     assert "+420***777" in caplog.text and "+420999888777" not in caplog.text
-    assert not await n.handle_incoming_sms("+420777000002", "ACK ZZZZZZ")  # wrong code
+    assert await n.handle_incoming_sms("+420777000002", "ACK ZZZZZZ")  # wrong code: a reply
     assert not await n.handle_incoming_sms("+420777000002", "hello")
     assert n.store.incidents()[0].acked_at is None
     assert await n.handle_incoming_sms("+420777000002", f"  ack {code.lower()} ")
@@ -143,7 +144,11 @@ async def test_ack_by_sms_reply_from_a_known_number(
     assert inc.acked_by == "bob"
     clock.advance(3600)
     await n.run_once()
-    assert [m.kind for m in sms.sent] == ["open"]
+    assert [m.kind for m in sms.sent] == ["open", "reply", "reply"]
+    wrong, ok = (m.sms_text for m in sms.sent[1:])
+    assert wrong.startswith(f"No open incident ZZZZZZ. Open: #1 {code} (DOWN: primary SIP")
+    assert ok == "#1 acknowledged, reminders stopped."
+    assert [m.recipient for m in sms.sent[1:]] == ["bob", "bob"]
 
 
 async def test_failed_channel_falls_through_to_the_next(make_notifier: MakeNotifier) -> None:
@@ -223,7 +228,7 @@ async def test_subscribers_per_severity_and_quiet_hours(
         reminder_interval_s=0,
     )
     await n.signal(signal())
-    await n.signal(signal(key="drift", severity=Severity.INFO, summary="forwarding drift fixed"))
+    await n.signal(signal(key="quorum", severity=Severity.INFO, summary="ZooKeeper slow"))
     await n.run_once()
     assert sorted((m.recipient, m.severity) for m in sms.sent) == [
         ("+420600111222", "critical"),
@@ -326,14 +331,14 @@ async def test_route_change_in_an_open_incident_tells_everyone_told(
     )
     await n.signal(signal(route="secondary", summary="trunk A down; calls go to secondary"))
     await n.run_once()
-    assert "Calls go to secondary line." in sms.sent[0].sms_text
+    assert "Calls go to the secondary line." in sms.sent[0].sms_text
     clock.advance(60)
     await n.signal(signal(route="oncall", summary="both trunks down", at=clock.now))
     await n.signal(signal(route="oncall", summary="both trunks down", at=clock.now))
     await n.run_once()
-    updates = {m.recipient: m.sms_text for m in sms.sent if m.kind == "route1"}
+    updates = {m.recipient: m.sms_text for m in sms.sent if m.kind == "update1"}
     assert set(updates) == {"alice", "+420600111222"}
-    assert "Calls ring YOUR mobile." in updates["alice"]
-    assert "Calls ring alice's mobile." in updates["+420600111222"]
-    assert updates["alice"].startswith("HOTLINE CRITICAL #1 UPDATE 13:01 CET: both trunks down")
+    assert "Calls go to YOUR mobile." in updates["alice"]
+    assert "Calls go to alice's mobile." in updates["+420600111222"]
+    assert updates["alice"].startswith("HOTLINE CRITICAL #1 UPDATE 13:01 CET: DOWN: primary")
     assert all(gsm7.sms_units(t) <= 160 for t in updates.values())

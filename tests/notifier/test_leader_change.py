@@ -50,15 +50,15 @@ async def test_the_next_leader_adopts_instead_of_reopening(tmp_path: Path) -> No
     await old.run_once()
     opened = {m.recipient for m in old_sms.sent}
     assert opened == {"alice", "+420600111222"}
-    code = old.store.open_incident_for("route").code
-    assert docs.docs["incidents"]["route"]["code"] == code
+    code = old.store.open_incident_for("outage").code
+    assert docs.docs["incidents"]["outage"]["code"] == code
 
     # Leadership moves; the new leader's loop signals the same condition.
     new, new_sms = _node(tmp_path, "b", docs, clock)
     await new.signal(signal())
     await new.run_once()
     assert new_sms.sent == []  # nothing told twice
-    adopted = new.store.open_incident_for("route")
+    adopted = new.store.open_incident_for("outage")
     assert adopted is not None and adopted.code == code  # the ACK code stays valid
 
     clock.advance(60)
@@ -66,7 +66,7 @@ async def test_the_next_leader_adopts_instead_of_reopening(tmp_path: Path) -> No
     await new.run_once()
     assert {m.recipient for m in new_sms.sent} == opened
     assert all(m.kind == "resolve" for m in new_sms.sent)
-    assert "route" not in docs.docs["incidents"]
+    assert "outage" not in docs.docs["incidents"]
 
 
 async def test_a_resolution_seen_only_by_the_new_leader_still_reaches_everyone(
@@ -86,11 +86,11 @@ async def test_an_acknowledgement_travels_with_the_incident(tmp_path: Path) -> N
     docs, clock = Docs(), Clock()
     old, _ = _node(tmp_path, "a", docs, clock)
     await old.signal(signal())
-    inc = old.store.open_incident_for("route")
+    inc = old.store.open_incident_for("outage")
     await old.acknowledge(inc.id, "alice", "api")
     new, _ = _node(tmp_path, "b", docs, clock)
     await new.signal(signal())
-    assert new.store.open_incident_for("route").acked_by == "alice"
+    assert new.store.open_incident_for("outage").acked_by == "alice"
 
 
 async def test_unreachable_shared_state_never_blocks_an_alert(tmp_path: Path) -> None:
@@ -100,3 +100,21 @@ async def test_unreachable_shared_state_never_blocks_an_alert(tmp_path: Path) ->
     await node.signal(signal())
     await node.run_once()
     assert {m.recipient for m in sms.sent} == {"alice", "+420600111222"}
+
+
+async def test_incident_numbers_continue_across_leaders(tmp_path: Path) -> None:
+    """#1 opened by the old leader, resolved by the new one; the new one's next is #2, and the
+    old leader, leading again, continues with #3 (not its own local #2)."""
+    docs, clock = Docs(), Clock()
+    old, _ = _node(tmp_path, "a", docs, clock)
+    await old.signal(signal())
+    assert old.store.open_incident_for("outage").id == 1  # type: ignore[union-attr]
+    new, new_sms = _node(tmp_path, "b", docs, clock)
+    await new.signal(signal(active=False, summary="primary back"))
+    await new.run_once()
+    assert {m.sms_text.split(":")[0] for m in new_sms.sent} == {"HOTLINE RESOLVED #1"}
+    await new.signal(signal(key="quorum", summary="ZooKeeper quorum lost"))
+    assert new.store.open_incident_for("quorum").id == 2  # type: ignore[union-attr]
+    await old.signal(signal(key="lastresort", summary="last resort"))
+    assert old.store.open_incident_for("lastresort").id == 3  # type: ignore[union-attr]
+    assert docs.docs["incident_numbers"] == {"next": 4}

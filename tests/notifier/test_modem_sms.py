@@ -44,7 +44,7 @@ async def test_open_sms_reaches_the_network_decoded(
     inc = n.store.incidents()[0]
     assert sms.to == "+420777000001"
     assert sms.parts == 1 and sms.encoding != "ucs2"
-    assert sms.text.startswith(f"HOTLINE CRITICAL #{inc.id}: all lines down")
+    assert sms.text.startswith(f"HOTLINE CRITICAL #{inc.id}: DOWN: primary SIP trunk")
     assert sms.text.endswith(f"Reply ACK {inc.code}")
     row = n.store.outbox()[0]
     assert row.state == "sent" and row.provider_id == f"mr:{sms.references[0]}"
@@ -55,7 +55,7 @@ async def test_czech_text_goes_as_ucs2(modem: tuple[ModemEmulator, Modem], tmp_p
     emu, m = modem
     n = notifier(m, tmp_path)
     summary = "ústředna Žižkov nedostupná, hovory přesměrovány"
-    await n.signal(signal(summary=summary))
+    await n.signal(signal(key="quorum", summary=summary))
     await n.run_once()
     (sms,) = emu.outbox
     assert not gsm7.is_gsm7(sms.text) and summary[:20] in sms.text
@@ -90,6 +90,30 @@ async def test_ack_reply_through_the_modem(
     inc = n.store.incidents()[0]
     assert inc.acked_by == "alice"
     assert "acknowledged by alice via sms" in [what for _, what in n.store.timeline(inc.id)]
-    assert await n.run_once() == 0
-    assert [s.to for s in emu.outbox] == ["+420777000001"]
+    assert await n.run_once() == 1  # the reply, not a reminder
+    assert [s.to for s in emu.outbox] == ["+420777000001", "+420777000001"]
+    assert emu.outbox[-1].text == f"#{inc.id} acknowledged, reminders stopped."
+    n.store.close()
+
+
+async def test_czech_technician_gets_one_gsm7_sms_when_transliterated(
+    modem: tuple[ModemEmulator, Modem], tmp_path: Path
+) -> None:
+    """Issue 14 point 7: Czech words (and a name with diacritics) would force UCS-2, 3 parts."""
+    emu, m = modem
+    n = notifier(m, tmp_path, languages={"alice": "cs"}, transliterate=True)
+    await n.signal(signal(route="secondary", down=("trunk-a",)))
+    assert await n.run_once() == 1
+    (sms,) = emu.outbox
+    code = n.store.incidents()[0].code
+    assert sms.parts == 1 and sms.encoding == "GSM-7"
+    assert sms.text.startswith("HOTLINE KRITICKÉ #1: nefunguje primary SIP trunk")  # É: GSM-7
+    assert "Hovory jdou na zalozni linku." in sms.text and sms.text.endswith(f"ACK {code}")
+    events = m.subscribe()
+    emu.deliver_sms("+420777000001", "Beru, jedu na to")  # no code: her one open incident
+    got = await _next_sms(events)
+    assert await n.handle_incoming_sms(got.sender, got.text)
+    assert n.store.incidents()[0].acked_by == "alice"
+    assert await n.run_once() == 1
+    assert emu.outbox[-1].text == "#1 potvrzeno, pripominky zastaveny."
     n.store.close()

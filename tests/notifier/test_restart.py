@@ -43,7 +43,7 @@ _CHILD = textwrap.dedent(
         store = NotifierStore(Path(sys.argv[1]) / "notifier.sqlite3")
         n = Notifier(cfg, cfg.notifier, store, {"modem_sms": HangsOnSecond()}, clock=Clock())
         await n.signal(signal())
-        await n.signal(signal(key="modem", summary="modem not registered", route=None))
+        await n.signal(signal(key="quorum", summary="ZooKeeper quorum lost", route=None))
         await n.run_once()
 
     asyncio.run(main())
@@ -85,7 +85,7 @@ async def test_killed_mid_send_is_not_resent_after_restart(tmp_path: Path) -> No
     store = NotifierStore(tmp_path / "notifier.sqlite3")
     n = Notifier(cfg, cfg.notifier, store, {"modem_sms": sms}, clock=Clock())
     await n.signal(signal())  # the controller repeats its signals after a restart: no new sends
-    await n.signal(signal(key="modem", summary="modem not registered", route=None))
+    await n.signal(signal(key="quorum", summary="ZooKeeper quorum lost", route=None))
     await n.run_once()
     states = {r.message.key: r.state for r in store.outbox()}
     assert states[first] == "sent"

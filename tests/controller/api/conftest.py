@@ -162,7 +162,7 @@ class FakeService:
         self.calls.append(("failback", {"reason": reason, "who": who}))
         return self.result
 
-    async def pause(self, reason: str, who: str) -> ActionResult:
+    async def pause(self, reason: str, who: str, ttl_s: float | None = None) -> ActionResult:
         self._maybe_fail()
         self.calls.append(("pause", {"reason": reason, "who": who}))
         return self.result
