@@ -88,26 +88,36 @@ class ClusterAgent:
     # ---- the loop ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, beat: Callable[[], None] | None = None) -> None:
-        next_member = 0.0
+        """Custody (and the watchdog's ping) every ``CUSTODY_EVERY_S``; the member exchange
+        beside it in its own task, so a ZooKeeper call waiting for its deadline delays neither."""
+        exchange = asyncio.create_task(self._exchange_loop(stop), name="cluster-exchange")
+        try:
+            while not stop.is_set():
+                try:
+                    await self.custody()
+                    self._note_last_resort()
+                except Exception:  # a bug guard: the task must keep custody of the modem
+                    log.exception("cluster agent round failed")
+                self.ticks += 1
+                if beat is not None:
+                    beat()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=CUSTODY_EVERY_S)
+        finally:
+            for task in (exchange, self._opening, self._term_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def _exchange_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await self.custody()
-                self._note_last_resort()
-                if time.monotonic() >= next_member:
-                    next_member = time.monotonic() + MEMBER_EVERY_S
-                    await self.exchange()
-            except Exception:  # a bug guard: the task must keep custody of the modem
-                log.exception("cluster agent round failed")
-            self.ticks += 1
-            if beat is not None:
-                beat()
+                await self.exchange()
+            except Exception:
+                log.exception("cluster exchange failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=CUSTODY_EVERY_S)
-        for task in (self._opening, self._term_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await asyncio.wait_for(stop.wait(), timeout=MEMBER_EVERY_S)
 
     async def custody(self) -> None:
         acting = self.coord.may_actuate()

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from controller.clock import Clock
-from controller.config import HotlineConfig
+from controller.config import HotlineConfig, Route
 from controller.daemon import Parts, assemble, serve
 from health.model import ComponentState, HealthSnapshot, Status
 from modem.device import ModemDevice
@@ -241,6 +241,14 @@ async def test_without_quorum_the_daemon_on_the_modem_host_forwards_to_oncall(
             await until("the last_resort signal", fired)
             await asyncio.sleep(0.5)  # a few more evaluations: it fires once per outage
             assert fired() == [True]
+            # Its status says what the modem does now, not what the route record last said.
+            status = parts.service.status()
+            assert status.active.route is Route.ONCALL and status.active.number in mobiles
+            assert status.leader is None and not status.may_actuate
+            assert status.cluster is not None and not status.cluster.quorum
+            assert status.cluster.written_by is not None
+            assert status.cluster.written_by.kind == "last-resort"
+            assert "last-resort rule forwarded" in status.cluster.note
     finally:
         sim.stop()
         zk.stop()
