@@ -26,7 +26,7 @@ from controller.config.actuators import ModemActuatorSettings
 from controller.coordination.base import Coordinator
 from controller.coordination.local import LocalCoordinator
 from controller.daemon_api import DaemonError, start_api
-from controller.daemon_cluster import ClusterAgent
+from controller.daemon_cluster import ClusterAgent, term_probe
 from controller.loop.actuators.base import Actuator
 from controller.loop.actuators.build import build_actuators
 from controller.loop.actuators.modem import ModemActuator
@@ -209,6 +209,10 @@ async def _start(parts: Parts) -> None:
     await parts.coordinator.start()
     await parts.monitor.start()
     if parts.notifier is not None:
+        loop = parts.loop  # a technician's STATUS SMS answers the route in force
+        parts.notifier.route_now = lambda: (
+            None if loop.cache.route.route is None else str(loop.cache.route.route)
+        )
         await parts.notifier.start()
     await parts.loop.start_up()
 
@@ -250,10 +254,14 @@ def _side_tasks(
     if parts.view is not None:
         tasks.append(asyncio.create_task(parts.view.run(stop), name="health-views"))
     watch = _last_resort_watch(parts, cfg)
-    from health.monitor import HealthMonitor
-
-    probe = parts.monitor.probe_now if isinstance(parts.monitor, HealthMonitor) else None
-    agent = ClusterAgent(cfg, parts.coordinator, parts.link, parts.loop, watch, on_term=probe)
+    agent = ClusterAgent(
+        cfg,
+        parts.coordinator,
+        parts.link,
+        parts.loop,
+        watch,
+        on_term=term_probe(parts.monitor, parts.view),
+    )
     parts.service.agent = agent
     tasks.append(asyncio.create_task(agent.run(stop, watchdog.beat), name="cluster"))
     if watch is not None:

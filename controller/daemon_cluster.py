@@ -32,7 +32,7 @@ from controller.config import HotlineConfig
 from controller.coordination.base import CoordinationError, Coordinator, JsonDoc
 from controller.daemon_api import split_listen
 from controller.loop.lastresort import LastResortWatch
-from controller.loop.parts import classify
+from controller.loop.parts import SnapshotSource, classify
 from controller.loop.reconcile import Reconciler
 from modem.device import ModemDevice, Readback
 
@@ -251,6 +251,26 @@ class ClusterAgent:
             return self.member_doc()
         doc = self.cache.members.get(name) if name is not None else None
         return doc if doc is not None and doc.get("may_actuate") else None
+
+
+def term_probe(
+    monitor: object, view: SnapshotSource | None
+) -> Callable[[], Awaitable[object]] | None:
+    """A new term's first probe round, right away: the leader view's baseline for the term
+    first (so these samples count as the term's own), then every component once. None unless
+    ``monitor`` is the daemon's ``HealthMonitor`` (a test's fixed source has nothing to probe)."""
+    from health.monitor import HealthMonitor
+
+    if not isinstance(monitor, HealthMonitor):
+        return None
+    probe_now = monitor.probe_now
+
+    async def probe() -> object:
+        if view is not None:
+            view.snapshot()
+        return await probe_now()
+
+    return probe
 
 
 def session_state(coord: Coordinator) -> str:
