@@ -145,6 +145,9 @@ def _metrics_route(
         text = service.metrics_text()
         if text and not text.endswith("\n"):
             text += "\n"
+        notifier = getattr(app.state, "notifier", None)  # its delivery counters (issue 14)
+        if notifier is not None:
+            text += notifier.metrics_text()
         return PlainTextResponse(text + metrics.render(), media_type=PROMETHEUS_TEXT)
 
 
@@ -380,6 +383,7 @@ def create_app(
         cluster_routes(router, cluster, read, _AUTH_RESPONSES)
         install_leader_proxy(app, cluster, read)
     app.include_router(router)
+    app.state.notifier = notifier
     if notifier is not None or calls is not None:
         _alerts_routes(app, notifier, calls)
     app.include_router(dashboard_router())

@@ -139,6 +139,10 @@ class Alerts:
         except Exception:
             log.exception("signal %s could not be delivered", key)
 
+    def manual(self) -> bool:
+        """Whether this tick's decision is a person's override (not counted as flapping)."""
+        return self.decision is not None and self.decision.cause is Cause.OVERRIDE
+
     async def verified(self, route: Route, number: str, reason: str, now: datetime) -> None:
         """A switch to ``route`` was verified: clear the failure and drift, tell the route."""
         await self.send(

@@ -345,7 +345,7 @@ class Reconciler:
         now: datetime,
     ) -> None:
         dry = any(v == "dry-run" for v in steps.values())
-        new = rec.switched(target.route, target.number, now)
+        new = rec.switched(target.route, target.number, now, counted=not self.alerts.manual())
         if dry:
             new = RouteRecord(
                 new.route, new.number, new.since, False, False, None, "", new.switches

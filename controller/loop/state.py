@@ -75,9 +75,12 @@ class RouteRecord:
             switches=tuple(t for t in (_dt(x) for x in doc.get("switches", ())) if t),
         )
 
-    def switched(self, route: Route, number: str, at: datetime) -> RouteRecord:
-        """The record after a verified change to ``route``."""
-        moved = route is not self.route and self.route is not None
+    def switched(
+        self, route: Route, number: str, at: datetime, *, counted: bool = True
+    ) -> RouteRecord:
+        """The record after a verified change to ``route``; ``counted=False`` (a person's
+        override) keeps it out of the flap guard's window."""
+        moved = route is not self.route and self.route is not None and counted
         switches = (*self.switches, at)[-MAX_SWITCHES:] if moved else self.switches
         since = at if route is not self.route else (self.since or at)
         return RouteRecord(route, number, since, True, False, None, "", switches)

@@ -131,7 +131,15 @@ class Deliverer:
             except Exception:
                 log.exception("notifier.lane_error channel=%s", channel)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self._settings.poll_interval_s)
+                await asyncio.wait_for(wake.wait(), self._sleep_s(channel))
+
+    def _sleep_s(self, channel: str) -> float:
+        """Until this lane's next message is due (a grouping delay, a backoff), at most a poll."""
+        poll = self._settings.poll_interval_s
+        nxt = self._store.next_due_at(channel)
+        if nxt is None:
+            return poll
+        return max(0.0, min(poll, (nxt - self._clock()).total_seconds()))
 
     async def drain(self, channel: str, limit: int, stopping: asyncio.Event | None = None) -> int:
         sent = 0

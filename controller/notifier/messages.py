@@ -56,7 +56,7 @@ def what(t: Texts, comps: Components, inc: Incident) -> str:
                 else t.raw("what", "route_nothing_down")
             )
         elif key in MEMBER_ORDER:
-            phrase = t.fill(t.raw("what", key), target=_target(m))
+            phrase = t.fill(t.raw("what", key), target=_target(m), first=(down or ("?",))[0])
         else:
             phrase = t.fill(t.raw("what", "other"), summary=gsm7.clean(str(m.get("summary", ""))))
         if phrase and phrase not in phrases:

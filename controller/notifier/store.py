@@ -342,9 +342,11 @@ class NotifierStore:
             )
         return [outbox_row_of(r) for r in rows.fetchall()]
 
-    def next_due_at(self) -> datetime | None:
-        row = self._db.execute("SELECT MIN(next_at) FROM outbox WHERE state = 'pending'").fetchone()
-        return dt(row[0])
+    def next_due_at(self, channel: str | None = None) -> datetime | None:
+        q, args = "SELECT MIN(next_at) FROM outbox WHERE state = 'pending'", []
+        if channel is not None:
+            q, args = q + " AND cursor = ?", [channel]
+        return dt(self._db.execute(q, args).fetchone()[0])
 
     def begin_send(self, row_id: int, channel: str, now: datetime) -> int | None:
         """Mark the row in flight on ``channel`` (committed before the channel is called).
