@@ -69,6 +69,9 @@ def _summary(cfg: HotlineConfig, source: str) -> str:
     )
     roles = ", ".join(f"{t.name} ({t.role})" for t in cfg.api.tokens) or "none"
     lines.append(f"  api           {cfg.api.listen}, tokens: {roles}")
+    from controller.notifier.worstcase import report  # the alert texts' worst-case length
+
+    lines += report(cfg)
     return "\n".join(lines)
 
 

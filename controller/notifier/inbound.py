@@ -36,7 +36,7 @@ def parse(text: str, ack_words: set[str], status_words: set[str]) -> tuple[str, 
     words = text.strip().split()
     if not words:
         return None
-    first = words[0].strip(".,!:;").lower()
+    first = words[0].strip(".,!?:;").lower()
     if first in status_words:
         return ("status", None)
     if first not in ack_words:
