@@ -34,7 +34,7 @@ def need(binary: str) -> str:
     return path
 
 
-@pytest.fixture(params=["standard", "simcom"])
+@pytest.fixture(params=sorted(PROFILES))
 async def pty_modem(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[ModemEmulator, Path]]:

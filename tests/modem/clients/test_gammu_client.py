@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from modem.emulator import ModemEmulator
 from tests.modem.clients.conftest import LONG_CZECH, need
 
@@ -27,10 +29,16 @@ async def gammu(rc: Path, *args: str) -> str:
     return text
 
 
+@pytest.mark.parametrize("pty_modem", ["standard", "quectel", "huawei"], indirect=True)
 async def test_identify_sms_ussd_divert(
     pty_modem: tuple[ModemEmulator, Path], tmp_path: Path
 ) -> None:
     emu, link = pty_modem
+    if emu.profile.unknown_command != "ERROR":
+        pytest.skip(
+            f"gammu stops with 'Unknown error' at the first {emu.profile.unknown_command!r} "
+            "(its start-up probes AT+CPROT=?, AT+MODE=2); not a verdict on the emulator"
+        )
     rc = tmp_path / "gammurc"
     rc.write_text(f"[gammu]\ndevice = {link}\nconnection = at\n")
     ident = await gammu(rc, "identify")
@@ -41,9 +49,11 @@ async def test_identify_sms_ussd_divert(
     assert (emu.outbox[-1].to, emu.outbox[-1].text, emu.outbox[-1].parts) == (
         "+420601000111", LONG_CZECH, 3,
     )  # fmt: skip
-    ussd = await gammu(rc, "getussd", "*#21#")
-    assert "Call forwarding not active" in ussd
+    if emu.profile.name == "standard":  # gammu listens ~10 s for further USSD: once is enough
+        ussd = await gammu(rc, "getussd", "*#21#")
+        assert "Call forwarding not active" in ussd
     await gammu(rc, "divert", "set", "all", "voice", "+420212000001")
     assert emu.voice_forwarding(0).number == "+420212000001"
     got = await gammu(rc, "divert", "get", "all", "voice")
-    assert "Number               : +420212000001" in got
+    shown = "420212000001" if emu.profile.ccfc_number_without_plus else "+420212000001"
+    assert f"Number               : {shown}\n" in got  # gammu shows what the modem reports

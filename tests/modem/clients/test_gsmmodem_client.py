@@ -8,6 +8,8 @@ import asyncio
 import threading
 from pathlib import Path
 
+import pytest
+from gsmmodem.exceptions import CommandError
 from gsmmodem.modem import GsmModem, ReceivedSms
 
 from modem.emulator import ModemEmulator
@@ -39,8 +41,14 @@ async def test_connect_sms_ussd_and_forwarding(pty_modem: tuple[ModemEmulator, P
             out["incoming"] = got_sms.wait(10)
             modem.write('AT+CSCS="GSM"')
             out["ussd"] = modem.sendUssd("*#21#").message
-            modem.write('AT+CCFC=0,3,"+420212000001",145,1')
-            out["ccfc"] = modem.write("AT+CCFC=0,2")
+            if emu.profile.ccfc:
+                modem.write('AT+CCFC=0,3,"+420212000001",145,1')
+                out["ccfc"] = modem.write("AT+CCFC=0,2")
+            else:  # no +CCFC on this modem: the TS 22.030 code through the dial command
+                with pytest.raises(CommandError):
+                    modem.write('AT+CCFC=0,3,"+420212000001",145,1')
+                modem.write("ATD**21*+420212000001#;")
+                out["ccfc"] = modem.write("ATD*#21#;")
             return out
         finally:
             modem.close()
@@ -54,5 +62,6 @@ async def test_connect_sms_ussd_and_forwarding(pty_modem: tuple[ModemEmulator, P
     assert received[0].number == "+420601000999"
     assert emu.network.inbox == {}, "the client deleted the message it read"
     assert out["ussd"] == "Call forwarding not active"
-    assert '+CCFC: 1,1,"+420212000001",145' in out["ccfc"]
+    number = "420212000001" if emu.profile.ccfc_number_without_plus else "+420212000001"
+    assert f'+CCFC: 1,1,"{number}",145' in out["ccfc"]
     assert emu.voice_forwarding(0).number == "+420212000001"
