@@ -191,8 +191,10 @@ class ClusterAgent:
             "node": self.node,
             "epoch": self.coord.epoch(),
         }
-        write = {k: doc[k] for k in ("number", "at", "node", "epoch")}
-        doc["write"] = write if seen.wrote else (self.cache.modem or {}).get("write")
+        if seen.wrote:
+            doc["write"] = {k: doc[k] for k in ("number", "at", "node", "epoch")}
+        else:  # keep the last write, whoever made it (read now: a new leader's cache is old)
+            doc["write"] = (await self.coord.get(MODEM_KEY) or {}).get("write")
         await self.coord.put(MODEM_KEY, doc)
         self._shared = seen
 
