@@ -239,6 +239,8 @@ class Deliverer:
             return 0
         self._store.sent(row.id, attempt, ref, self._clock())
         self.metrics.sent[name] = self.metrics.sent.get(name, 0) + 1
+        if self._store.expedite(name, self._clock()):
+            self.wake(name)  # it works (again): what waits on it after a failure goes now
         log.info(
             "notifier.sent key=%s recipient=%s channel=%s ref=%s",
             m.key,

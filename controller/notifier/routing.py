@@ -7,7 +7,8 @@ delays no SMS. After an attempt:
 - ``sent``: done.
 - ``transient``: the next channel not yet tried in this round gets it at once; when every
   channel left was tried, the round failed and the first one gets it again after a capped
-  exponential backoff. Rounds repeat until delivery or expiry (``max_age_s``).
+  exponential backoff. Rounds repeat until delivery or expiry (``max_age_s``). A channel that
+  delivers a message after a failure has its waiting queue made due at once (it recovered).
 - ``permanent``: that channel is never tried again for this message; as for transient otherwise.
   When no channel is left, the message is undeliverable.
 - ``unknown``: the channel may have delivered it. One second copy goes out on the next channel

@@ -134,7 +134,9 @@ class Retry(_Model):
 
     max_attempts: int = Field(default=6, ge=1, le=100)
     initial_backoff_s: float = Field(default=5.0, gt=0)
-    max_backoff_s: float = Field(default=300.0, gt=0)
+    max_backoff_s: float = Field(
+        default=60.0, gt=0, description="a recovered channel is found within this"
+    )
     max_age_s: float = Field(default=86400.0, gt=0, description="then: undeliverable")
 
 

@@ -418,6 +418,15 @@ class NotifierStore:
         row = self._db.execute("SELECT MAX(id) FROM incidents").fetchone()
         return int(row[0] or 0)
 
+    def expedite(self, channel: str, now: datetime) -> int:
+        """A channel works again: what waits on it after a failure is due now (a grouping
+        delay or quiet hours, which have no error, still hold)."""
+        return self._db.execute(
+            "UPDATE outbox SET next_at = ? WHERE state = 'pending' AND cursor = ?"
+            " AND next_at > ? AND last_error IS NOT NULL",
+            (ts(now), channel, ts(now)),
+        ).rowcount
+
     def defer(self, row_id: int, until: datetime) -> None:
         self._db.execute("UPDATE outbox SET next_at = ? WHERE id = ?", (ts(until), row_id))
 

@@ -302,3 +302,34 @@ async def test_twilio_answers_classified(
     assert (len(lab.server.requests), row.state) == (attempts_on_twilio, state)
     if mode == "400":
         assert "21211" in (row.last_error or "") and "twilio_sms" in row.dead
+
+
+async def test_a_recovered_channel_drains_its_queue_at_once(
+    make_notifier: MakeNotifier, clock: Clock
+) -> None:
+    port = free_port()
+    section = smtp_section(port)
+    n = make_notifier(
+        {"email": email(section)},
+        channels=["email"],
+        smtp=section,
+        email_copy=False,
+        retry={"initial_backoff_s": 30, "max_backoff_s": 30},
+        reminder_interval_s=0,
+        escalation_timeout_s=0,
+    )
+    await n.signal(signal())  # refused: waits 30 s for its next round
+    await n.run_once()
+    (waiting,) = n.store.outbox()
+    assert waiting.state == "pending" and (waiting.next_at - clock.now).total_seconds() == 30
+    inbox = Inbox()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
+    ctl.start()
+    try:
+        clock.advance(3)
+        await n.signal(signal(key="quorum", summary="ZooKeeper quorum lost", at=clock.now))
+        await n.run_once()  # the new e-mail goes, and the one in backoff follows at once
+        assert [r.state for r in n.store.outbox()] == ["sent", "sent"]
+        assert len(inbox.to) == 2
+    finally:
+        ctl.stop()
