@@ -192,3 +192,37 @@ def test_modem_sim_on_a_pty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         sim.proc.wait(timeout=10)
         assert sim.proc.stdout is not None
         sim.proc.stdout.close()
+
+
+def test_modem_sim_help_lists_the_profiles() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "controller.cli.main", "modem-sim", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    flat = " ".join(result.stdout.split())
+    for name, stands_for in [
+        ("standard", "3GPP TS 27.007"), ("simcom", "SIM800"), ("quectel", "EC25"),
+        ("huawei", "E3372"), ("ublox", "SARA-U201"),
+    ]:  # fmt: skip
+        assert f"{name} (" in flat and stands_for in flat
+
+
+def test_modem_sim_profile_speaks_its_dialect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = start_sim(tmp_path, "--profile", "huawei")
+    try:
+        assert main(["modem", "--port", sim.url, "--retry-delays", "", "info", "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)["info"]
+        assert (info["manufacturer"], info["model"]) == ("huawei", "E3372")
+        args = ["modem", "--port", sim.url, "--retry-delays", "", "forward", "set", "+420601000111"]
+        assert main(args) == 0  # no +CCFC on this modem: done with **21*...# and verified
+    finally:
+        sim.proc.terminate()
+        sim.proc.wait(timeout=10)
+        assert sim.proc.stdout is not None
+        sim.proc.stdout.close()
