@@ -67,6 +67,7 @@ class DaemonLab:
     latency_s: float = 0.02
     ser2net: bool = False
     kick: bool = True  # ser2net kickolduser
+    notify: bool = False  # the lab's notifier (SMS through the modem), the modem's real probe
     relays: Relays | None = None
     ser2net_proc: subprocess.Popen[bytes] | None = None
 
@@ -127,6 +128,11 @@ class DaemonLab:
             answer: dict[str, Any] = json.loads(s.makefile().readline())
         return answer
 
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every SMS the modem sent (the notifier's alerts)."""
+        sent: list[dict[str, Any]] = self.control({"cmd": "get_state"})["state"]["outbox"]
+        return sent
+
     def forwarded_to(self) -> str | None:
         fwd = self.control({"cmd": "get_state"})["state"]["forwarding"]["unconditional"]
         return fwd["number"] if fwd["active"] else None
@@ -159,6 +165,9 @@ class DaemonLab:
         data["hotline"]["modem"]["url"] = f"socket://127.0.0.1:{port}"
         data["hotline"]["modem"]["network_timeout_s"] = 5
         for comp in data["components"]:
+            if self.notify and comp == "modem":
+                data["components"][comp].update(interval_s=2, timeout_s=2, rise=1, fall=2)
+                continue  # the real probe: a follower's "held by the leader" must not page
             data["components"][comp]["probes"] = [
                 {"type": "command", "argv": ["/bin/sh", "-c", f"test ! -e {self.flags / comp}"]}
             ]
@@ -174,8 +183,9 @@ class DaemonLab:
             },
         }
         data["api"]["listen"] = f"127.0.0.1:{self.ports[name]}"
-        data.pop("notifier", None)
-        data["notifier"] = {"enabled": False}
+        notifier = data.pop("notifier", {})
+        notifier.pop("smtp", None)  # SMS through the modem only
+        data["notifier"] = notifier if self.notify else {"enabled": False}
         data["actuators"] = [{"type": "modem", "retries": 1, "backoff_s": 0.2, "timeout_s": 10}]
         data["reconcile"] = {
             "interval_s": 0.2,

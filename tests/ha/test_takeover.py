@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.ha.daemon_lab import ROOT, TOKEN, DaemonLab
@@ -154,5 +155,40 @@ def test_without_quorum_no_node_says_it_may_act(zk3: ZkEnsemble, tmp_path: Path)
             assert s["leader"] is None and not s["may_actuate"], s
             assert not s["active"]["verified"], s["active"]
             assert not s["cluster"]["quorum"] and "no ZooKeeper quorum" in s["cluster"]["note"]
+    finally:
+        lab.close()
+
+
+ADMIN = "lab-admin-token-000001"
+
+
+def test_handover_and_a_rolling_restart_page_nobody(zk3: ZkEnsemble, tmp_path: Path) -> None:
+    """The lab's notifier sends SMS through the emulated modem and the modem component runs its
+    real probe (a follower's reads "held by the leader"). A hand-over and a restart of every node
+    in turn send no SMS (the outage's incident, opened before, is not paged again)."""
+    lab = DaemonLab(tmp_path / "lab", zk3.hosts, notify=True)
+    try:
+        lab.start_modem()
+        lab.start()
+        first = lab.one_leader(30)
+        lab.wait("primary in the modem", lambda: lab.forwarded_to() == PRIMARY, 30)
+        lab.break_("trunk-a")
+        paged = lab.wait("the outage SMS", lambda: [m["text"] for m in lab.outbox()], 30)
+        assert len(paged) == 1 and "#1" in paged[0], paged
+        lab.wait("secondary settled", lambda: settled(lab, first, "secondary"), 30)
+        r = httpx.post(
+            f"http://127.0.0.1:{lab.ports[first]}/v1/leader/handover",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        lab.one_leader(10, exclude=first)
+        for node in lab.names:  # a rolling restart: SIGTERM, start again, next node
+            lab.procs[node].send_signal(signal.SIGTERM)
+            assert lab.procs[node].wait(30) == 0
+            lab.start(node)
+            lab.one_leader(lab.session_s * 6)
+        time.sleep(3)  # past a modem probe round of every node
+        assert [m["text"] for m in lab.outbox()] == paged, "a leader change paged someone"
     finally:
         lab.close()
