@@ -4,12 +4,14 @@ switch through the actuator and the shared device, its +CCFC queries counted (12
     python3 benchmarks/bench_modem.py
 
 Runs the driver against the in-process emulator over socket:// (and the parser alone); every loop is
-bounded by a count. Prints one line per figure.
+bounded by a count. Prints one line per figure, the last ones per modem profile (fast, then at the
+profile's realistic network time: 1-3 s per operation, so those take about a minute).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import sys
 import time
@@ -26,6 +28,7 @@ from modem.commands import spec_for
 from modem.device import ModemDevice
 from modem.driver import Modem
 from modem.emulator import ModemEmulator
+from modem.emulator.profiles import PROFILES, Profile
 
 CZECH_300 = ("Příliš žluťoučký kůň úpěl ďábelské ódy; hotline výpadek — volejte technika! " * 5)[
     :300
@@ -56,7 +59,7 @@ async def timed(coro_factory, n: int) -> list[float]:  # type: ignore[no-untyped
 
 
 def show(name: str, ms: list[float]) -> None:
-    p95 = sorted(ms)[max(0, int(len(ms) * 0.95) - 1)]
+    p95 = sorted(ms)[max(0, math.ceil(len(ms) * 0.95) - 1)]  # nearest rank
     print(f"{name}: median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, n={len(ms)}")
 
 
@@ -128,6 +131,34 @@ async def bench_switch(latency: float, rounds: int = 20) -> None:
     await emu.stop()
 
 
+async def bench_profile(profile: Profile, latency: float, rounds: int) -> None:
+    """A verified forwarding change and a status query against one modem profile."""
+    emu = ModemEmulator(profile=profile)
+    emu.faults.latency = latency
+    port = await emu.start_tcp()
+    modem = await Modem.open(f"socket://127.0.0.1:{port}", network_timeout=60)
+    numbers = ["+420212000001", "+420601000111"]
+    i = 0
+
+    async def change() -> None:
+        nonlocal i
+        i += 1
+        await modem.set_forwarding(numbers[i % 2])
+
+    label = f"[{profile.name}, {latency * 1000:.0f} ms/op]"
+    show(f"{label} set_forwarding verified", await timed(change, rounds))
+    show(f"{label} status", await timed(modem.status, rounds))
+    await modem.close()
+    await emu.stop()
+
+
+async def bench_profiles(fast: bool) -> None:
+    """Every profile at a fast latency, or at its realistic one (the vendor's network operation
+    time, see modem/emulator/profiles.py)."""
+    for profile in PROFILES.values():
+        await bench_profile(profile, 0.02 if fast else profile.latency_s, 10 if fast else 2)
+
+
 def main() -> None:
     bench_parser()
     asyncio.run(bench_driver(0.0))
@@ -135,6 +166,8 @@ def main() -> None:
     asyncio.run(bench_switch(0.05))
     # A real network takes 0.5-5 s per +CCFC operation: the figure that bounds a takeover.
     asyncio.run(bench_switch(1.0, rounds=4))
+    asyncio.run(bench_profiles(fast=True))
+    asyncio.run(bench_profiles(fast=False))
 
 
 if __name__ == "__main__":

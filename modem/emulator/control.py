@@ -7,7 +7,8 @@ One JSON object per line in, one per line out (``{"ok": true, ...}`` or ``{"ok":
 - ``{"cmd": "set_forwarding", "reason": "unconditional", "number": "+420..." | null}`` — drift:
   someone changed the forwarding behind the controller's back (null erases it)
 - ``{"cmd": "set_fault", "faults": {"no_network": true, "latency": 2.0, ...}}`` (see ``Faults``)
-- ``{"cmd": "set_network", "registration": 1, "rssi": 20, "operator": "X"}``
+- ``{"cmd": "set_network", "registration": 1, "rssi": 20, "operator": "X"}`` (a registration
+  change is sent as ``+CREG:`` / ``+CEREG:`` URCs to clients that enabled them)
 - ``{"cmd": "deliver_sms", "sender": "+420...", "text": "..."}``
 - ``{"cmd": "ring", "caller": "+420..."}``
 - ``{"cmd": "drop"}`` — drop every connection (a pulled cable)
@@ -46,9 +47,11 @@ def handle(emu: ModemEmulator, request: JsonDoc) -> JsonDoc:
         emu.state_changed()
         return {"ok": True, "faults": emu.faults.to_json()}
     if cmd == "set_network":
-        for key in ("registration", "rssi", "operator"):
+        for key in ("rssi", "operator"):
             if key in request:
                 setattr(emu.network, key, request[key])
+        if "registration" in request:  # +CREG / +CEREG URCs where the client enabled them
+            emu.set_registration(int(request["registration"]))
         emu.state_changed()
         return {"ok": True}
     if cmd == "deliver_sms":
