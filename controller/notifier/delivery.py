@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from controller.clock import Clock
 from controller.notifier.channels import Channel
@@ -30,6 +30,7 @@ from controller.notifier.store import NotifierStore
 log = logging.getLogger("hotline.notifier")
 
 Undeliverable = Callable[[OutboxRow, str], None]
+PASS_S = 5.0  # at most this long a channel is passed over after a transient failure
 
 
 def mask(address: str | None) -> str:
@@ -98,6 +99,9 @@ class Deliverer:
         self.on_undeliverable = on_undeliverable
         self.metrics = DeliveryMetrics()
         self._wakes = {name: asyncio.Event() for name in channels}
+        # A channel that just failed transiently (no network, a refused connection) is passed
+        # over until then: the messages queued behind it fall through at once, not one by one.
+        self._down: dict[str, tuple[datetime, str]] = {}
 
     def wake(self, channel: str | None = None) -> None:
         """Let ``channel``'s lane (or every lane) look for due messages now."""
@@ -147,6 +151,10 @@ class Deliverer:
             if stopping is not None and stopping.is_set():
                 break
             if self._rate_limited(row):
+                continue
+            down = self._down.get(channel)
+            if down is not None and down[0] > self._clock():
+                self._failed(row, channel, None, "transient", f"passed over ({down[1]})")
                 continue
             sent += await self._attempt(row, channel)
         return sent
@@ -238,6 +246,7 @@ class Deliverer:
             self._failed(row, name, attempt, result, reason)
             return 0
         self._store.sent(row.id, attempt, ref, self._clock())
+        self._down.pop(name, None)
         self.metrics.sent[name] = self.metrics.sent.get(name, 0) + 1
         if self._store.expedite(name, self._clock()):
             self.wake(name)  # it works (again): what waits on it after a failure goes now
@@ -250,11 +259,18 @@ class Deliverer:
         )
         return 1
 
-    def _failed(self, row: OutboxRow, name: str, attempt: int, result: Result, why: str) -> None:
+    def _failed(
+        self, row: OutboxRow, name: str, attempt: int | None, result: Result, why: str
+    ) -> None:
+        """After a failed attempt (or, ``attempt`` None, a pass over a channel that is down)."""
         now = self._clock()
         m = row.message
-        key = (name, result)
-        self.metrics.failures[key] = self.metrics.failures.get(key, 0) + 1
+        if attempt is not None:
+            key = (name, result)
+            self.metrics.failures[key] = self.metrics.failures.get(key, 0) + 1
+            if result == "transient":
+                hold = timedelta(seconds=min(self._settings.retry.initial_backoff_s, PASS_S))
+                self._down[name] = (now + hold, why)
         p = Progress(row.tried, row.dead, row.unknown_on)
         nxt = after(m.channels, usable(self._channels, m), p, name, result)
         attempts = row.attempts + (1 if nxt.backoff else 0)
@@ -263,7 +279,8 @@ class Deliverer:
             next_at = now + timedelta(seconds=backoff_s(attempts, self._settings.retry))
         error = f"{name}: {why}"
         with self._store.transaction():
-            self._store.attempt_failed(attempt, result, why, now)
+            if attempt is not None:
+                self._store.attempt_failed(attempt, result, why, now)
             self._store.settle(
                 row.id,
                 nxt.state,

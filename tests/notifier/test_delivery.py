@@ -25,6 +25,7 @@ from modem.driver import Modem
 from modem.emulator import ModemEmulator
 from modem.emulator.control import handle
 from tests.notifier.helpers import Clock, MakeNotifier, RecordingChannel, signal
+from tests.notifier.smtp_peers import Inbox, SilentSmtp
 from tests.notifier.twilio_lab import TwilioLab, twilio_lab
 
 CHAIN = ("modem_sms", "twilio_sms", "email")
@@ -86,41 +87,6 @@ async def modem() -> AsyncIterator[tuple[ModemEmulator, Modem]]:
     finally:
         await m.close()
         await emu.stop()
-
-
-class SilentSmtp:
-    """Accepts TCP connections and never says a word (a hung relay)."""
-
-    def __init__(self) -> None:
-        self.server: asyncio.Server | None = None
-        self.connections = 0
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def start(self) -> int:
-        async def on(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.connections += 1
-            self._writers.append(writer)
-
-        self.server = await asyncio.start_server(on, "127.0.0.1", 0)
-        return int(self.server.sockets[0].getsockname()[1])
-
-    async def stop(self) -> None:
-        for w in self._writers:
-            w.close()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-
-class Inbox:
-    def __init__(self, code: str = "250 OK") -> None:
-        self.to: list[str] = []
-        self.code = code
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.code.startswith("250"):
-            self.to += list(envelope.rcpt_tos)
-        return self.code
 
 
 def smtp_section(port: int, **kw: Any) -> dict[str, Any]:
@@ -245,19 +211,20 @@ async def test_modem_331_reaches_twilio_at_once_without_modem_retries(
 ) -> None:
     emu, m = modem
     n0 = emu.attempts["+CMGS"]
-    fault = {"command": "+CMGS", "attempt": n0 + 1, "code": 331, "kind": "cms"}
-    assert handle(emu, {"cmd": "set_fault", "faults": {"errors": [fault]}})["ok"]
+    faults = [{"command": "+CMGS", "attempt": n0 + k, "code": 331, "kind": "cms"} for k in (1, 2)]
+    assert handle(emu, {"cmd": "set_fault", "faults": {"errors": faults}})["ok"]
     n = sms_notifier(
         make_notifier, {"modem_sms": ModemSmsChannel(m), "twilio_sms": twilio(lab)}, lab
     )
-    await n.signal(signal())
-    assert await n.run_once() == 1
-    assert emu.attempts["+CMGS"] == n0 + 1  # one try: no retries after 1, 3, 9 s
-    (req,) = lab.server.requests
-    assert req["form"]["To"] == "+420777000001" and emu.outbox == []
-    row = n.store.outbox()[0]
-    assert row.channel == "twilio_sms" and row.state == "sent"
-    assert lab.proxy.hosts == ["api.twilio.com:443"]  # through the proxy, TLS to our CA
+    for key in ("route", "quorum", "lastresort"):
+        await n.signal(signal(key=key))
+    assert await n.run_once() == 3
+    # one try: no retries after 1, 3, 9 s, and the two queued behind it are not tried either
+    assert emu.attempts["+CMGS"] == n0 + 1
+    assert [r["form"]["To"] for r in lab.server.requests] == ["+420777000001"] * 3
+    assert emu.outbox == []
+    assert {(r.channel, r.state) for r in n.store.outbox()} == {("twilio_sms", "sent")}
+    assert set(lab.proxy.hosts) == {"api.twilio.com:443"}  # through the proxy, TLS to our CA
 
 
 async def test_modem_slower_than_send_timeout_gives_one_second_copy_only(
@@ -326,7 +293,7 @@ async def test_a_recovered_channel_drains_its_queue_at_once(
     ctl = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
     ctl.start()
     try:
-        clock.advance(3)
+        clock.advance(6)  # past the 5 s a failed channel is passed over, within the backoff
         await n.signal(signal(key="quorum", summary="ZooKeeper quorum lost", at=clock.now))
         await n.run_once()  # the new e-mail goes, and the one in backoff follows at once
         assert [r.state for r in n.store.outbox()] == ["sent", "sent"]
