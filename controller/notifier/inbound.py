@@ -48,7 +48,10 @@ def parse(text: str, ack_words: set[str], status_words: set[str]) -> tuple[str, 
 
 
 def _open_list(n: Notifier, t: Texts, incs: list[Incident]) -> str:
-    return ", ".join(f"#{i.id} {i.code} ({what(t, n.say.comps, i)[:40]})" for i in incs) or "-"
+    def short(text: str) -> str:
+        return text if len(text) <= 40 else text[:38].rstrip() + ".."
+
+    return ", ".join(f"#{i.id} {i.code} ({short(what(t, n.say.comps, i))})" for i in incs) or "-"
 
 
 async def handle_sms(n: Notifier, sender: str, text: str) -> bool:

@@ -300,3 +300,45 @@ async def test_a_recovered_channel_drains_its_queue_at_once(
         assert len(inbox.to) == 2
     finally:
         ctl.stop()
+
+
+class Swallows(Inbox):
+    """aiosmtpd that takes the whole message and never answers the final dot."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.got = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.got += 1
+        await asyncio.sleep(3600)
+        return "250 never"
+
+
+async def test_smtp_silent_after_the_data_is_an_unknown_outcome_not_resent(
+    make_notifier: MakeNotifier, clock: Clock
+) -> None:
+    handler = Swallows()
+    port = free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+    ctl.start()
+    try:
+        section = smtp_section(port, timeout_s=0.5)
+        n = make_notifier(
+            {"email": email(section)},
+            channels=["email"],
+            smtp=section,
+            email_copy=False,
+            reminder_interval_s=0,
+            escalation_timeout_s=0,
+        )
+        await n.signal(signal())
+        await n.run_once()
+        for _ in range(3):
+            clock.advance(600)
+            await n.run_once()
+        (row,) = n.store.outbox()
+        assert row.state == "unknown" and row.unknown_on == "email"
+        assert handler.got == 1  # the one server that may have it: no second copy there
+    finally:
+        ctl.stop()

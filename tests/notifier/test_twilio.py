@@ -193,3 +193,33 @@ async def test_modem_fails_twilio_delivers(
     assert req["form"]["Body"].endswith(f"Reply ACK {inc.code}")
     row = n.store.outbox()[0]
     assert row.channel == "twilio_sms" and row.provider_id == "SM" + "1" * 32
+
+
+async def test_edge_region_and_a_token_from_the_environment(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The real client's own settings, through the proxy the config names, to a private CA."""
+    from tests.notifier.twilio_lab import twilio_lab
+
+    monkeypatch.setenv("HOTLINE_TWILIO_TOKEN", TOKEN)
+    with twilio_lab(tmp_path) as lab:
+        cfg = lab.settings(auth_token=None, auth_token_env="HOTLINE_TWILIO_TOKEN")
+        ch = TwilioSmsChannel(
+            TwilioSettings.model_validate(cfg | {"edge": "dublin", "region": "ie1"})
+        )
+        sid = await ch.send(MSG)
+        (req,) = lab.server.requests
+    assert sid.startswith("SM") and lab.proxy.hosts == ["api.dublin.ie1.twilio.com:443"]
+    assert req["host"] == "api.dublin.ie1.twilio.com" and req["auth"] == (SID, TOKEN)
+    assert TOKEN not in caplog.text
+
+
+def test_the_token_comes_from_exactly_one_place(tmp_path: Any) -> None:
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    s = TwilioSettings.model_validate(
+        {"account_sid": SID, "auth_token_file": str(token), "from_number": "+420600000000"}
+    )
+    assert s.token() == TOKEN and TOKEN not in repr(s)
+    with pytest.raises(ValueError, match="exactly one of auth_token"):
+        TwilioSettings.model_validate({"account_sid": SID, "from_number": "+420600000000"})
