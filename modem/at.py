@@ -200,7 +200,11 @@ class AtProtocol:
             self._on_probe_line(p, line, final)
         elif final:
             self._finish(line)
-        elif p.spec.prefix is not None and line.startswith(p.spec.prefix):
+        elif (
+            p.spec.prefix is not None
+            and line.startswith(p.spec.prefix)
+            and not _registration_urc(p.line, line)
+        ):
             p.lines.append(line)
             if p.spec.data_after and line.startswith(p.spec.data_after):
                 self._data_for = (line, True)
@@ -235,6 +239,15 @@ class AtProtocol:
         assert self._pending is not None
         p, self._pending = self._pending, None
         self._events.append(Response(p.line, tuple(p.lines), final))
+
+
+def _registration_urc(command: str, line: str) -> bool:
+    """A ``+CREG:`` / ``+CEREG:`` line that is the URC, though its command is pending: the set
+    command answers no such line, and the query's answer starts ``<n>,<stat>`` while the URC
+    with ``<n>`` = 1 is ``<stat>`` alone (TS 27.007 §7.2)."""
+    if not line.startswith(("+CREG:", "+CEREG:")):
+        return False
+    return not command.endswith("?") or "," not in line
 
 
 def _line_end(buf: bytearray) -> int:

@@ -24,7 +24,7 @@ from health.sample import ProbeResult
 from health.specs import ModemProbeSpec
 
 HELD_BY_LEADER = "held by the leader (this node does not act)"
-BUSY = "busy with a forwarding operation; last verdict kept"
+BUSY = "busy with a long operation (forwarding change, SMS); last verdict kept"
 
 
 class ModemStatusView(Protocol):

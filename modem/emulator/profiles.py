@@ -10,7 +10,9 @@ Documents:
 - 3GPP TS 27.007 (AT command set for User Equipment) and TS 27.005 (SMS): ``standard``.
 - "SIM800 Series_AT Command Manual_V1.09" (SIMCom, 2015-08-03), §3.2.5 AT+CCFC: the query
   answers ``+CCFC: 0,7`` when nothing is registered; "only <reason> and <mode> should be entered
-  with mode (0-2,4)"; maximum response time 15 s (V1.05 of the same manual).
+  with mode (0-2,4)"; maximum response time 15 s (V1.05 of the same manual). §19.3 Summary of
+  Unsolicited Result Codes: ``RDY`` (power-on done, fixed baud rate), ``+CPIN: <code>``,
+  ``Call Ready``, ``SMS Ready``. §1.4.4: several commands on one command line.
 - "EC25&EC21 AT Commands Manual V1.3" (Quectel, 2018-09-20): ``RDY`` and ``+QIND: SMS DONE``
   after power-up (URC summary) [unchecked]; the +CCFC chapter.
 - "HUAWEI UMTS M2M Module V100R001 AT Command Interface Specification" Issue 18 (2009-06-22)
@@ -72,7 +74,8 @@ SIMCOM = Profile(
     revision="Revision:1418B04SIM800L24",
     ati=("SIM800 R14.18",),
     latency_s=2.0,  # §3.2.5: max response time 15 s
-    boot_urcs=("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"),  # [unchecked]
+    boot_urcs=("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"),  # §19.3 (+CFUN: 1
+    # is not in that table [unchecked]; SIM800 boards print it between RDY and +CPIN)
     ccfc_bare_modes=True,  # §3.2.5: "Only <reason> and <mode> should be entered with mode (0-2,4)"
     extra_commands=("+CSCLK", "+CBAND"),
 )

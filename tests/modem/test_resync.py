@@ -54,3 +54,16 @@ def test_probe_waits_for_its_marker() -> None:
     assert event is not None and getattr(event, "final", None) == "OK"
     assert not proto.desynced and proto.stale_finals == 2
     assert proto.send_command("AT", COMMANDS["AT"]) == b"AT\r"  # in step again: a plain AT
+
+
+def test_registration_urc_inside_the_registration_query_is_a_urc() -> None:
+    proto = AtProtocol()
+    proto.send_command("AT+CREG?", COMMANDS["+CREG"])
+    proto.receive_data(b"\r\n+CREG: 3\r\n\r\n+CREG: 1,1\r\n\r\nOK\r\n")
+    urc, answer = proto.next_event(), proto.next_event()
+    assert getattr(urc, "line", None) == "+CREG: 3"
+    assert getattr(answer, "lines", None) == ("+CREG: 1,1",)
+    proto.send_command("AT+CREG=1", COMMANDS["+CREG"])
+    proto.receive_data(b"\r\n+CREG: 5\r\n\r\nOK\r\n")
+    assert getattr(proto.next_event(), "line", None) == "+CREG: 5"
+    assert getattr(proto.next_event(), "lines", None) == ()
