@@ -401,7 +401,7 @@ class Modem:
         self._publish(IncomingSms(sender, text, received))
 
     def _give_up_sms(self, sender: str, partial: str, seen: int, total: int) -> None:
-        log.warning("event=sms_parts_missing sender=%s got=%d of=%d", sender, seen, total)
+        log.warning("event=sms_parts_missing sender=%r got=%d of=%d", sender, seen, total)
         self._publish(IncomingSms(sender, partial, datetime.now(UTC)))
 
     async def _fetch_sms(self, index: int) -> None:

@@ -84,7 +84,8 @@ def _settings(interval: float = 60, fall: int = 1) -> ComponentSettings:
 async def test_follower_modem_is_unknown_never_down() -> None:
     emu = emulator_mod.ModemEmulator()
     port = await emu.start_tcp()
-    device = ModemDevice(f"socket://127.0.0.1:{port}", may_open=lambda: False)
+    leader = False
+    device = ModemDevice(f"socket://127.0.0.1:{port}", may_open=lambda: leader)
     monitor = HealthMonitor({"modem": _settings(fall=1)}, modem=device)
     try:
         for _ in range(3):
@@ -92,6 +93,12 @@ async def test_follower_modem_is_unknown_never_down() -> None:
         state = snap.get("modem")
         assert (state.status, state.reason) == (Status.UNKNOWN, HELD_BY_LEADER)
         assert emu.connections == 0, "a follower never opens the port"
+        leader = True  # this node won the election: the next sample is a real verdict
+        state = (await monitor.probe_now()).get("modem")
+        assert state.status is Status.UP and emu.connections == 1
+        leader = False  # deposed: unknown again at once, not down
+        state = (await monitor.probe_now()).get("modem")
+        assert (state.status, state.reason) == (Status.UNKNOWN, HELD_BY_LEADER)
     finally:
         await monitor.stop()
         await device.close()
