@@ -43,10 +43,13 @@ def _target(member: Mapping[str, Any]) -> str:
     return m.group(1) if m else "?"
 
 
-def what(t: Texts, comps: Components, inc: Incident) -> str:
-    """What broke, in the reader's words, most urgent first."""
+def what(t: Texts, comps: Components, inc: Incident, lead: str | None = None) -> str:
+    """What broke, in the reader's words, most urgent first (``lead``, the news, before all)."""
     phrases: list[str] = []
-    for key in _ordered(inc.members):
+    order = _ordered(inc.members)
+    if lead in order:
+        order = [lead, *(k for k in order if k != lead)]
+    for key in order:
         m = inc.members[key]
         down = tuple(m.get("down", ()))
         if key == "route":
@@ -84,13 +87,14 @@ def values(
     oncall: str | None,
     recipient: str,
     at: datetime | None = None,
+    lead: str | None = None,
 ) -> dict[str, object]:
     ack = "" if inc.acked_at is not None else t.fill(t.raw("ack_hint"), code=inc.code)
     return {
         "sev": t.severity(inc.severity),
         "id": inc.id,
         "code": inc.code,
-        "what": what(t, comps, inc),
+        "what": what(t, comps, inc, lead),
         "calls": calls(t, inc.route, oncall, recipient),
         "since": hhmm(inc.opened_at, tz),
         "at": hhmm(at or inc.opened_at, tz),
@@ -108,10 +112,11 @@ def sms(
     oncall: str | None,
     recipient: str,
     at: datetime | None = None,
+    lead: str | None = None,
     **extra: object,
 ) -> str:
     """The SMS of transition ``key`` (open, update, remind, escalate) for ``recipient``."""
-    v = values(t, comps, inc, tz, oncall, recipient, at) | extra
+    v = values(t, comps, inc, tz, oncall, recipient, at, lead) | extra
     return t.sms(key, v)
 
 

@@ -25,7 +25,7 @@ from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Technician
 from controller.coordination.base import JsonDoc
 from controller.decide.schedule import on_call
-from controller.notifier import gsm7
+from controller.notifier import followup
 from controller.notifier.channels import Channel
 from controller.notifier.delivery import Deliverer, mask
 from controller.notifier.incidents import (
@@ -198,32 +198,7 @@ class Notifier:
 
     def _adopt(self, group: str, s: Signal, prior: JsonDoc) -> Incident:
         """Continue an incident a previous leader opened (and notified): no second opening."""
-        told = [str(x) for x in prior.get("told", [])]
-        with self.store.transaction():
-            inc_id = self.store.open_incident(
-                key=group,
-                severity=str(prior.get("severity", s.severity)),
-                summary=str(prior.get("summary", s.summary)),
-                detail=s.detail,
-                route=prior.get("route"),
-                epoch=s.epoch,
-                code=str(prior["code"]),
-                at=datetime.fromisoformat(prior["opened_at"]),
-                assignee=str(prior.get("assignee", self._oncall_now(s.at).name)),
-                number=int(prior["number"]) if prior.get("number") else None,
-                members=json.dumps(prior.get("members") or {}),
-            )
-            if prior.get("acked_by"):
-                self.store.update_incident(inc_id, acked_at=s.at, acked_by=prior["acked_by"])
-            for label in told:
-                self.store.record_told(inc_id, label, s.at)
-            self.store.add_timeline(
-                inc_id, s.at, f"continued by this leader; already told: {', '.join(told) or '-'}"
-            )
-        log.info("notifier.incident_adopted id=%s key=%s told=%d", inc_id, group, len(told))
-        inc = self.store.incident(inc_id)
-        assert inc is not None
-        return inc
+        return followup.adopt(self.store, group, s, prior, self._oncall_now(s.at).name)
 
     async def _share(self, incident_id: int) -> None:
         """Publish the incident's entry (or remove it once resolved) for the next leader."""
@@ -302,17 +277,17 @@ class Notifier:
             )
             self.store.add_timeline(inc.id, s.at, f"{s.key}: {s.summary}")
             if news:
-                self._tell_update(now, s.at)
+                self._tell_update(now, s.at, s.key)
         log.info("notifier.incident_updated id=%s member=%s news=%s", inc.id, s.key, news)
         return now
 
-    def _tell_update(self, inc: Incident, at: datetime) -> None:
+    def _tell_update(self, inc: Incident, at: datetime, lead: str | None = None) -> None:
         n = self.store.count_timeline(inc.id, "update sent") + 1
         self.store.add_timeline(inc.id, at, f"update sent ({n})")
         for label in self.store.queued_or_told(inc.id) or self.store.recipients_of(inc.id):
             r = recipient_for(label, self._techs)
             if r is not None and not self.say.upgrade_unsent(inc, r):
-                self.say.incident(inc, f"update{n}", r, "update", at=at)
+                self.say.incident(inc, f"update{n}", r, "update", at=at, lead=lead)
         for label in self._unsent_openings(inc):
             r = recipient_for(label, self._techs)
             if r is not None:
@@ -379,30 +354,8 @@ class Notifier:
         log.info("notifier.notice kind=%s by=%s recipients=%d", s.key, s.by, len(targets))
 
     def _undeliverable(self, row: OutboxRow, why: str) -> None:
-        """A message no channel could carry: tell its recipient on the other channels and the
-        on-call technician (never about a notice of this kind: no loops)."""
-        m = row.message
-        if m.kind in ("undeliverable", "reply"):
-            return
-        r = recipient_for(m.recipient, self._techs) or Recipient(m.recipient, m.mobile, m.email)
-        others = tuple(c for c in (*self.settings.channels, "email") if c not in m.channels)
-        targets = [(r, others)]
-        oncall = self.oncall_recipient()
-        if oncall.label != r.label:
-            targets.append((oncall, (*self.settings.channels, "email")))
-        for who, chain in targets:
-            t = self.say.texts(who.label)
-            values = {"kind": m.kind, "recipient": m.recipient, "channels": "/".join(m.channels)}
-            sms = t.sms("undeliverable", values | {"why": why}, shrink="why")
-            self.outbox.enqueue_on(
-                key=f"{m.key}/undeliverable/{who.label}",
-                kind="undeliverable",
-                recipient=who,
-                channels=tuple(dict.fromkeys(chain)),
-                sms_text=sms,
-                subject=gsm7.clean(f"[hotline] undeliverable {m.kind} for {m.recipient}"),
-                body=f"{sms}\n\nKey: {m.key}\nLast error: {why}\n",
-            )
+        r = recipient_for(row.message.recipient, self._techs)
+        self.say.undeliverable(row, why, r, self.oncall_recipient())
 
     def oncall_recipient(self, at: datetime | None = None) -> Recipient:
         return technician_recipient(self._oncall_now(at or self.clock()))
@@ -429,35 +382,10 @@ class Notifier:
                     self._remind(inc, action.number, now)
 
     def _escalate(self, inc: Incident, action: Escalate, now: datetime) -> None:
-        tech = self._techs[action.to]
-        with self.store.transaction():
-            self.store.update_incident(
-                inc.id, assignee=tech.name, escalation_level=action.level, last_escalated_at=now
-            )
-            self.store.add_timeline(
-                inc.id, now, f"escalated to {tech.name} (no acknowledgement from {inc.assignee})"
-            )
-            moved = replace(inc, assignee=tech.name, escalation_level=action.level)
-            r = technician_recipient(tech)
-            self.say.incident(moved, f"escalate{action.level}", r, "escalate",
-                              at=now, prev=gsm7.clean(inc.assignee))  # fmt: skip
-        log.warning(
-            "notifier.escalated id=%s from=%s to=%s level=%d",
-            inc.id,
-            inc.assignee,
-            tech.name,
-            action.level,
-        )
+        followup.escalate(self.store, self.say, self._techs[action.to], inc, action.level, now)
 
     def _remind(self, inc: Incident, number: int, now: datetime) -> None:
-        tech = self._techs.get(inc.assignee)
-        with self.store.transaction():
-            self.store.update_incident(inc.id, reminders=number, last_reminded_at=now)
-            self.store.add_timeline(inc.id, now, f"reminder {number} to {inc.assignee}")
-            if tech is not None:
-                r = technician_recipient(tech)
-                self.say.incident(inc, f"remind{number}", r, "remind", at=now)
-        log.info("notifier.reminded id=%s to=%s number=%d", inc.id, inc.assignee, number)
+        followup.remind(self.store, self.say, self._techs.get(inc.assignee), inc, number, now)
 
     async def acknowledge(self, incident_id: int, who: str, via: str) -> Incident | None:
         """Record who took the incident; None if there is no such incident. Idempotent."""

@@ -15,6 +15,7 @@ from controller.notifier import gsm7
 from controller.notifier import messages as m
 from controller.notifier.incidents import Incident, Recipient
 from controller.notifier.outbox import Outbox
+from controller.notifier.rows import OutboxRow
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.store import NotifierStore
 from controller.notifier.texts import Components, Texts, route_words
@@ -80,11 +81,12 @@ class Speaker:
         at: datetime | None = None,
         delay_s: float = 0.0,
         text: str | None = None,
+        lead: str | None = None,
         **extra: object,
     ) -> None:
         """Queue ``transition`` of ``inc`` for ``r``: the SMS chain and (if configured) the
         e-mail, both in ``r``'s language."""
-        sms, subject, body = self.words(inc, r, template, at=at, text=text, **extra)
+        sms, subject, body = self.words(inc, r, template, at=at, text=text, lead=lead, **extra)
         self.outbox.enqueue(
             key=f"inc{inc.id}/{transition}/{r.label}",
             kind=transition,
@@ -105,12 +107,17 @@ class Speaker:
         *,
         at: datetime | None = None,
         text: str | None = None,
+        lead: str | None = None,
         **extra: object,
     ) -> tuple[str, str, str]:
         t = self.texts(r.label)
         oncall = self.oncall(at or inc.opened_at)
-        sms = text or m.sms(t, template, self.comps, inc, self.tz, oncall, r.label, at, **extra)
-        subject = m.email_subject(inc, m.what(t, self.comps, inc), ABOUT.get(template, template))
+        sms = text or m.sms(
+            t, template, self.comps, inc, self.tz, oncall, r.label, at, lead, **extra
+        )
+        subject = m.email_subject(
+            inc, m.what(t, self.comps, inc, lead), ABOUT.get(template, template)
+        )
         body = m.email_body(inc, self.tz, sms, self.store.timeline(inc.id), oncall)
         return sms, subject, body
 
@@ -118,8 +125,9 @@ class Speaker:
         """Rewrite ``r``'s opening in place if no channel has tried it yet."""
         sms, subject, body = self.words(inc, r, "open")
         key = f"inc{inc.id}/open/{r.label}"
-        done = self.store.rewrite_unsent(key, sms, subject, body, inc.severity)
-        self.store.rewrite_unsent(key + "/email", sms, subject, body, inc.severity)
+        now = self.clock()
+        done = self.store.rewrite_unsent(key, sms, subject, body, inc.severity, now)
+        self.store.rewrite_unsent(key + "/email", sms, subject, body, inc.severity, now)
         return done
 
     def resolved(self, inc: Incident, r: Recipient, at: datetime, member: str) -> None:
@@ -166,3 +174,30 @@ class Speaker:
             subject=gsm7.clean(f"[hotline] {text}")[:200],
             body=text + "\n",
         )
+
+    def undeliverable(
+        self, row: OutboxRow, why: str, r: Recipient | None, oncall: Recipient
+    ) -> None:
+        """A message no channel could carry: tell its recipient on the other channels and the
+        on-call technician (never about a notice of this kind or a reply: no loops)."""
+        m = row.message
+        if m.kind in ("undeliverable", "reply"):
+            return
+        r = r or Recipient(m.recipient, m.mobile, m.email)
+        every = (*self.settings.channels, "email")
+        targets = [(r, tuple(c for c in every if c not in m.channels))]
+        if oncall.label != r.label:
+            targets.append((oncall, every))
+        for who, chain in targets:
+            t = self.texts(who.label)
+            values = {"kind": m.kind, "recipient": m.recipient, "channels": "/".join(m.channels)}
+            sms = t.sms("undeliverable", values | {"why": why}, shrink="why")
+            self.outbox.enqueue_on(
+                key=f"{m.key}/undeliverable/{who.label}",
+                kind="undeliverable",
+                recipient=who,
+                channels=tuple(dict.fromkeys(chain)),
+                sms_text=sms,
+                subject=gsm7.clean(f"[hotline] undeliverable {m.kind} for {m.recipient}"),
+                body=f"{sms}\n\nKey: {m.key}\nLast error: {why}\n",
+            )
