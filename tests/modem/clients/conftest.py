@@ -7,7 +7,6 @@ The emulator runs in the test's event loop and offers the modem on a pty (as a U
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,23 +14,6 @@ import pytest
 
 from modem.emulator import ModemEmulator
 from modem.emulator.profiles import PROFILES
-
-LONG_CZECH = (
-    "Příliš žluťoučký kůň úpěl ďábelské ódy. Hotline přesměrována na záložní linku, "
-    "technik v pohotovosti byl upozorněn. Příliš žluťoučký kůň úpěl ďábelské ódy znovu."
-)
-"""A long Unicode text: UCS-2, more than 70 characters, so a concatenated SMS."""
-
-
-def need(binary: str) -> str:
-    path = shutil.which(binary) or (
-        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
-    )
-    if path is None:
-        pytest.skip(
-            f"{binary} is not installed (scripts/apt-packages.txt lists it; setup installs it)"
-        )
-    return path
 
 
 @pytest.fixture(params=sorted(PROFILES))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from modem.emulator import ModemEmulator
-from tests.modem.clients.conftest import LONG_CZECH, need
+from tests.modem.clients.support import LONG_CZECH, need
 
 
 async def gammu(rc: Path, *args: str) -> str:

@@ -13,7 +13,7 @@ from gsmmodem.exceptions import CommandError
 from gsmmodem.modem import GsmModem, ReceivedSms
 
 from modem.emulator import ModemEmulator
-from tests.modem.clients.conftest import LONG_CZECH
+from tests.modem.clients.support import LONG_CZECH
 
 
 async def test_connect_sms_ussd_and_forwarding(pty_modem: tuple[ModemEmulator, Path]) -> None:

@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 from modem.emulator import ModemEmulator
-from tests.modem.clients.conftest import need
+from tests.modem.clients.support import need
 
 CONFIG = """devices = GSM1
 outgoing = {d}/outgoing
