@@ -113,3 +113,21 @@ async def test_a_pause_ends_at_its_ttl_and_the_dead_route_is_left(tmp_path: Path
     assert rig.device.number == "+420212000002"
     assert [s.active for s in both.got if s.key == "paused_dead_route"] == [True, False]
     await rig.stop()
+
+
+async def test_pause_ttl_default_and_maximum_through_the_service(tmp_path: Path) -> None:
+    from tests.controller.test_service import Running
+
+    async with Running(tmp_path) as r:
+        f = r.cfg.failover
+        await r.svc.pause("PBX upgrade", "ops")
+        rec = await ControllerState(r.coord).pause()
+        assert rec is not None and rec.pause.until is not None
+        assert rec.pause.until - rec.since == timedelta(seconds=f.pause_default_ttl_s)
+        await r.svc.pause("forgotten", "ops", ttl_s=10 * f.pause_max_ttl_s)
+        rec = await ControllerState(r.coord).pause()
+        assert rec is not None and rec.pause.until is not None
+        assert rec.pause.until - rec.since == timedelta(seconds=f.pause_max_ttl_s)
+        await r.loop.next_tick()
+        await r.loop.next_tick()
+        assert "paused by ops until" in r.svc.status().reason
