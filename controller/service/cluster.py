@@ -140,8 +140,23 @@ def _member(doc: JsonDoc) -> MemberView:
     )
 
 
-def cluster_report(agent: ClusterAgent) -> ClusterReport:
+def leader_api(agent: ClusterAgent | None, node: str) -> tuple[str | None, str | None]:
+    """(node, API URL) of the node that may actuate, when it is another node."""
+    leader = agent.acting_leader() if agent is not None else None
+    if leader is None or leader.get("node") == node:
+        return None, None
+    return str(leader.get("node")), leader.get("api")
+
+
+def cluster_report(agent: ClusterAgent | None, node: str, coord: Coordinator) -> ClusterReport:
     """Every member as last read; this node's own record is always fresh (it is ours)."""
+    if agent is None:
+        return ClusterReport(
+            node=node,
+            cluster_epoch=coord.cluster_epoch(),
+            leader=node if coord.may_actuate() else None,
+            error="this node runs no cluster agent",
+        )
     docs = dict(agent.cache.members)
     docs[agent.node] = agent.member_doc()
     quorum = agent.coord.quorum_lost_since() is None

@@ -74,23 +74,14 @@ class ControllerServiceImpl:
 
     def cluster(self) -> ClusterReport:
         from controller.service.cluster import cluster_report
-        from controller.service.contract import ClusterReport
 
-        if self.agent is None:
-            return ClusterReport(
-                node=self.cfg.node.name,
-                cluster_epoch=self.coord.cluster_epoch(),
-                leader=self.coord.leader_name() if self.coord.may_actuate() else None,
-                error="this node runs no cluster agent",
-            )
-        return cluster_report(self.agent)
+        return cluster_report(self.agent, self.cfg.node.name, self.coord)
 
     def leader_api(self) -> tuple[str | None, str | None]:
         """(node, API URL) of the node that may actuate, when it is another node."""
-        leader = self.agent.acting_leader() if self.agent is not None else None
-        if leader is None or leader.get("node") == self.cfg.node.name:
-            return None, None
-        return str(leader.get("node")), leader.get("api")
+        from controller.service.cluster import leader_api
+
+        return leader_api(self.agent, self.cfg.node.name)
 
     def is_ready(self) -> bool:
         return self._ready and self.loop.ticks_done > 0
