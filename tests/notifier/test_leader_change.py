@@ -118,3 +118,63 @@ async def test_incident_numbers_continue_across_leaders(tmp_path: Path) -> None:
     await old.signal(signal(key="lastresort", summary="last resort"))
     assert old.store.open_incident_for("lastresort").id == 3  # type: ignore[union-attr]
     assert docs.docs["incident_numbers"] == {"next": 4}
+
+
+class RecordingModem:
+    """What ``build_notifier`` takes as the modem: ``send_sms`` (texts kept, kinds read back)."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def send_sms(self, number: str, text: str, *, retry: bool = True) -> list[int]:
+        self.texts.append(text)
+        return [len(self.texts)]
+
+
+async def test_hand_over_through_the_coordinators_store_sends_nothing_new(
+    tmp_path: Path,
+) -> None:
+    """Two nodes built as the daemon builds them (``build_notifier(shared=coordinator)``), one
+    shared LocalCoordinator store: a hand-over sends no alert, the follower reminds nobody, the
+    new leader resolves #1 and numbers its next incident #2."""
+    from controller.coordination.local import LocalCoordinator
+    from controller.notifier import build_notifier
+    from tests.support.memory_coordinator import MemoryCoordinator
+
+    store = LocalCoordinator(tmp_path / "state.db", "lab")
+    await store.start()
+    clock = Clock()
+    nodes = {}
+    for name in ("a", "b"):
+        coord = MemoryCoordinator(name, store=store)
+        coord.leader = name == "a"
+        cfg = lab_config(reminder_interval_s=60, escalation_timeout_s=0)
+        sms = RecordingModem()
+        n = build_notifier(cfg, modem=sms, state_dir=tmp_path / name, clock=clock,
+                           is_leader=coord.is_leader, shared=coord)  # fmt: skip
+        nodes[name] = (n, coord, sms)
+    (a, ca, a_sms), (b, cb, b_sms) = nodes["a"], nodes["b"]
+    try:
+        await a.signal(signal())
+        await a.run_once()
+        assert [t.split(":")[0] for t in a_sms.texts] == ["HOTLINE CRITICAL #1"]
+        ca.leader, cb.leader = False, True  # hand-over
+        await b.signal(signal())  # the new leader's loop signals what holds
+        clock.advance(61)
+        await a.run_once()
+        await b.run_once()
+        assert len(a_sms.texts) == 1  # the follower reminds nobody
+        (reminder,) = b_sms.texts  # the leader does, with the same number and code
+        assert reminder.startswith("HOTLINE REMINDER #1 ")
+        assert reminder.endswith(a_sms.texts[0].rsplit(" ", 1)[1])
+        await b.signal(signal(active=False, summary="calls back on primary", at=clock.now))
+        await b.signal(signal(key="quorum", summary="ZooKeeper slow", at=clock.now))
+        await b.run_once()
+        assert [t.split(":")[0] for t in b_sms.texts[1:]] == [
+            "HOTLINE RESOLVED #1",
+            "HOTLINE CRITICAL #2",
+        ]
+    finally:
+        a.store.close()
+        b.store.close()
+        await store.stop()
