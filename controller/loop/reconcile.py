@@ -213,7 +213,7 @@ class Reconciler:
         number = self.cfg.route_number(desired, on_call(self.cfg.oncall, now).mobile)
         why = self._change_reason(rec, resume, desired, number, d, now)
         drift = None
-        if why is None:
+        if why is None and not self._first_check_waits(d):
             drift = await self._drift(rec, desired, number, now)
             why = None if drift is None else f"drift: restoring {desired} ({drift})"
         if why is None:
@@ -248,6 +248,13 @@ class Reconciler:
         if rec.number != number:
             return f"on-call mobile is now {number} (was {rec.number}); re-forwarding"
         return None
+
+    def _first_check_waits(self, d: Decision) -> bool:
+        """The first drift check of a term waits while the decision holds on unknown health: a
+        new leader's first tick often comes before its term's probe round, and a query then
+        (seconds on a real network) would only delay the write the next tick makes."""
+        unknown = Condition.HEALTH_UNKNOWN in d.conditions and d.cause is Cause.HOLD
+        return unknown and self._next_check is None
 
     async def _drift(
         self, rec: RouteRecord, desired: Route, number: str, now: datetime

@@ -149,6 +149,34 @@ async def test_a_new_leader_with_a_verified_record_does_not_query_before_writing
     await rig.stop()
 
 
+async def test_a_new_leader_does_not_query_before_its_probes_have_spoken(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: a new leader's first tick, before its term's probe round, holds on unknown health;
+    it does not spend a network operation on a drift query then, so the write that the next tick
+    makes is the term's first modem operation."""
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    rig.device = Counting(PRIMARY)
+    await rig.start()
+    follower = SwitchableCoordinator(rig.coord)
+    follower.leader = False
+    rig.loop.coord = follower
+    await ControllerState(rig.coord).set_route(RouteRecord(Route.PRIMARY, PRIMARY, clock.now, True))
+    await rig.loop.tick()
+    for name in ("trunk-a", "trunk-b"):
+        rig.health.set(name, Status.UNKNOWN, clock.advance(1))
+    rig.device.log = []
+    follower.leader = True
+    await rig.loop.tick()  # takes over on unknown health: holds, no query
+    assert rig.device.log == []
+    rig.health.set("trunk-a", Status.DOWN, clock.advance(1))
+    rig.health.set("trunk-b", Status.UP, clock.now)
+    await rig.loop.tick()  # the probes have spoken: the write is the first operation
+    assert rig.device.log == [f"write {SECONDARY}"]
+    await rig.stop()
+
+
 async def test_alerts_go_after_the_write(tmp_path: Path) -> None:
     """Alert SMS share the modem: a tick's signals are raised only once its change is done."""
     clock = Clock()
