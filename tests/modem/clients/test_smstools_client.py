@@ -64,15 +64,17 @@ async def test_smsd_sends_a_file_and_receives_one(
         assert emu.outbox[-1].to == "+420601000111"
         assert emu.outbox[-1].text == "Hotline přesměrována"
         emu.deliver_sms("+420601000999", "Potvrzuji, beru to")
-        incoming = await wait_for_file(spool / "incoming", 40)
-        assert incoming, (spool / "smsd.log").read_text(errors="replace")[-2000:]
-        text = incoming[0].read_text(encoding="utf-8", errors="replace")
-        assert "From: 420601000999" in text and text.rstrip().endswith("Potvrzuji, beru to")
-        for _ in range(50):  # smsd deletes the message right after writing the file
-            if not emu.network.inbox:
+        # smsd reads the message, writes the file, then deletes the message from the SIM: once
+        # the SIM is empty the file is complete (reading it as soon as it appears can race).
+        for _ in range(400):
+            if not emu.network.inbox and any((spool / "incoming").iterdir()):
                 break
             await asyncio.sleep(0.1)
+        incoming = sorted((spool / "incoming").iterdir())
+        assert incoming, (spool / "smsd.log").read_text(errors="replace")[-2000:]
         assert emu.network.inbox == {}, "smsd deletes what it read"
+        text = incoming[0].read_text(encoding="utf-8", errors="replace")
+        assert "From: 420601000999" in text and text.rstrip().endswith("Potvrzuji, beru to")
     finally:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
