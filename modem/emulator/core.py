@@ -99,7 +99,11 @@ class ModemEmulator:
 
     @signal.setter
     def signal(self, rssi: int) -> None:
+        changed = rssi != self.network.rssi
         self.network.rssi = rssi
+        if changed and self.profile.signal_urc:
+            for s in list(self._sessions):
+                s.urc(self.profile.signal_urc.format(rssi=rssi))
         self.state_changed()
 
     @property

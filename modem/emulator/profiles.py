@@ -55,6 +55,8 @@ class Profile:
     extra_commands: tuple[str, ...] = ()
     """Vendor commands this profile accepts (listed by +CLAC), answered OK."""
     cme_no_network: int = 30
+    signal_urc: str | None = None
+    """A URC sent when the signal changes, ``{rssi}`` filled in (Huawei ``^RSSI``)."""
 
 
 STANDARD = Profile(
@@ -111,6 +113,7 @@ HUAWEI = Profile(
     unknown_command="COMMAND NOT SUPPORT",  # M2M AT spec Issue 18 §21.1.3
     ussd_packed=True,  # MU709 AT spec, ^USSDMODE chapter
     extra_commands=("^USSDMODE", "^SYSINFO", "^CURC"),
+    signal_urc="^RSSI: {rssi}",  # MU709 AT spec, ^RSSI chapter (on while ^CURC=1) [unchecked]
 )
 
 UBLOX = Profile(

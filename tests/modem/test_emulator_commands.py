@@ -110,6 +110,8 @@ async def test_huawei_refuses_what_it_does_not_know_in_its_own_words() -> None:
         await r.at('AT+CUSD=1,"AA912C3602",15')  # *#21# packed as 7-bit septets
         urc = await unsolicited(r, 0.5)
         assert urc.startswith('\r\n+CUSD: 0,"') and "Call forwarding" not in urc  # packed too
+        emu.signal = 12  # Huawei reports a signal change by itself
+        assert await unsolicited(r, 0.3) == "\r\n^RSSI: 12\r\n"
         await r.at("AT^USSDMODE=0")
         await r.at('AT+CUSD=1,"*#21#",15')
         assert "Call forwarding not active" in await unsolicited(r, 0.5)
