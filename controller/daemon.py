@@ -214,7 +214,6 @@ async def _start(parts: Parts) -> None:
             None if loop.cache.route.route is None else str(loop.cache.route.route)
         )
         await parts.notifier.start()
-    await parts.loop.start_up()
 
 
 async def _stop(parts: Parts) -> None:
@@ -340,13 +339,18 @@ async def serve(
     watchdog = Watchdog()
     warn_if_unsafe(cfg, watchdog)
     await _start(parts)
+    # The API starts while the start-up read of the modem runs (seconds on a real network), so
+    # neither waits for the other before the first tick.
+    starting = asyncio.ensure_future(
+        start_api(cfg, parts.service, parts.notifier, parts.calls, extend_app)
+        if api
+        else asyncio.sleep(0, None)
+    )
     try:
-        served = (
-            await start_api(cfg, parts.service, parts.notifier, parts.calls, extend_app)
-            if api
-            else None
-        )
-    except DaemonError:
+        await parts.loop.start_up()
+        served = await starting
+    except BaseException:
+        starting.cancel()
         await _stop(parts)
         raise
     loop_task = asyncio.create_task(parts.loop.run(stop), name="reconcile")
