@@ -403,3 +403,16 @@ def test_off_hours_by_time_of_day() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         decide(snap(), at(P), None, None, calendar(C), POLICY, NOW.replace(tzinfo=None))
+
+
+def test_the_decision_names_what_is_down_for_the_alert_text() -> None:
+    d = decide(snap(pbx_1="down", pbx_2="down"), at(P), None, None, ALWAYS, POLICY, NOW)
+    assert d.down == ("pbx-1", "pbx-2", "pbx")  # the nodes, then the cluster as a whole
+    d = decide(snap(trunk_a="down"), at(P), None, None, ALWAYS, POLICY, NOW)
+    assert (d.route, d.down) == (S, ("trunk-a",))
+    assert decide(snap(), at(P), None, None, ALWAYS, POLICY, NOW).down == ()
+
+
+def test_an_override_carries_who_and_why() -> None:
+    d = decide(snap(), at(P), _ov(S), None, ALWAYS, POLICY, NOW)
+    assert d.cause is Cause.OVERRIDE and d.by == "ops" and d.why

@@ -120,3 +120,15 @@ async def test_ack_without_a_code_and_status(make_notifier: MakeNotifier) -> Non
         "#2 acknowledged, reminders stopped.",
         "#2 was already acknowledged by alice.",
     ]
+
+
+async def test_the_pbx_cluster_is_named_when_its_quorum_is_lost(
+    make_notifier: MakeNotifier,
+) -> None:
+    sms = RecordingChannel("modem_sms")
+    n = make_notifier({"modem_sms": sms}, escalation_timeout_s=0)
+    await n.signal(signal(route="oncall", down=("pbx", "pbx-1", "pbx-2")))
+    await n.run_once()
+    text = sms.sent[0].sms_text
+    assert text.startswith("HOTLINE CRITICAL #1: DOWN: PBX cluster, pbx-1, pbx-2.")
+    assert "Calls go to YOUR mobile." in text and "Check pbx." in text
