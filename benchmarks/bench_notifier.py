@@ -229,7 +229,7 @@ async def _watch(checks: list[Any], t0: float, limit_s: float) -> list[float | N
     return seen
 
 
-async def bench_refusal(d: Path, latency: float) -> None:
+async def bench_refusal(d: Path, latency: float, refuse: bool = True) -> None:
     from controller.notifier.channels import ModemSmsChannel, TwilioSmsChannel
     from controller.notifier.settings import TwilioSettings
     from modem.emulator.control import handle
@@ -240,7 +240,8 @@ async def bench_refusal(d: Path, latency: float) -> None:
     errors = [
         {"command": "+CMGS", "attempt": n0 + k, "code": 331, "kind": "cms"} for k in (1, 2, 3)
     ]
-    handle(emu, {"cmd": "set_fault", "faults": {"errors": errors}})
+    if refuse:
+        handle(emu, {"cmd": "set_fault", "faults": {"errors": errors}})
     d.mkdir(parents=True, exist_ok=True)
     with twilio_lab(d) as lab:
         cfg = lab_config(
@@ -258,11 +259,21 @@ async def bench_refusal(d: Path, latency: float) -> None:
             t0 = time.perf_counter()
             for i in range(3):
                 await n.signal(_alert(i))
-            checks = [lambda i=i: len(lab.server.requests) > i for i in range(3)]
+            if refuse:
+                checks = [lambda i=i: len(lab.server.requests) > i for i in range(3)]
+                got = await _watch(checks, t0, 30 + 4 * latency)
+                print(
+                    f"modem refuses (+CMS 331 after {latency:g} s): signal -> Twilio accepted "
+                    f"{', '.join(map(_s, got))} (modem tried {emu.attempts['+CMGS'] - n0}x)"
+                )
+                return
+            checks = [lambda: len(emu.outbox) > 0]
+            checks += [lambda i=i: len(lab.server.requests) > i for i in range(2)]
             got = await _watch(checks, t0, 30 + 4 * latency)
             print(
-                f"modem refuses (+CMS 331 after {latency:g} s): signal -> Twilio accepted "
-                f"{', '.join(map(_s, got))} (modem tried {emu.attempts['+CMGS'] - n0}x)"
+                f"burst of 3, +CMGS {latency:g} s, Twilio beside (lane_wait_s "
+                f"{n.settings.lane_wait_s:g}): modem accepted {_s(got[0])}; the two queued behind "
+                f"it reached Twilio {', '.join(map(_s, got[1:]))}"
             )
         finally:
             await n.stop(grace_s=0.5)
@@ -348,6 +359,8 @@ async def main(args: Any) -> None:
         for latency in args.latency:
             await bench_hung_smtp(d / f"h{latency}", latency)
             await bench_refusal(d / f"r{latency}", latency)
+            if latency >= 1:
+                await bench_refusal(d / f"b{latency}", latency, refuse=False)
         await bench_grouped(d / "g")
         await bench_smtp_back(d / "s", 5)
 

@@ -102,6 +102,7 @@ class Deliverer:
         # A channel that just failed transiently (no network, a refused connection) is passed
         # over until then: the messages queued behind it fall through at once, not one by one.
         self._down: dict[str, tuple[datetime, str]] = {}
+        self._busy: dict[str, datetime] = {}  # channel → since when its lane is sending
 
     def wake(self, channel: str | None = None) -> None:
         """Let ``channel``'s lane (or every lane) look for due messages now."""
@@ -162,13 +163,20 @@ class Deliverer:
     # -- housekeeping ----------------------------------------------------------------------
 
     def sweep(self) -> None:
-        """Give rows without a usable cursor one, and expire rows older than ``max_age_s``."""
+        """Give rows without a usable cursor one, expire rows older than ``max_age_s``, and
+        hand a message stuck behind a busy lane for ``lane_wait_s`` to its next channel."""
         now = self._clock()
         max_age = timedelta(seconds=self._settings.retry.max_age_s)
+        wait = timedelta(seconds=self._settings.lane_wait_s)
         for row in self._store.due(now, 500):
             m = row.message
             if now - row.created_at > max_age:
                 self._final(row, "failed", f"expired after {max_age} ({row.last_error or '-'})")
+                continue
+            busy = row.cursor is not None and row.cursor in self._busy
+            if busy and wait and now - row.next_at >= wait and self._has_next(row):
+                assert row.cursor is not None
+                self._failed(row, row.cursor, None, "transient", f"waited {wait} behind the lane")
                 continue
             if row.cursor in self._channels and row.cursor in usable(self._channels, m):
                 continue
@@ -186,6 +194,11 @@ class Deliverer:
                     next_at=row.next_at,
                     error=row.last_error,
                 )
+
+    def _has_next(self, row: OutboxRow) -> bool:
+        p = Progress(row.tried | {row.cursor or ""}, row.dead, row.unknown_on)
+        left = [c for c in usable(self._channels, row.message) if c not in p.dead]
+        return any(c not in p.tried and c != p.unknown_on for c in left)
 
     def _final(self, row: OutboxRow, state: str, why: str) -> None:
         p = Progress(row.tried, row.dead, row.unknown_on)
@@ -234,17 +247,21 @@ class Deliverer:
         return True
 
     async def _attempt(self, row: OutboxRow, name: str) -> int:
-        m = row.message
         ch = self._channels[name]
         attempt = self._store.begin_send(row.id, name, self._clock())
         if attempt is None:
-            return 0  # cancelled since it was read (a resolution, an acknowledgement)
+            return 0  # cancelled or handed to another channel since it was read
+        row = self._store.row(row.id) or row  # the text as now (an upgrade in place)
+        m = row.message
+        self._busy[name] = self._clock()
         try:
             ref = await asyncio.wait_for(ch.send(m), self._settings.send_timeout_s)
         except Exception as exc:  # a bug in a channel must not leave the row "sending"
             result, reason = _result(exc)
             self._failed(row, name, attempt, result, reason)
             return 0
+        finally:
+            self._busy.pop(name, None)
         self._store.sent(row.id, attempt, ref, self._clock())
         self._down.pop(name, None)
         self.metrics.sent[name] = self.metrics.sent.get(name, 0) + 1

@@ -107,6 +107,10 @@ class OutboxRows:
             )
         return [outbox_row_of(r) for r in rows.fetchall()]
 
+    def row(self, row_id: int) -> OutboxRow | None:
+        r = self._db.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)).fetchone()
+        return None if r is None else outbox_row_of(r)
+
     def next_due_at(self, channel: str | None = None) -> datetime | None:
         q, args = "SELECT MIN(next_at) FROM outbox WHERE state = 'pending'", []
         if channel is not None:
@@ -116,14 +120,15 @@ class OutboxRows:
     def begin_send(self, row_id: int, channel: str, now: datetime) -> int | None:
         """Mark the row in flight on ``channel`` (committed before the channel is called).
 
-        None if the row is no longer pending (cancelled by a resolve or an acknowledgement
-        since it was read): then nothing must be sent.
+        None if the row is no longer pending on this channel (cancelled by a resolve or an
+        acknowledgement, or handed to another channel, since it was read): then nothing must be
+        sent.
         """
         with self.transaction():
             claimed = self._db.execute(
                 "UPDATE outbox SET state = 'sending', channel = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (channel, row_id),
+                " WHERE id = ? AND state = 'pending' AND (cursor = ? OR cursor IS NULL)",
+                (channel, row_id, channel),
             ).rowcount
             if claimed != 1:
                 return None

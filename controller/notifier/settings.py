@@ -185,6 +185,9 @@ class NotifierSettings(_Model):
     transliterate: bool = Field(
         default=False, description="strip diacritics so a text stays GSM-7 (one SMS)"
     )
+    lane_wait_s: float = Field(
+        default=2.0, ge=0, description="behind a busy channel this long: the next channel (0: no)"
+    )
     group_delay_s: float = Field(
         default=0.5, ge=0, le=30, description="a non-critical opening waits for its outage"
     )

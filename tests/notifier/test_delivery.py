@@ -21,12 +21,14 @@ from controller.notifier.channels import EmailChannel, ModemSmsChannel, TwilioSm
 from controller.notifier.routing import Progress, after
 from controller.notifier.service import Notifier
 from controller.notifier.settings import SmtpSettings, TwilioSettings
+from controller.notifier.store import NotifierStore
 from modem.driver import Modem
 from modem.emulator import ModemEmulator
 from modem.emulator.control import handle
-from tests.notifier.helpers import Clock, MakeNotifier, RecordingChannel, signal
+from tests.notifier.helpers import T0, Clock, MakeNotifier, RecordingChannel, lab_config, signal
 from tests.notifier.smtp_peers import Inbox, SilentSmtp
 from tests.notifier.twilio_lab import TwilioLab, twilio_lab
+from tests.support.clocks import ticking_from
 
 CHAIN = ("modem_sms", "twilio_sms", "email")
 
@@ -342,3 +344,26 @@ async def test_smtp_silent_after_the_data_is_an_unknown_outcome_not_resent(
         assert handler.got == 1  # the one server that may have it: no second copy there
     finally:
         ctl.stop()
+
+
+async def test_messages_behind_a_busy_modem_go_to_twilio_after_lane_wait(
+    modem: tuple[ModemEmulator, Modem], lab: TwilioLab, tmp_path: Path
+) -> None:
+    emu, m = modem
+    handle(emu, {"cmd": "set_fault", "faults": {"latency_per_command": {"+CMGS": 1.5}}})
+    impl = {"modem_sms": ModemSmsChannel(m), "twilio_sms": twilio(lab)}
+    cfg = lab_config(channels=list(impl), twilio=lab.settings(), escalation_timeout_s=0,
+                     lane_wait_s=0.3, poll_interval_s=0.1)  # fmt: skip
+    store = NotifierStore(tmp_path / "lanes.sqlite3")
+    n = Notifier(cfg, cfg.notifier, store, impl, clock=ticking_from(T0))  # time must pass
+    await n.start()
+    try:
+        for key in ("route", "quorum", "lastresort"):
+            await n.signal(signal(key=key))
+        await until(lambda: len(lab.server.requests) == 2, "two SMS handed to Twilio", 5)
+        await until(lambda: len(emu.outbox) == 1, "the modem's one", 5)
+        rows = n.store.outbox()
+        assert sorted(str(r.channel) for r in rows) == ["modem_sms", "twilio_sms", "twilio_sms"]
+        assert {r.state for r in rows} == {"sent"}  # each once: nothing sent twice
+    finally:
+        await n.stop(grace_s=1)
