@@ -12,11 +12,21 @@ its answer with ``X-Hotline-Served-By: <leader>``. When no node may actuate, or 
 not answer within ``PROXY_TIMEOUT_S``, the answer is **503** with the reason; this node's own
 (possibly outdated) copy stays readable with the request header ``X-Hotline-Local: 1``, which
 is also what a forwarded request carries, so two nodes never forward to each other in a loop.
+
+Writes to those logs go to the leader the same way, so that no node keeps a record the cluster
+cannot see: a PBX's ``POST /v1/calls``, an operator's ``POST /v1/incidents/{id}/ack`` and
+``POST /v1/callbacks/{id}/close`` sent to a follower are forwarded with their body and token
+(a request with no valid token is answered here: 401). When no node may actuate, or the leader
+does not answer, a call event is recorded by this node (a call is never dropped; it shows in
+this node's own copy, read with ``X-Hotline-Local: 1``), and an
+acknowledgement or a close is refused with 503 and the reason, since the incidents and the
+callback list it would change are the leader's.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,7 +34,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
-from controller.api.auth import Principal, Requirement
+from controller.api.auth import Principal, Requirement, bearer_token
 from controller.service.contract import ClusterReport
 
 log = logging.getLogger("hotline.api")
@@ -33,6 +43,8 @@ PROXIED = ("/v1/events", "/v1/incidents", "/v1/calls", "/v1/callbacks")
 LOCAL_HEADER = "X-Hotline-Local"
 SERVED_BY = "X-Hotline-Served-By"
 PROXY_TIMEOUT_S = 5.0
+CALLS = re.compile(r"^/v1/calls$")
+WRITES = re.compile(r"^/v1/(calls|incidents/\d+/ack|callbacks/\d+/close)$")
 
 
 @runtime_checkable
@@ -71,12 +83,11 @@ def install_leader_proxy(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         path = request.url.path
-        if (
-            request.method != "GET"
-            or not path.startswith(PROXIED)
-            or request.headers.get(LOCAL_HEADER)
-            or source.is_leader()
-        ):
+        if request.headers.get(LOCAL_HEADER) or source.is_leader():
+            return await call_next(request)
+        if request.method == "POST" and WRITES.match(path):
+            return await _forward_write(request, call_next, source, read, timeout_s)
+        if request.method != "GET" or not path.startswith(PROXIED):
             return await call_next(request)
         try:
             read.check(request)
@@ -85,16 +96,44 @@ def install_leader_proxy(
         return await forward(request, source, timeout_s)
 
 
+async def _forward_write(
+    request: Request,
+    call_next: Callable[[Request], Awaitable[Response]],
+    source: ClusterSource,
+    read: Requirement,
+    timeout_s: float,
+) -> Response:
+    """A write to the leader's logs, sent to a follower (module docstring)."""
+    token = bearer_token(request)
+    if token is None or read.registry.authenticate(token) is None:
+        return await call_next(request)  # the route answers 401 (and counts the failure)
+    answer = await forward(request, source, timeout_s)
+    if answer.status_code != 503 or SERVED_BY in answer.headers:
+        return answer
+    if CALLS.match(request.url.path):
+        log.warning("api_call_recorded_locally reason=no_leader_reachable")
+        return await call_next(request)  # never drop a call event: keep it here
+    return answer
+
+
 async def forward(request: Request, source: ClusterSource, timeout_s: float) -> Response:
     node, url = source.leader_api()
     local = f"this node's own copy is not the cluster's; send {LOCAL_HEADER}: 1 to read it"
     if url is None:
         return _unavailable(f"no node may actuate right now, so nobody holds the log; {local}")
     headers = {"Authorization": request.headers.get("authorization", ""), LOCAL_HEADER: "1"}
+    body = None
+    if request.method != "GET":
+        body = await request.body()
+        headers["Content-Type"] = request.headers.get("content-type", "application/json")
     try:
         async with httpx.AsyncClient(timeout=timeout_s) as client:
-            answer = await client.get(
-                url + request.url.path, params=request.query_params, headers=headers
+            answer = await client.request(
+                request.method,
+                url + request.url.path,
+                params=request.query_params,
+                headers=headers,
+                content=body,
             )
     except httpx.HTTPError as exc:
         log.warning("api_proxy_failed leader=%s error=%s", node, type(exc).__name__)

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -181,3 +182,76 @@ async def test_the_leader_unreachable_or_unknown_is_a_503_with_the_reason(kit):
         r = await c.get("/v1/incidents?state=open", headers=kit.auth(Role.VIEWER))
         assert r.status_code == 503 and "no node may actuate" in r.json()["detail"]
     assert follower.calls == []
+
+
+def _logs(kit: Any, tmp_path: Any, name: str) -> tuple[Any, Any, Any]:
+    """A node's real notifier and call log (SQLite under ``tmp_path/name``)."""
+    from controller.calls.service import build_call_log
+    from controller.notifier import build_notifier
+    from tests.support.clocks import ticking_from
+
+    cfg = kit.make_config()
+    clock = ticking_from(datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
+    state = tmp_path / name
+    state.mkdir()
+    notifier = build_notifier(cfg, modem=None, state_dir=state, clock=clock)
+    calls = build_call_log(cfg.notifier.calls, cfg.schedule.timezone, state, notifier, clock=clock)
+    return cfg, notifier, calls
+
+
+_CALL = {
+    "call_id": "pbx-1-0042",
+    "caller": "+420601000999",
+    "start": "2026-03-04T09:59:00+00:00",
+    "end": "2026-03-04T09:59:40+00:00",
+    "line": "primary",
+}
+
+
+async def test_writes_to_the_logs_sent_to_a_follower_reach_the_leader(kit, tmp_path):
+    """A PBX's call event and an operator's close, sent to a follower, land in the leader's
+    logs (the cluster's), not in the follower's own copy; a bad token is refused here."""
+    cfg, l_notifier, l_calls = _logs(kit, tmp_path, "leader")
+    leader_app = create_app(
+        kit.fake(),
+        cfg,
+        notifier=l_notifier,
+        calls=l_calls,
+        cluster=_Cluster(kit, True, (None, None)),
+    )
+    _, f_notifier, f_calls = _logs(kit, tmp_path, "follower")
+    async with _serving(leader_app) as url:
+        follower_app = create_app(
+            kit.fake(), cfg, notifier=f_notifier, calls=f_calls,
+            cluster=_Cluster(kit, False, ("node-2", url)),
+        )  # fmt: skip
+        transport = httpx.ASGITransport(app=follower_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            r = await c.post("/v1/calls", json=_CALL, headers=kit.auth(Role.PBX))
+            assert r.status_code == 201, r.text
+            assert r.headers["X-Hotline-Served-By"] == "node-2"
+            (callback,) = l_calls.callbacks(open_only=True)
+            assert callback.call_id == "pbx-1-0042"
+            assert f_calls.callbacks(open_only=False) == []
+            close = await c.post(
+                f"/v1/callbacks/{callback.id}/close", json={"note": "rang back"},
+                headers=kit.auth(Role.OPERATOR),
+            )  # fmt: skip
+            assert close.status_code == 200, close.text
+            assert l_calls.callbacks(open_only=True) == []
+            bad = await c.post("/v1/calls", json=_CALL, headers={"Authorization": "Bearer nope"})
+            assert bad.status_code == 401
+
+
+async def test_without_a_leader_a_call_is_kept_here_and_an_ack_refused(kit, tmp_path):
+    cfg, notifier, calls = _logs(kit, tmp_path, "follower")
+    follower_app = create_app(
+        kit.fake(), cfg, notifier=notifier, calls=calls, cluster=_Cluster(kit, False, (None, None))
+    )
+    transport = httpx.ASGITransport(app=follower_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await c.post("/v1/calls", json=_CALL, headers=kit.auth(Role.PBX))
+        assert r.status_code == 201, r.text
+        assert [cb.call_id for cb in calls.callbacks(open_only=True)] == ["pbx-1-0042"]
+        ack = await c.post("/v1/incidents/1/ack", headers=kit.auth(Role.OPERATOR))
+        assert ack.status_code == 503 and "no node may actuate" in ack.json()["detail"]
