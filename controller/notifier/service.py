@@ -104,6 +104,7 @@ class Notifier:
         self.say = Speaker(cfg, settings, store, self.outbox, clock)
         self.shared: SharedIncidents | None = None  # set when clustered: incidents outlive leaders
         self.route_now: Callable[[], str | None] | None = None  # for STATUS (the daemon sets it)
+        self._synced = False  # this turn as leader has taken the cluster's incidents (continuity)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -174,6 +175,7 @@ class Notifier:
             return
         group = group_of(s.key)
         async with self._lock:
+            await self._take_cluster_incidents()
             current = self.store.open_incident_for(group)
             if current is None and self.shared is not None:
                 prior = (await self.shared.load()).get(group)
@@ -368,9 +370,11 @@ class Notifier:
     async def tick(self) -> None:
         """Escalations and reminders, on the leader only: a follower's incidents are stale."""
         if self.is_leader is not None and not self.is_leader():
+            self._synced = False  # the next turn as leader starts from the cluster's incidents
             return
         now = self.clock()
         async with self._lock:
+            await self._take_cluster_incidents()
             for inc in self.store.incidents(state="open", limit=1000):
                 first = self.store.first_assignee(inc.id)
                 action = due_action(inc, now, self.settings, self._order, first)
@@ -380,6 +384,17 @@ class Notifier:
                     self._escalate(inc, action, now)
                 else:
                     self._remind(inc, action.number, now)
+
+    async def _take_cluster_incidents(self) -> None:
+        """Once per turn as leader: the cluster's open incidents become this node's
+        (``continuity.py``). Called with the lock held."""
+        if self._synced or self.shared is None:
+            return
+        if self.is_leader is not None and not self.is_leader():
+            return
+        from controller.notifier.continuity import sync_with_cluster
+
+        self._synced = await sync_with_cluster(self, self.clock())
 
     def _escalate(self, inc: Incident, action: Escalate, now: datetime) -> None:
         followup.escalate(self.store, self.say, self._techs[action.to], inc, action.level, now)

@@ -3,8 +3,8 @@
 Each node keeps its own outbox (SQLite); what must survive a change of leader is *which incidents
 are open and who was told*. The leader writes one small document (``incidents``) through the
 ``Coordinator`` (in ZooKeeper when clustered): per incident key, its code, opening time, assignee,
-the recipients already told and any acknowledgement. A new leader that is signalled an active
-condition finds it there and adopts the incident without a second opening message; the
+the recipients already told and any acknowledgement. A new leader adopts them on its first turn
+(``continuity.py``), or when it is signalled the condition, without a second opening message; the
 resolution then reaches everyone the old leader told. A coordinator that cannot answer never
 blocks an alert: the notifier then behaves as if alone (it may repeat an opening message).
 """
@@ -59,6 +59,10 @@ class SharedIncidents:
             log.warning("notifier.shared_unreadable error=%s", type(exc).__name__)
             return {}
         return dict(doc or {})
+
+    async def load_strict(self) -> dict[str, JsonDoc]:
+        """The open incidents, raising when the shared state cannot be read (not ``{}``)."""
+        return dict(await self.docs.get(KEY) or {})
 
     async def publish(self, key: str, entry: JsonDoc | None) -> None:
         """Set (or, with None, remove) one incident's entry; only the leader's writes land."""

@@ -178,3 +178,65 @@ async def test_hand_over_through_the_coordinators_store_sends_nothing_new(
         a.store.close()
         b.store.close()
         await store.stop()
+
+
+async def test_a_new_leader_lists_the_clusters_incidents_before_any_signal(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: after a hand-over the new leader lists the open incident (its number and
+    code) on its first turn, without waiting for its loop to signal the outage again; ACK works
+    there, and nobody is told anything twice."""
+    docs, clock = Docs(), Clock()
+    old, _ = _node(tmp_path, "a", docs, clock)
+    await old.signal(signal())
+    await old.run_once()
+    first = old.store.open_incident_for("outage")
+    assert first is not None
+    new, new_sms = _node(tmp_path, "b", docs, clock)
+    assert new.store.incidents(state="open") == []
+    await new.run_once()  # the first turn as leader, no signal yet
+    (listed,) = new.store.incidents(state="open")
+    assert (listed.id, listed.code) == (first.id, first.code)
+    assert new_sms.sent == []
+    acked = await new.acknowledge(listed.id, "alice", "api")
+    assert acked is not None and docs.docs["incidents"]["outage"]["acked_by"] == "alice"
+
+
+async def test_a_stale_copy_is_closed_silently_when_leadership_returns(tmp_path: Path) -> None:
+    """A leads and opens #1; B takes over and resolves it; when A leads again its copy of #1 is
+    closed without a message, and the next outage opens #2, not an update of the stale #1."""
+    docs, clock = Docs(), Clock()
+    leading = {"a": True, "b": False}
+    a, a_sms = _node(tmp_path, "a", docs, clock)
+    b, _ = _node(tmp_path, "b", docs, clock)
+    a.is_leader, b.is_leader = (lambda: leading["a"]), (lambda: leading["b"])
+    await a.signal(signal())
+    await a.run_once()
+    leading.update(a=False, b=True)
+    await a.run_once()  # a's turn as follower
+    await b.signal(signal(active=False, summary="primary back"))
+    await b.run_once()
+    assert "outage" not in docs.docs["incidents"]
+    leading.update(a=True, b=False)
+    a_sms.sent.clear()
+    await a.run_once()
+    assert a.store.incidents(state="open") == []
+    assert a_sms.sent == []  # closed silently: b told everyone
+    clock.advance(60)
+    await a.signal(signal(at=clock.now))
+    await a.run_once()
+    (again,) = a.store.incidents(state="open")
+    assert again.id == 2 and any(m.kind == "open" for m in a_sms.sent)
+
+
+async def test_an_unreadable_cluster_state_closes_nothing(tmp_path: Path) -> None:
+    docs, clock = Docs(), Clock()
+    a, _ = _node(tmp_path, "a", docs, clock)
+    await a.signal(signal())
+    await a.run_once()
+    docs.fail = True
+    a2 = Notifier(a.cfg, a.settings, a.store, a.channels, clock=clock)  # a restart of a
+    a2.shared = SharedIncidents(docs)
+    await a2.run_once()
+    assert len(a2.store.incidents(state="open")) == 1
+    assert a2._synced is False  # tried again on the next turn
