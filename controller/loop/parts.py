@@ -116,8 +116,8 @@ class Alerts:
         by: str | None = None,
         why: str = "",
     ) -> None:
-        if self._active.get(key, False) == active:
-            return
+        if self._active.get(key) == active:
+            return  # unchanged; a key not sent yet this term is sent either way
         self._active[key] = active
         down = self.decision.down if self.decision is not None else ()
         try:
@@ -138,6 +138,12 @@ class Alerts:
             )
         except Exception:
             log.exception("signal %s could not be delivered", key)
+
+    def new_term(self) -> None:
+        """This node starts acting: what it sent in an earlier term says nothing about now (another
+        leader may have opened or resolved incidents since), so each condition is told afresh
+        once; the notifier's incidents absorb a repeat."""
+        self._active.clear()
 
     def manual(self) -> bool:
         """Whether this tick's decision is a person's override (not counted as flapping)."""

@@ -124,6 +124,7 @@ class Reconciler:
         """The first tick as the node that acts: check the route in force now, and hand the
         modem actuator what is known (``recovery.take_lead``)."""
         self._next_check = None
+        self.alerts.new_term()
         seen, self._seen_at_start = self._seen_at_start, None
         return take_lead(self._modem, rec, marker, seen)
 

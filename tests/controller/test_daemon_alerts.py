@@ -76,6 +76,12 @@ async def _calls_callbacks_and_ack(tmp_path: Path, instant: datetime, on_call: s
                     return False
 
             await _until(up, "the API")
+
+            async def ticked() -> bool:  # the loop's first tick tells its conditions first
+                got = (await http.get("/v1/status", headers=VIEWER)).json()
+                return bool(got.get("active", {}).get("verified"))
+
+            await _until(ticked, "the first verified route")
             start = instant - timedelta(minutes=2)  # the clock runs on from ``instant``
             end = start + timedelta(seconds=40)
             missed = {

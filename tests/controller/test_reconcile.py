@@ -104,7 +104,14 @@ async def test_each_outage_kind_reaches_its_verified_route(tmp_path: Path) -> No
     ]
     assert "trunk-a down" in switches[1].reason
     route_signals = [(s.active, s.route) for s in rig.signals.got if s.key == "route"]
-    assert route_signals == [(True, "secondary"), (True, "oncall"), (False, "primary")]
+    # The first verified primary of a term tells "calls on primary" once: it resolves an outage
+    # an earlier leader left open (the notifier ignores it when there is none).
+    assert route_signals == [
+        (False, "primary"),
+        (True, "secondary"),
+        (True, "oncall"),
+        (False, "primary"),
+    ]
     await rig.stop()
 
 
@@ -260,7 +267,9 @@ async def test_modem_health_raises_and_clears_its_signal_once(tmp_path: Path) ->
     rig.health.set("modem", Status.UP, clock.advance(1))
     await loop.tick()
     modem = [(s.active, s.severity) for s in rig.signals.got if s.key == "modem"]
-    assert modem == [(True, "critical"), (False, "critical")]
+    # The first tick of a term tells each condition once (a clear may close an earlier
+    # leader's incident), then only changes.
+    assert modem == [(False, "critical"), (True, "critical"), (False, "critical")]
     await rig.stop()
 
 

@@ -198,3 +198,26 @@ async def test_alerts_go_after_the_write(tmp_path: Path) -> None:
     assert device.log[0] == f"write {SECONDARY}", device.log
     assert "signal modem" in device.log and "signal route" in device.log
     await rig.stop()
+
+
+async def test_a_leader_again_pages_what_another_leader_resolved_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: what a node signalled in an earlier term says nothing about now. Node A pages a
+    modem fault; B takes over, the modem recovers and B resolves it; the modem fails again and A
+    leads again: A must page it, not take it for the fault it still believed active."""
+    clock = Clock()
+    rig = make_rig(tmp_path, clock)
+    await rig.start()
+    node = SwitchableCoordinator(rig.coord)
+    rig.loop.coord = node
+    await rig.loop.tick()
+    rig.health.set("modem", Status.DOWN, clock.advance(1))
+    await rig.loop.tick()  # A pages
+    node.leader = False
+    await rig.loop.tick()  # B leads; the modem recovers and fails again meanwhile
+    node.leader = True
+    await rig.loop.tick()
+    pages = [s for s in rig.signals.got if s.key == "modem" and s.active]
+    assert len(pages) == 2
+    await rig.stop()

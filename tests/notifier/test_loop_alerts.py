@@ -85,7 +85,11 @@ async def test_pause_on_a_dead_route_pages_at_once_and_repeats(tmp_path: Path) -
     await loop.tick()
     assert rig.device.number == "+420212000001"  # paused: held on the dead primary
     dead = [s for s in both.got if s.key == "paused_dead_route"]
-    assert [(s.active, s.severity) for s in dead] == [(True, Severity.CRITICAL)]
+    # told clear once on the term's first tick, then the page
+    assert [(s.active, s.severity) for s in dead] == [
+        (False, Severity.CRITICAL),
+        (True, Severity.CRITICAL),
+    ]
     await both.notifier.run_once()
     page = next(m for m in sms.sent if m.kind == "open")
     assert "PAUSED on dead trunk-a: callers reach nothing" in page.sms_text
@@ -111,7 +115,7 @@ async def test_a_pause_ends_at_its_ttl_and_the_dead_route_is_left(tmp_path: Path
     clock.advance(600)
     await loop.tick()
     assert rig.device.number == "+420212000002"
-    assert [s.active for s in both.got if s.key == "paused_dead_route"] == [True, False]
+    assert [s.active for s in both.got if s.key == "paused_dead_route"] == [False, True, False]
     await rig.stop()
 
 
