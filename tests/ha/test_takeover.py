@@ -190,5 +190,18 @@ def test_handover_and_a_rolling_restart_page_nobody(zk3: ZkEnsemble, tmp_path: P
             lab.one_leader(lab.session_s * 6)
         time.sleep(3)  # past a modem probe round of every node
         assert [m["text"] for m in lab.outbox()] == paged, "a leader change paged someone"
+        # The incident outlives its leaders: every node lists it, and the leader of the day
+        # resolves it under the same number when the trunk is back.
+        for node in lab.names:
+            code, body = lab.get(node, "/v1/incidents?state=open")
+            assert code == 200, body
+            assert [i["id"] for i in body] == [1], (node, body)
+        lab.restore("trunk-a")
+        texts = lab.wait(
+            "the resolution SMS",
+            lambda: [m["text"] for m in lab.outbox()][len(paged) :],
+            60,
+        )
+        assert len(texts) == 1 and "#1" in texts[0] and "RESOLVED" in texts[0].upper(), texts
     finally:
         lab.close()
