@@ -2,7 +2,6 @@
 from logging import Logger
 
 from requests import Session
-
 from twilio.http import HttpClient
 
 class TwilioHttpClient(HttpClient):
