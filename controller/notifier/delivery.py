@@ -276,6 +276,31 @@ class Deliverer:
         )
         return 1
 
+    def interrupted(self, row: OutboxRow) -> str | None:
+        """A send that a crash cut off (the row was left ``sending``): an unknown outcome, as if
+        the channel had taken it and never answered. One copy goes out on the next channel,
+        never again on this one (``routing.py``); without another, the row stays ``unknown``.
+        Returns the channel of that copy, if any."""
+        name = row.channel or row.cursor
+        if name is None:
+            return None
+        m = row.message
+        p = Progress(row.tried, row.dead, row.unknown_on)
+        nxt = after(m.channels, usable(self._channels, m), p, name, "unknown")
+        if nxt.state != "pending" or nxt.cursor is None:
+            return None
+        with self._store.transaction():
+            self._store.settle(
+                row.id,
+                nxt.state,
+                cursor=nxt.cursor,
+                progress=nxt.progress,
+                attempts=row.attempts,
+                next_at=self._clock(),
+                error=f"{name}: interrupted while sending; one copy on {nxt.cursor}",
+            )
+        return nxt.cursor
+
     def _failed(
         self, row: OutboxRow, name: str, attempt: int | None, result: Result, why: str
     ) -> None:

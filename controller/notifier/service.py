@@ -109,13 +109,17 @@ class Notifier:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Recover rows a crash left in flight (never resent), then run the workers."""
+        """Rows a crash left in flight are an unknown outcome: never resent on their channel,
+        one copy on the next (``Deliverer.interrupted``); then run the workers."""
         for row in self.store.recover_in_flight(self.clock()):
+            again = self.delivery.interrupted(row)
             log.warning(
-                "notifier.delivery_unknown key=%s recipient=%s channel=%s reason=interrupted",
+                "notifier.delivery_unknown key=%s recipient=%s channel=%s reason=interrupted"
+                " copy_on=%s",
                 row.message.key,
                 mask(row.message.recipient),
                 row.channel,
+                again or "-",
             )
         if not self._tasks:
             self._stopping.clear()

@@ -1,4 +1,5 @@
-"""A restart in the middle of sending sends nothing twice (the process is really killed)."""
+"""A restart in the middle of sending: never resent on the channel it was cut off on, one copy
+on the next channel (the process is really killed)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ from tests.notifier.helpers import Clock, RecordingChannel, lab_config, signal
 
 ROOT = Path(__file__).resolve().parents[2]
 
+TWO = {
+    "channels": ["modem_sms", "email"],
+    "email_copy": False,
+    "smtp": {"host": "127.0.0.1", "port": 9, "tls": "none", "from": "hotline@example.org"},
+    "escalation_timeout_s": 0,
+}
+
 # The child opens an incident for alice and a critical subscriber, sends the first message and
 # hangs inside the channel's send() on the second, where it is killed with SIGKILL.
 _CHILD = textwrap.dedent(
@@ -24,6 +32,7 @@ _CHILD = textwrap.dedent(
     from controller.notifier.service import Notifier
     from controller.notifier.store import NotifierStore
     from tests.notifier.helpers import Clock, lab_config, signal
+    from tests.notifier.test_restart import TWO
 
     class HangsOnSecond:
         name = "modem_sms"
@@ -40,6 +49,8 @@ _CHILD = textwrap.dedent(
 
     async def main():
         cfg = lab_config(subscribers={"critical": ["+420600111222"]}, escalation_timeout_s=0)
+        if len(sys.argv) > 2:  # two channels: SMS, then e-mail
+            cfg = lab_config(**TWO)
         store = NotifierStore(Path(sys.argv[1]) / "notifier.sqlite3")
         n = Notifier(cfg, cfg.notifier, store, {"modem_sms": HangsOnSecond()}, clock=Clock())
         await n.signal(signal())
@@ -95,4 +106,46 @@ async def test_killed_mid_send_is_not_resent_after_restart(tmp_path: Path) -> No
     # the rest of the queue goes out exactly once
     assert sorted(sent_keys) == sorted(set(states) - {first, interrupted})
     assert len(sent_keys) == 2
+    store.close()
+
+
+async def test_killed_mid_send_goes_once_more_on_the_next_channel(tmp_path: Path) -> None:
+    """The interrupted send's outcome is unknown (the modem may have sent it): at least once
+    means one copy on the next channel; at most two means never again on the modem."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(tmp_path), "two"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while len(lines) < 2 and time.monotonic() < deadline:
+        line = child.stdout.readline()
+        if not line:
+            break
+        lines.append(line.split()[1])
+    child.send_signal(os_signal.SIGKILL)
+    child.wait(timeout=10)
+    child.stdout.close()
+    assert len(lines) == 2, lines
+    first, interrupted = lines
+
+    from controller.notifier.service import Notifier
+
+    sms, mail = RecordingChannel("modem_sms"), RecordingChannel("email")
+    cfg = lab_config(**TWO)
+    channels = {"modem_sms": sms, "email": mail}
+    n = Notifier(cfg, cfg.notifier, NotifierStore(tmp_path / "notifier.sqlite3"), channels)
+    await n.start()
+    await n.stop()
+    store = NotifierStore(tmp_path / "notifier.sqlite3")
+    n = Notifier(cfg, cfg.notifier, store, channels, clock=Clock())
+    await n.run_once()
+    assert [m.key for m in mail.sent].count(interrupted) == 1
+    assert interrupted not in [m.key for m in sms.sent]
+    assert first not in [m.key for m in sms.sent + mail.sent]
     store.close()
