@@ -62,10 +62,11 @@ _CHILD = textwrap.dedent(
 )
 
 
-async def test_killed_mid_send_is_not_resent_after_restart(tmp_path: Path) -> None:
+def _killed_mid_send(tmp_path: Path, *args: str) -> tuple[str, str]:
+    """Run the child until it hangs in its second send, SIGKILL it: (sent key, interrupted key)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(tmp_path)],
+        [sys.executable, "-c", _CHILD, str(tmp_path), *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -83,7 +84,11 @@ async def test_killed_mid_send_is_not_resent_after_restart(tmp_path: Path) -> No
     child.wait(timeout=10)
     child.stdout.close()
     assert len(lines) == 2, lines
-    first, interrupted = lines
+    return lines[0], lines[1]
+
+
+async def test_killed_mid_send_is_not_resent_after_restart(tmp_path: Path) -> None:
+    first, interrupted = _killed_mid_send(tmp_path)
 
     from controller.notifier.service import Notifier
 
@@ -112,27 +117,7 @@ async def test_killed_mid_send_is_not_resent_after_restart(tmp_path: Path) -> No
 async def test_killed_mid_send_goes_once_more_on_the_next_channel(tmp_path: Path) -> None:
     """The interrupted send's outcome is unknown (the modem may have sent it): at least once
     means one copy on the next channel; at most two means never again on the modem."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(tmp_path), "two"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 30
-    while len(lines) < 2 and time.monotonic() < deadline:
-        line = child.stdout.readline()
-        if not line:
-            break
-        lines.append(line.split()[1])
-    child.send_signal(os_signal.SIGKILL)
-    child.wait(timeout=10)
-    child.stdout.close()
-    assert len(lines) == 2, lines
-    first, interrupted = lines
+    first, interrupted = _killed_mid_send(tmp_path, "two")
 
     from controller.notifier.service import Notifier
 
