@@ -54,14 +54,20 @@ def apply_majority(
     views: Mapping[str, ViewDoc],
     cluster_size: int,
     max_age_s: float,
+    sole_witness: frozenset[str] = frozenset(),
 ) -> HealthSnapshot:
-    """The leader's snapshot with every down component not confirmed by a majority made unknown."""
+    """The leader's snapshot with every down component not confirmed by a majority made unknown.
+
+    ``sole_witness``: components only the node that acts can probe (the GSM modem: one node
+    holds its port, the others report it unknown, "held by the leader"). Nobody else can confirm
+    them, so the leader's own verdict stands; otherwise a dead modem would never be reported."""
     majority = cluster_size // 2 + 1
     votes = down_votes(views, snapshot.taken_at, max_age_s)
     states = []
     for state in snapshot.components.values():
         seen = votes.get(state.name, [])
-        if state.status is Status.DOWN and len(seen) < majority:
+        alone = state.name not in sole_witness and len(seen) < majority
+        if state.status is Status.DOWN and alone:
             who = ", ".join(seen) or "no node's published view"
             state = replace(
                 state,

@@ -18,7 +18,7 @@ import contextlib
 import logging
 from typing import Protocol
 
-from controller.config import HotlineConfig
+from controller.config import ComponentKind, HotlineConfig
 from controller.coordination.base import CoordinationError, JsonDoc
 from controller.decide.views import apply_majority, fresh_in_term, view_of
 from health.model import HealthSnapshot
@@ -55,6 +55,9 @@ class LeaderView:
         slowest = max((c.interval_s for c in cfg.components.values()), default=5.0)
         self.max_age_s = max(3 * publish_every_s, 3 * slowest)
         self.publish_every_s = publish_every_s
+        self.sole_witness = frozenset(
+            n for n, c in cfg.components.items() if c.kind is ComponentKind.MODEM
+        )
         self.views: dict[str, JsonDoc] = {}
         self._term: float | None = None
         self._baseline: dict[str, int] = {}
@@ -70,7 +73,9 @@ class LeaderView:
             self._baseline = {n: s.samples for n, s in snap.components.items()}
         snap = fresh_in_term(snap, self._baseline)
         if self.majority:
-            snap = apply_majority(snap, self.views, self.cluster_size, self.max_age_s)
+            snap = apply_majority(
+                snap, self.views, self.cluster_size, self.max_age_s, self.sole_witness
+            )
         return snap
 
     async def refresh(self) -> None:

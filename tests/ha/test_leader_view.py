@@ -117,6 +117,13 @@ async def test_one_nodes_down_is_unknown_until_a_majority_agrees(majority_trio: 
     await others[0][2].refresh()
     await view.refresh()
     assert view.snapshot().get("trunk-a").status is Status.DOWN
+    # The modem: only the leader can see it (the followers' read "held by the leader").
+    for _, p, v in others:
+        p.probe("modem", Status.UNKNOWN)
+        await v.refresh()
+    probes.probe("modem", Status.DOWN)
+    await view.refresh()
+    assert view.snapshot().get("modem").status is Status.DOWN
 
 
 @pytest.mark.slow

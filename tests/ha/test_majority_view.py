@@ -61,3 +61,20 @@ def test_stale_and_malformed_views_do_not_vote() -> None:
     assert down_votes(views, NOW, 30) == {"trunk_a": ["n1"]}
     out = apply_majority(snap(trunk_a=Status.DOWN), views, cluster_size=3, max_age_s=30)
     assert out.get("trunk_a").status is Status.UNKNOWN
+
+
+def test_the_modem_is_judged_by_the_one_node_that_can_see_it() -> None:
+    """Only the node holding the modem's port can probe it; the others report it unknown ("held
+    by the leader"). Its down must stand on the leader's word, or a dead modem, which stops every
+    change of route, would never be reported in a cluster with the majority rule on."""
+    mine = snap(modem=Status.DOWN, trunk_a=Status.DOWN)
+    views = {
+        "n1": view_of(mine),
+        "n2": view(modem="unknown", trunk_a="up"),
+        "n3": view(modem="unknown", trunk_a="up"),
+    }
+    out = apply_majority(
+        mine, views, cluster_size=3, max_age_s=30, sole_witness=frozenset({"modem"})
+    )
+    assert out.get("modem").status is Status.DOWN and out.get("modem").reason == "timeout"
+    assert out.get("trunk_a").status is Status.UNKNOWN  # the rule still holds for the rest
