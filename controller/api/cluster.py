@@ -13,6 +13,10 @@ not answer within ``PROXY_TIMEOUT_S``, the answer is **503** with the reason; th
 (possibly outdated) copy stays readable with the request header ``X-Hotline-Local: 1``, which
 is also what a forwarded request carries, so two nodes never forward to each other in a loop.
 
+The event log is read as the cluster's: every member's own log merged by time, each event naming
+its ``node`` (``cluster_events.py``), so a hand-over does not cut the history in two; with no
+other member known, it is read as the other logs are.
+
 Writes to those logs go to the leader the same way, so that no node keeps a record the cluster
 cannot see: a PBX's ``POST /v1/calls``, an operator's ``POST /v1/incidents/{id}/ack`` and
 ``POST /v1/callbacks/{id}/close`` sent to a follower are forwarded with their body and token
@@ -35,6 +39,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from fastapi.responses import JSONResponse
 
 from controller.api.auth import Principal, Requirement, bearer_token
+from controller.api.cluster_events import EventsSource, merged_events
 from controller.service.contract import ClusterReport
 
 log = logging.getLogger("hotline.api")
@@ -43,6 +48,7 @@ PROXIED = ("/v1/events", "/v1/incidents", "/v1/calls", "/v1/callbacks")
 LOCAL_HEADER = "X-Hotline-Local"
 SERVED_BY = "X-Hotline-Served-By"
 PROXY_TIMEOUT_S = 5.0
+EVENTS_MOST = 1000  # as the route's own bound (controller.api.app.EVENTS_MAX)
 CALLS = re.compile(r"^/v1/calls$")
 WRITES = re.compile(r"^/v1/(calls|incidents/\d+/ack|callbacks/\d+/close)$")
 
@@ -83,7 +89,17 @@ def install_leader_proxy(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         path = request.url.path
-        if request.headers.get(LOCAL_HEADER) or source.is_leader():
+        if request.headers.get(LOCAL_HEADER):
+            return await call_next(request)
+        if request.method == "GET" and path == "/v1/events" and isinstance(source, EventsSource):
+            try:
+                read.check(request)
+            except HTTPException:
+                return await call_next(request)  # the route itself answers 401/403
+            merged = await merged_events(request, source, EVENTS_MOST, timeout_s)
+            if merged is not None:
+                return merged  # else: no other member known, as any other read below
+        if source.is_leader():
             return await call_next(request)
         if request.method == "POST" and WRITES.match(path):
             return await _forward_write(request, call_next, source, read, timeout_s)

@@ -220,7 +220,8 @@ def _events(args: argparse.Namespace) -> int:
             move = f" {e.get('route_from')}→{e.get('route_to')}"
         extra = "".join(f" {k}={e[k]}" for k in ("outcome", "who") if e.get(k) is not None)
         dur = f" {e['duration_ms']:.0f}ms" if e.get("duration_ms") is not None else ""
-        print(f"{e['at']} #{e['id']} {e['kind']}{move}{extra}{dur}: {e.get('reason', '')}")
+        ident = f"{e['node']}#{e['id']}" if e.get("node") else f"#{e['id']}"
+        print(f"{e['at']} {ident} {e['kind']}{move}{extra}{dur}: {e.get('reason', '')}")
     return EXIT_OK
 
 

@@ -149,6 +149,7 @@ class EventRecord(_View):
     outcome: str | None = None  # ok | failed | dry-run | ...
     duration_ms: float | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    node: str | None = None  # the node that wrote it, in the cluster's merged log
 
 
 class ActionResult(_View):

@@ -196,6 +196,9 @@ def test_handover_and_a_rolling_restart_page_nobody(zk3: ZkEnsemble, tmp_path: P
             code, body = lab.get(node, "/v1/incidents?state=open")
             assert code == 200, body
             assert [i["id"] for i in body] == [1], (node, body)
+        # One history: the event log read on any node holds the events of every node's terms.
+        code, events = lab.get(lab.names[0], "/v1/events?limit=1000")
+        assert code == 200 and len({e["node"] for e in events}) >= 2, events
         lab.restore("trunk-a")
         texts = lab.wait(
             "the resolution SMS",

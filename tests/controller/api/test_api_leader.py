@@ -255,3 +255,59 @@ async def test_without_a_leader_a_call_is_kept_here_and_an_ack_refused(kit, tmp_
         assert [cb.call_id for cb in calls.callbacks(open_only=True)] == ["pbx-1-0042"]
         ack = await c.post("/v1/incidents/1/ack", headers=kit.auth(Role.OPERATOR))
         assert ack.status_code == 503 and "no node may actuate" in ack.json()["detail"]
+
+
+class _Member(_Cluster):
+    """A node of a two-node cluster whose member records carry both API addresses."""
+
+    def __init__(self, kit: Any, name: str, service: Any, urls: dict[str, str]) -> None:
+        super().__init__(kit, name == "node-1", (None, None))
+        self.name, self.service, self.urls = name, service, urls
+
+    def events(self, since: Any, limit: int) -> Any:
+        return self.service.events(since, limit)
+
+    def cluster(self) -> ClusterReport:
+        members = [
+            MemberView(node=n, role="leader" if n == "node-1" else "follower",
+                       may_actuate=n == "node-1", api=u)
+            for n, u in self.urls.items()
+        ]  # fmt: skip
+        return ClusterReport(node=self.name, cluster_epoch=4, leader="node-1", members=members)
+
+
+async def test_the_event_log_is_the_clusters_merged_by_time(kit):
+    """After a hand-over each node holds the events of its own terms: a read on any node merges
+    them by time and names the node of each; a member that does not answer is named."""
+    from datetime import timedelta
+
+    from controller.service.contract import EventRecord
+
+    t0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+
+    def ev(i: int, minute: int, kind: str) -> EventRecord:
+        return EventRecord(id=i, at=t0 + timedelta(minutes=minute), kind=kind, reason=kind)
+
+    old, new = kit.fake(), kit.fake()
+    old.event_list = [ev(1, 0, "switch"), ev(2, 5, "handover")]
+    new.event_list = [ev(1, 6, "takeover"), ev(2, 9, "switch")]
+    urls: dict[str, str] = {}
+    old_app = create_app(old, kit.make_config(), cluster=_Member(kit, "node-2", old, urls))
+    async with _serving(old_app) as old_url:
+        urls.update({"node-1": "http://127.0.0.1:9", "node-2": old_url})
+        leader = _Member(kit, "node-1", new, urls)
+        async with await _node(kit, new, leader) as c:
+            r = await c.get("/v1/events?limit=3", headers=kit.auth(Role.VIEWER))
+            assert r.status_code == 200, r.text
+            got = [(e["node"], e["kind"]) for e in r.json()]
+            assert got == [("node-2", "handover"), ("node-1", "takeover"), ("node-1", "switch")]
+            r = await c.get(
+                "/v1/events", params={"since": t0.isoformat(), "limit": 2},
+                headers=kit.auth(Role.VIEWER),
+            )  # fmt: skip
+            assert [e["kind"] for e in r.json()] == ["handover", "takeover"]
+            assert r.headers["X-Hotline-Served-By"] == "node-1,node-2"
+    async with await _node(kit, new, leader) as c:  # node-2 gone: named, the rest answered
+        r = await c.get("/v1/events", headers=kit.auth(Role.VIEWER))
+        assert r.status_code == 200 and r.headers["X-Hotline-Missing"] == "node-2"
+        assert [e["kind"] for e in r.json()] == ["takeover", "switch"]
