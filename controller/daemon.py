@@ -153,6 +153,7 @@ async def assemble(
             m.url,
             pin=pin,
             command_timeout=m.command_timeout_s,
+            baudrate=m.baudrate,
             network_timeout=m.network_timeout_s,
             may_open=_modem_gate(cfg, coordinator),
         )

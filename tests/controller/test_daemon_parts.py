@@ -8,7 +8,7 @@ from pathlib import Path
 
 from controller.daemon import assemble
 from health.model import Status
-from tests.controller.helpers import T0, FakeHealth, lab_config
+from tests.controller.helpers import T0, FakeHealth, lab_config, lab_dict
 
 
 async def test_reminders_and_escalation_follow_the_coordinators_leadership(
@@ -46,6 +46,23 @@ async def test_with_the_local_backend_the_loop_sees_the_monitors_snapshot(
         assert parts.view.snapshot() == health.snapshot()  # no term, no majority: unchanged
     finally:
         await parts.coordinator.stop()
+        if parts.link is not None:
+            await parts.link.close()
+        parts.events.close()
+
+
+async def test_the_configured_baud_rate_reaches_the_serial_port(tmp_path: Path) -> None:
+    """A SIM800 on a local UART at 9600 baud must be opened at 9600 (it was always 115200)."""
+    data = lab_dict()
+    data["hotline"]["modem"]["baudrate"] = 9600
+    cfg = lab_config(
+        node={"name": "lab-1", "state_dir": str(tmp_path / "state")}, hotline=data["hotline"]
+    )
+    parts = await assemble(cfg)
+    try:
+        assert parts.link is not None
+        assert parts.link._baudrate == 9600
+    finally:
         if parts.link is not None:
             await parts.link.close()
         parts.events.close()
