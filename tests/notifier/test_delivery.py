@@ -362,6 +362,9 @@ async def test_messages_behind_a_busy_modem_go_to_twilio_after_lane_wait(
             await n.signal(signal(key=key))
         await until(lambda: len(lab.server.requests) == 2, "two SMS handed to Twilio", 5)
         await until(lambda: len(emu.outbox) == 1, "the modem's one", 5)
+        # the modem has the SMS before its OK reaches the notifier: wait for the rows to settle
+        settled = lambda: all(r.state != "sending" for r in n.store.outbox())  # noqa: E731
+        await until(settled, "no row left sending", 5)
         rows = n.store.outbox()
         assert sorted(str(r.channel) for r in rows) == ["modem_sms", "twilio_sms", "twilio_sms"]
         assert {r.state for r in rows} == {"sent"}  # each once: nothing sent twice
