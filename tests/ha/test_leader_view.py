@@ -14,9 +14,11 @@ from controller.decide.views import fresh_in_term
 from controller.loop.leader_view import LeaderView
 from health.model import ComponentState, HealthSnapshot, Status
 from tests.ha.daemon_lab import lab_dict
+from tests.support.clocks import ticking_from
 from tests.support.zk_lab import ZkEnsemble
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CLOCK = ticking_from(NOW)  # one clock for every node's snapshots: their views' ages compare
 
 
 class Probes:
@@ -38,7 +40,7 @@ class Probes:
             self.probe(name, st.status)
 
     def snapshot(self) -> HealthSnapshot:
-        return HealthSnapshot.of(datetime.now(UTC), self.states.values())
+        return HealthSnapshot.of(CLOCK(), self.states.values())
 
 
 def test_fresh_in_term_only_trusts_samples_taken_in_the_term() -> None:
