@@ -30,6 +30,7 @@ import yaml
 from tests.controller.e2e_lab import _PINNED, AT
 from tests.controller.helpers import lab_dict
 from tests.support.modem_sim import PIN_ENV, modem_sim_argv
+from tests.support.waiting import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "lab-operator-token-001"
@@ -72,16 +73,7 @@ def _child(argv: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float, log: Path) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            got = check()
-        except (OSError, httpx.HTTPError, KeyError, ValueError):
-            got = None
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; log: {_tail(log)}")
+    return poll(what, check, timeout, context=lambda: f"log: {_tail(log)}")
 
 
 def _tail(log: Path) -> str:

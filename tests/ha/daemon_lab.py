@@ -20,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import yaml
 
 from tests.ha.relay import Relays
 from tests.support.modem_sim import modem_sim_argv
+from tests.support.waiting import poll
 from tests.support.zk_lab import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,17 +248,13 @@ class DaemonLab:
         os.killpg(self.procs[name].pid, sig)
 
     def wait(self, what: str, check: Any, timeout: float) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                got = check()
-            except (OSError, httpx.HTTPError, KeyError, ValueError):
-                got = None
-            if got:
-                return got
-            time.sleep(0.05)
-        logs = {n: (self.tmp / f"{n}.log").read_text(errors="replace")[-3000:] for n in self.procs}
-        raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; logs: {logs}")
+        def logs() -> str:
+            tails = {
+                n: (self.tmp / f"{n}.log").read_text(errors="replace")[-3000:] for n in self.procs
+            }
+            return f"logs: {tails}"
+
+        return poll(what, check, timeout, interval=0.05, context=logs)
 
     def close(self) -> None:
         if self.relays is not None:
