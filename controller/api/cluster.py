@@ -39,14 +39,12 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from fastapi.responses import JSONResponse
 
 from controller.api.auth import Principal, Requirement, bearer_token
-from controller.api.cluster_events import EventsSource, merged_events
+from controller.api.cluster_events import LOCAL_HEADER, SERVED_BY, EventsSource, merged_events
 from controller.service.contract import ClusterReport
 
 log = logging.getLogger("hotline.api")
 
 PROXIED = ("/v1/events", "/v1/incidents", "/v1/calls", "/v1/callbacks")
-LOCAL_HEADER = "X-Hotline-Local"
-SERVED_BY = "X-Hotline-Served-By"
 PROXY_TIMEOUT_S = 5.0
 EVENTS_MOST = 1000  # as the route's own bound (controller.api.app.EVENTS_MAX)
 CALLS = re.compile(r"^/v1/calls$")
