@@ -160,6 +160,7 @@ class Interpreter(SmsCommands, GeneralCommands):
                 self.net.apply_ccfc(reason, mode, number, ntype, cls, time)
         except NetworkRefusal as exc:
             raise CmeError(exc.code) from exc
+        self.emu.note_forwarding_write(self, f"+CCFC={reason},{mode},{number or ''}")
         self.emu.state_changed()
         return []
 
@@ -183,6 +184,7 @@ class Interpreter(SmsCommands, GeneralCommands):
             )
         except NetworkRefusal as exc:
             raise CmeError(exc.code) from exc
+        self.emu.note_forwarding_write(self, f"D{code}")
         self.emu.state_changed()
         return []
 

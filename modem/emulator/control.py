@@ -12,6 +12,11 @@ One JSON object per line in, one per line out (``{"ok": true, ...}`` or ``{"ok":
 - ``{"cmd": "deliver_sms", "sender": "+420...", "text": "..."}``
 - ``{"cmd": "ring", "caller": "+420..."}``
 - ``{"cmd": "drop"}`` — drop every connection (a pulled cable)
+- ``{"cmd": "call", "caller": "+420..."}`` — a call to the SIM, routed by the forwarding in force
+  (:mod:`modem.emulator.calls`); answers the call history entry (rule, destination)
+- ``{"cmd": "calls", "after": T}`` / ``{"cmd": "forwarding_writes", "after": T}`` — the call
+  history / the forwarding writes the network executed (connection, time, command), after time T
+- ``set_network`` also takes ``"busy": true`` (the SIM is in a call: forwarding on busy applies)
 - ``{"cmd": "transcript", "last": 50}``
 """
 
@@ -47,7 +52,7 @@ def handle(emu: ModemEmulator, request: JsonDoc) -> JsonDoc:
         emu.state_changed()
         return {"ok": True, "faults": emu.faults.to_json()}
     if cmd == "set_network":
-        for key in ("rssi", "operator"):
+        for key in ("rssi", "operator", "busy"):
             if key in request:
                 setattr(emu.network, key, request[key])
         if "registration" in request:  # +CREG / +CEREG URCs where the client enabled them
@@ -60,6 +65,11 @@ def handle(emu: ModemEmulator, request: JsonDoc) -> JsonDoc:
     if cmd == "ring":
         emu.ring(validate_e164(request["caller"]))
         return {"ok": True}
+    if cmd == "call":
+        return {"ok": True, "call": emu.incoming_call(validate_e164(request["caller"]))}
+    if cmd in ("calls", "forwarding_writes"):
+        rows = emu.desk.history if cmd == "calls" else emu.desk.writes
+        return {"ok": True, cmd: emu.desk.since(rows, float(request.get("after", 0)))}
     if cmd == "drop":
         emu.drop_connections()
         return {"ok": True}

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modem.e164 import is_e164
+from modem.emulator.calls import CallDesk
 from modem.emulator.faults import Faults
 from modem.emulator.network import Forward, JsonDoc, NetworkState, SentSms, StoredSms
 from modem.emulator.profiles import STANDARD, Profile
@@ -48,6 +49,7 @@ class ModemEmulator:
     ) -> None:
         self.profile = profile
         self.network = NetworkState(sim_pin=pin, sim_state="SIM PIN" if pin else "READY")
+        self.desk = CallDesk(self.network)
         self.faults = faults or Faults()
         self.initial_echo = echo
         self.transcript: list[tuple[float, str, str, bytes]] = []
@@ -353,6 +355,28 @@ class ModemEmulator:
         return encode_deliver(
             msg.sender, msg.text, datetime.fromisoformat(msg.received_at), msg.part
         )
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the network can page the SIM: registered, network up, SIM unlocked."""
+        return (
+            not self.faults.no_network
+            and self.network.registration in (1, 5)
+            and self.network.sim_state == "READY"
+        )
+
+    def incoming_call(self, caller: str) -> JsonDoc:
+        """A call to this SIM, routed by the forwarding in force now (modem.emulator.calls); the
+        SIM rings where no forwarding took the call. Returns the call history entry."""
+        entry = self.desk.call(caller, reachable=self.reachable)
+        if entry["rings_sim"]:
+            self.ring(caller)
+        return entry
+
+    def note_forwarding_write(self, interp: object, command: str) -> None:
+        """The network executed a forwarding write from the connection of ``interp``."""
+        who = next((s.name for s in self._sessions if s.interp is interp), "?")
+        self.desk.note_write(who, command)
 
     def ring(self, caller: str) -> None:
         """An incoming call: ``RING`` and, where ``AT+CLIP=1``, ``+CLIP: "<number>",145``."""

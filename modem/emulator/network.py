@@ -71,6 +71,7 @@ class NetworkState:
     sim_pin: str | None = None
     sim_state: str = "READY"  # READY | SIM PIN | SIM PUK
     pin_attempts_left: int = 3
+    busy: bool = False  # the SIM is in a call: forwarding on busy applies (modem.emulator.calls)
 
     def forward(self, reason: int, cls: int) -> Forward:
         return self.forwarding.setdefault((reason, cls), Forward())
