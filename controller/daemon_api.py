@@ -1,7 +1,9 @@
 """The daemon's HTTP API: the FastAPI app served by uvicorn inside the daemon's event loop.
 
-``start_api`` returns once the socket is bound (or raises ``DaemonError``: the port is taken, or
-uvicorn gave up); the daemon stops the server by setting ``should_exit`` at shutdown.
+``start_api`` returns once the socket is bound (or raises ``DaemonError``: the port is taken, the
+TLS files cannot be loaded, or uvicorn gave up); the daemon stops the server by setting
+``should_exit`` at shutdown. With ``api.tls`` the server speaks HTTPS only; the certificate and key
+are read at start, so a renewed certificate takes effect when the daemon restarts.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from controller.calls.service import CallLog
 from controller.config import HotlineConfig
+from controller.config.security import ApiTls
 from controller.notifier.service import Notifier
 from controller.service.contract import ControllerService
 
@@ -33,8 +38,10 @@ class _QuietServer:
     """uvicorn's Server without its own signal handlers: the daemon owns SIGTERM."""
 
     @staticmethod
-    def make(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+    def make(app: FastAPI, host: str, port: int, tls: ApiTls | None = None) -> uvicorn.Server:
         import uvicorn
+
+        opts = tls_options(tls)
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
@@ -42,9 +49,47 @@ class _QuietServer:
                 yield
 
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ssl_certfile=opts.certfile,
+            ssl_keyfile=opts.keyfile,
+            ssl_ca_certs=opts.ca_certs,
+            ssl_cert_reqs=opts.cert_reqs,
         )
         return Server(config)
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    certfile: str | None = None
+    keyfile: str | None = None
+    ca_certs: str | None = None
+    cert_reqs: int = ssl.CERT_NONE
+
+
+def tls_options(tls: ApiTls | None) -> TlsOptions:
+    """uvicorn's certificate options for ``api.tls``, after loading the files once ourselves so a
+    missing or mismatched file is a clear ``DaemonError`` (never the key's bytes)."""
+    if tls is None:
+        return TlsOptions()
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        probe.load_cert_chain(str(tls.cert), str(tls.key))
+        if tls.client_ca is not None:
+            probe.load_verify_locations(cafile=str(tls.client_ca))
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror
+        raise DaemonError(
+            f"api.tls: cannot load the certificate {tls.cert}, key {tls.key}"
+            f"{'' if tls.client_ca is None else f' or client CA {tls.client_ca}'}: {reason}"
+        ) from None
+    if tls.client_ca is None:
+        return TlsOptions(str(tls.cert), str(tls.key))
+    return TlsOptions(str(tls.cert), str(tls.key), str(tls.client_ca), ssl.CERT_REQUIRED)
 
 
 class DaemonError(Exception):
@@ -77,7 +122,7 @@ async def start_api(
     app = create_app(service, cfg, notifier=notifier, calls=calls, cluster=cluster)
     if extend_app is not None:
         extend_app(app)
-    server = _QuietServer.make(app, host, port)
+    server = _QuietServer.make(app, host, port, cfg.api.tls)
     task = asyncio.create_task(_serve_api(server), name="api")
     for _ in range(200):  # up to 10 s for the socket to be bound
         if server.started or task.done():

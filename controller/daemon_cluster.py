@@ -232,7 +232,8 @@ class ClusterAgent:
         host, port = split_listen(self.cfg.api.listen)
         if host in ("", "0.0.0.0", "::"):  # listening on every interface
             host = local_address(self.coord) or "127.0.0.1"
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        scheme = "https" if self.cfg.api.tls else "http"
+        return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
     # ---- what this node knows of the others ----------------------------------------------------
 
