@@ -9,7 +9,8 @@ a thin translation between HTTP and ``controller.service.contract.ControllerServ
 - with ``cluster`` (the daemon's service): ``/v1/cluster`` (``read``), and a follower's reads of
   the event log, incidents, calls and callbacks answered by the leader (``controller.api.cluster``).
 - ``/metrics``: Prometheus text; needs a ``read`` token unless ``api.metrics_public``.
-- ``/v1/status``, ``/v1/events``, ``/v1/topology``: ``read`` (viewer, operator, admin).
+- ``/v1/status``, ``/v1/events``, ``/v1/topology``, ``/v1/whoami``: ``read`` (viewer, operator,
+  admin); ``/v1/whoami`` names the token's role and permissions (for the dashboard's controls).
 - ``/v1/failover``, ``/v1/failback``, ``/v1/pause``, ``/v1/resume``: ``operate`` (operator,
   admin). The service audits each with the token's name as ``who``. The answer is the
   ``ActionResult`` with status 200 when the loop verified the result in the world, 202 when the
@@ -38,6 +39,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from controller.api.auth import (
+    GRANTS,
     GuardedRoute,
     Permission,
     Principal,
@@ -156,6 +158,14 @@ class LineView(BaseModel):
     depends_on: list[str]
 
 
+class ClusterView(BaseModel):
+    """The PBX cluster: up while ``quorum`` of its ``nodes`` are (``depends_on`` may name it)."""
+
+    name: str
+    nodes: list[str]
+    quorum: int
+
+
 class Topology(BaseModel):
     """The static part of the call path (from the config), for the dashboard's picture."""
 
@@ -163,6 +173,16 @@ class Topology(BaseModel):
     hotline: str
     lines: dict[str, LineView]
     technicians: list[str]
+    pbx_cluster: ClusterView
+
+
+class Caller(BaseModel):
+    """Who the presented token is (its name, role and permissions), e.g. for the dashboard to
+    show only the controls the token may use."""
+
+    name: str
+    role: str
+    permissions: list[str]
 
 
 def _topology(cfg: HotlineConfig) -> Topology:
@@ -175,6 +195,11 @@ def _topology(cfg: HotlineConfig) -> Topology:
         hotline=cfg.hotline.number,
         lines=lines,
         technicians=[t.name for t in cfg.oncall.technicians],
+        pbx_cluster=ClusterView(
+            name=cfg.pbx_cluster.name,
+            nodes=list(cfg.pbx_cluster.nodes),
+            quorum=cfg.pbx_cluster.quorum,
+        ),
     )
 
 
@@ -211,6 +236,12 @@ def _read_routes(
     async def get_topology(_: Principal = Depends(read)) -> Topology:  # noqa: B008
         """The hotline number, each line's number and the components it depends on."""
         return topology
+
+    @router.get("/v1/whoami", response_model=Caller, responses=_AUTH_RESPONSES)
+    async def whoami(who: Principal = Depends(read)) -> Caller:  # noqa: B008
+        """The token's name, role and permissions (never the token)."""
+        granted = sorted(p.value for p in GRANTS[who.role])
+        return Caller(name=who.name, role=who.role.value, permissions=granted)
 
     @router.get("/v1/status", response_model=StatusReport, responses=_AUTH_RESPONSES)
     async def status(_: Principal = Depends(read)) -> StatusReport:  # noqa: B008

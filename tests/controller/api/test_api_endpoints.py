@@ -41,7 +41,21 @@ async def test_topology_gives_the_numbers_of_the_call_path(client, kit):
             "secondary": {"number": "+420212000002", "depends_on": ["trunk-b", "pbx"]},
         },
         "technicians": ["alice", "bob"],
+        "pbx_cluster": {"name": "pbx", "nodes": ["pbx-1", "pbx-2"], "quorum": 1},
     }
+
+
+async def test_whoami_names_the_role_and_permissions_not_the_token(client, kit):
+    r = await client.get("/v1/whoami", headers=kit.auth(Role.OPERATOR))
+    assert r.json() == {
+        "name": kit.names[Role.OPERATOR],
+        "role": "operator",
+        "permissions": ["operate", "read"],
+    }
+    r = await client.get("/v1/whoami", headers=kit.auth(Role.VIEWER))
+    assert r.json()["permissions"] == ["read"]
+    r = await client.get("/v1/whoami", headers=kit.auth(Role.PBX))
+    assert r.status_code == 403, "a pbx token may only post calls"
 
 
 async def test_events_pass_since_and_limit(client, kit, service):
