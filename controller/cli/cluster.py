@@ -16,8 +16,10 @@ import time
 from datetime import datetime
 
 from controller.cli.args import Subparsers
+from controller.cli.client import JsonDoc, api_args
 from controller.cli.exits import EXIT_OK, EXIT_REFUSED
-from controller.cli.ops import JsonDoc, _api_args, _client, _message
+from controller.cli.messages import error_line
+from controller.cli.ops import _client
 
 COLUMNS = ("node", "role", "acts", "epoch", "session", "last seen", "modem", "api")
 
@@ -66,8 +68,7 @@ def format_cluster(report: JsonDoc) -> str:
 def _once(args: argparse.Namespace) -> int:
     status, body = _client(args).call("GET", "/v1/cluster")
     if status != 200 or not isinstance(body, dict):
-        where = f"HTTP {status}" if status else "error"
-        print(f"{where}: {_message(body)}", file=sys.stderr)
+        print(error_line(status, body), file=sys.stderr)
         return EXIT_REFUSED
     print(json.dumps(body, indent=2) if args.json else format_cluster(body), flush=True)
     return EXIT_OK if body.get("leader") else EXIT_REFUSED
@@ -91,7 +92,11 @@ def _cluster(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("cluster", help="the cluster's members and who acts (over the API)")
-    _api_args(p)
-    p.add_argument("--watch", type=float, metavar="SECONDS", help="redraw every SECONDS")
-    p.add_argument("--count", type=int, help="with --watch: stop after this many tables")
+    api_args(p)
+    p.add_argument(
+        "--watch", type=float, metavar="SECONDS", help="redraw every SECONDS (default: print once)"
+    )
+    p.add_argument(
+        "--count", type=int, help="with --watch: stop after this many (default: until Ctrl-C)"
+    )
     p.set_defaults(func=_cluster)

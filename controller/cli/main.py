@@ -1,7 +1,11 @@
-"""The ``hotline`` command. Exit codes: 0 done, 1 refused by the world, 2 bad input.
+"""The ``hotline`` command. Exit codes: 0 done, 1 refused by the world, 2 bad input (``hotline
+status``: the check-command convention, see ``controller.cli.exits``).
 
 Each package adds its own subcommands: a module listed in ``SUBCOMMAND_MODULES`` exposes
 ``register(subparsers)`` and sets ``func`` (taking the parsed args, returning the exit code).
+Every parser is a ``HotlineParser``: each option's help shows its default. ``main`` never ends in
+a traceback: a closed pipe (``hotline status | head -1``) ends quietly with 141, as a shell
+reports SIGPIPE; an unexpected error prints one line naming its type and exits 1.
 """
 
 from __future__ import annotations
@@ -9,10 +13,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from controller.cli.exits import EXIT_BAD_INPUT, EXIT_OK
+from controller.cli.client import BadSetting
+from controller.cli.exits import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_OK, EXIT_REFUSED
 from controller.config import ConfigError, HotlineConfig, load_config
 
 SUBCOMMAND_MODULES = (
@@ -20,7 +27,37 @@ SUBCOMMAND_MODULES = (
     "controller.cli.probe",
     "controller.cli.ops",
     "controller.cli.cluster",
+    "controller.cli.alerts",
+    "controller.cli.leader",
 )
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to an option's help when it has a meaningful default (not None,
+    not a flag's False, not already spelled out in the help)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help_text = action.help or ""
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
+            or "%(default)" in help_text
+            or "default" in help_text
+            or not (action.option_strings or action.nargs in ("?", "*"))
+        ):
+            return help_text
+        return f"{help_text} (default: %(default)s)"
+
+
+class HotlineParser(argparse.ArgumentParser):
+    """Every parser of the ``hotline`` command (subparsers inherit the class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def _summary(cfg: HotlineConfig, source: str) -> str:
@@ -91,14 +128,19 @@ def _config_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = HotlineParser(
         prog="hotline", description="High-availability failover controller for a GSM hotline."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=HotlineParser
+    )
     config = sub.add_parser("config", help="check a config file or print its JSON Schema")
     csub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = csub.add_parser("check", help="validate FILE and print a summary")
-    check.add_argument("file")
+    check.add_argument("file", help="the YAML config file")
     check.set_defaults(func=_config_check)
     schema = csub.add_parser("schema", help="print the config's JSON Schema")
     schema.set_defaults(func=_config_schema)
@@ -113,16 +155,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hotline-failover")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _quiet_stdout() -> None:
+    """The reader went away: later writes (and the interpreter's final flush) go nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
-        return int(exc.code or 0)
-    try:
-        return int(args.func(args))
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+            sys.stdout.flush()
+            return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+        code = int(args.func(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except BadSetting as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a person reads this: one line, no traceback
+        if os.environ.get("HOTLINE_DEBUG"):
+            raise
+        what = type(exc).__name__
+        print(f"hotline: unexpected error ({what}); please report it", file=sys.stderr)
+        return EXIT_REFUSED
 
 
 if __name__ == "__main__":

@@ -149,8 +149,18 @@ def _incident_routes(router: APIRouter, notifier: Notifier | None, guards: _Guar
         _: Reader,
         state: Literal["open", "resolved"] | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        code: Annotated[
+            str | None,
+            Query(
+                pattern=r"^[A-Z2-9]{6}$",
+                description="only the open incident with this SMS code (`hotline ack CODE`)",
+            ),
+        ] = None,
     ) -> list[IncidentView]:
         n: Notifier = _need(notifier, "the notifier")
+        if code is not None:
+            found = n.store.open_incident_by_code(code)
+            return [IncidentView.of(found)] if found is not None else []
         return [IncidentView.of(i) for i in n.store.incidents(state, limit)]
 
     @router.get(

@@ -41,8 +41,9 @@ def _dead_url() -> str:
 
 def test_exit_codes_without_a_controller(capsys: pytest.CaptureFixture[str]) -> None:
     url = _dead_url()
-    assert main(["status", "--url", url, "--timeout", "2"]) == 1
-    assert "cannot reach the controller" in capsys.readouterr().err
+    assert main(["status", "--url", url, "--timeout", "2"]) == 3  # the check's UNKNOWN
+    assert f"cannot reach the controller at {url}: connection refused" in capsys.readouterr().err
+    assert main(["events", "--url", url, "--timeout", "2"]) == 1
     assert (
         main(["failover", "--to", "secondary", "--reason", "x", "--ttl", "later", "--url", url])
         == 2
