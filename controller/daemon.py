@@ -23,7 +23,7 @@ from controller.calls.service import CallLog
 from controller.clock import utcnow
 from controller.config import HotlineConfig
 from controller.config.actuators import ModemActuatorSettings
-from controller.coordination.base import Coordinator
+from controller.coordination.base import CoordinationError, Coordinator
 from controller.coordination.local import LocalCoordinator
 from controller.daemon_api import DaemonError, start_api
 from controller.daemon_cluster import ClusterAgent, term_probe
@@ -398,7 +398,7 @@ async def run_daemon(cfg: HotlineConfig, api: bool = True) -> int:
     parts = await assemble(cfg)
     try:
         await serve(parts, cfg, stop, api=api)
-    except DaemonError as exc:
+    except (DaemonError, CoordinationError) as exc:  # e.g. an unreadable ZooKeeper password
         log.error("cannot run: %s", exc)
         return 1
     finally:

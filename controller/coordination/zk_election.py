@@ -19,6 +19,7 @@ from kazoo.client import TransactionRequest
 from kazoo.protocol.states import WatchedEvent, ZnodeStat
 
 from controller.coordination.base import CoordinationError
+from controller.coordination.zk_acl import secure_tree
 from controller.coordination.zk_bridge import ZkConflict, decode, encode, ensure_path
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ class Campaign:
         c, me = self.coord, self.coord.standing
         for key in ("election", "state", "intents", "results", "views"):
             await c.call(ensure_path(c.paths[key]), f"ensure {key}")
+        if c.credentials is not None:  # znodes of an older version: world-writable until now
+            await secure_tree(c, c.settings.path, c.credentials.acl)
         try:
             await c.call(
                 lambda k: k.create_async(c.paths["epoch"], encode({"epoch": 0})), "create epoch"

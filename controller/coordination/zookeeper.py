@@ -51,6 +51,7 @@ from kazoo.retry import KazooRetry
 
 from controller.config import ZooKeeperSettings
 from controller.coordination.base import CoordinationError, Coordinator, IntentHandler, JsonDoc
+from controller.coordination.zk_acl import Credentials
 from controller.coordination.zk_bridge import KazooBridge, Start, ZkConflict, decode
 from controller.coordination.zk_election import Campaign
 from controller.coordination.zk_intents import IntentBox
@@ -85,6 +86,8 @@ class ZooKeeperCoordinator:
         self.heartbeat_s = max(0.05, self.lease_s / 4)
         self.deadline_s = min(settings.call_timeout_s, self.lease_s / 2)
         self.client: KazooClient | None = None
+        self.credentials: Credentials | None = None
+        """With ``settings.auth``: the digest identity and the ACL of every znode we create."""
         self.bridge: KazooBridge | None = None
         self._task: asyncio.Task[None] | None = None
         self.standing = Standing(node, self.lease_s)
@@ -97,8 +100,16 @@ class ZooKeeperCoordinator:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect in the background and start campaigning; never blocks on an absent ensemble."""
+        """Connect in the background and start campaigning; never blocks on an absent ensemble.
+
+        Raises ``CoordinationError`` when ``auth`` names a password that cannot be read."""
         loop = asyncio.get_running_loop()
+        if self.settings.auth is not None:
+            try:
+                self.credentials = Credentials(self.settings.auth)
+            except ValueError as exc:
+                raise CoordinationError(f"coordination.zookeeper.auth: {exc}") from None
+        creds = self.credentials
         self.bridge = KazooBridge(loop)
         retry = KazooRetry(
             max_tries=-1, delay=0.05, backoff=1.5, max_delay=1.0, ignore_expire=False
@@ -108,6 +119,8 @@ class ZooKeeperCoordinator:
             timeout=self.settings.session_timeout_s,
             connection_retry=retry,
             command_retry=None,
+            auth_data=None if creds is None else creds.auth_data,
+            default_acl=None if creds is None else creds.acl,
         )
         self.client.add_listener(lambda state: self._from_kazoo(loop, state))
         connected = self.client.start_async()
@@ -116,12 +129,13 @@ class ZooKeeperCoordinator:
         await asyncio.to_thread(connected.wait, self.settings.session_timeout_s)
         self._task = asyncio.create_task(self.campaign.run(), name=f"zk-campaign-{self.node}")
         log.info(
-            "zk.start node=%s hosts=%s path=%s session_s=%g lease_s=%.2f",
+            "zk.start node=%s hosts=%s path=%s session_s=%g lease_s=%.2f auth=%s",
             self.node,
             ",".join(self.settings.hosts),
             self.settings.path,
             self.settings.session_timeout_s,
             self.lease_s,
+            "none" if creds is None else f"digest:{creds.username}",
         )
 
     async def stop(self) -> None:

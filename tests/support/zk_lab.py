@@ -82,6 +82,7 @@ class ZkServer:
     peer_port: int
     election_port: int
     proc: subprocess.Popen[bytes] | None = None
+    java_props: tuple[str, ...] = ()  # -D system properties, kept across restarts
 
     @property
     def host(self) -> str:
@@ -114,6 +115,7 @@ class ZkServer:
             "-Xmx128m",
             "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1",
+            *(f"-D{prop}" for prop in self.java_props),
             "-cp",
             cp,
             "org.apache.zookeeper.server.quorum.QuorumPeerMain",
@@ -153,11 +155,17 @@ class ZkServer:
 
 @dataclass
 class ZkEnsemble:
-    """``size`` servers (1: standalone) under ``base``; ``start()`` waits until it serves."""
+    """``size`` servers (1: standalone) under ``base``; ``start()`` waits until it serves.
+
+    ``super_digest`` (``user:BASE64``, kazoo's ``make_digest_acl_credential``) sets
+    ``zookeeper.DigestAuthenticationProvider.superDigest``: that identity bypasses every ACL, as
+    the zookeeper role's admin identity does. None (the default) leaves the servers as they were.
+    """
 
     base: Path
     size: int = 1
     tick_ms: int = 200
+    super_digest: str | None = None
     servers: list[ZkServer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -169,6 +177,9 @@ class ZkEnsemble:
             self.servers.append(ZkServer(i + 1, d, client, peer, election))
         for s in self.servers:
             s.write_config(self.servers, self.tick_ms)
+            if self.super_digest is not None:
+                prop = "zookeeper.DigestAuthenticationProvider.superDigest"
+                s.java_props = (f"{prop}={self.super_digest}",)
 
     @property
     def hosts(self) -> tuple[str, ...]:
