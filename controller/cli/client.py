@@ -106,6 +106,19 @@ def _tls_context(ca: str | None) -> ssl.SSLContext:
         raise BadSetting(f"the CA file {ca} holds no usable PEM certificate ({exc})") from None
 
 
+def shown_url(url: str) -> str:
+    """The URL as messages show it: no ``user:password@``, no control characters."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        url = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        url = url.split("://", 1)[0] + "://…"
+    return "".join(ch if ch.isprintable() else "?" for ch in url)[:200]
+
+
 def _reach_error(url: str, exc: Exception) -> str:
     """One sentence for a failed request, naming the URL, never echoing headers."""
     import httpx
@@ -133,14 +146,17 @@ class ApiClient:
     def __init__(self, target: Target) -> None:
         import httpx
 
-        self.url = target.url
+        self.url = shown_url(target.url)
         headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
         verify: ssl.SSLContext | bool = (
             _tls_context(target.ca) if target.url.startswith("https://") else True
         )
-        self._http = httpx.Client(
-            base_url=target.url, headers=headers, timeout=target.timeout, verify=verify
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=target.url, headers=headers, timeout=target.timeout, verify=verify
+            )
+        except httpx.InvalidURL:
+            raise BadSetting(f"not a usable API URL: {self.url}") from None
 
     def call(
         self,
@@ -155,6 +171,8 @@ class ApiClient:
 
         try:
             resp = self._http.request(method, path, json=json, params=params)
+        except httpx.InvalidURL:
+            raise BadSetting(f"not a usable API URL: {self.url}") from None
         except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
             return 0, {"message": _reach_error(self.url, exc)}
         try:

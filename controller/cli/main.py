@@ -32,9 +32,9 @@ SUBCOMMAND_MODULES = (
 )
 
 
-class DefaultsFormatter(argparse.HelpFormatter):
+class DefaultsFormatter(argparse.RawDescriptionHelpFormatter):
     """Appends ``(default: X)`` to an option's help when it has a meaningful default (not None,
-    not a flag's False, not already spelled out in the help)."""
+    not a flag's False, not already spelled out in the help). Descriptions keep their lines."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         help_text = action.help or ""

@@ -15,6 +15,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Callable
 
 from controller.cli.args import Subparsers
@@ -139,9 +140,11 @@ def _simple(path: str) -> Callable[[argparse.Namespace], int]:
 
 
 def format_event(e: JsonDoc) -> str:
-    move = ""
-    if e.get("route_from") or e.get("route_to"):
-        move = f" {text(e.get('route_from'), 'none')}→{text(e.get('route_to'), 'none')}"
+    move = ""  # a manual action without a route change (handover, pause) has no "to"
+    if e.get("route_to"):
+        move = f" {text(e.get('route_from'), 'none')}→{e['route_to']}"
+    elif e.get("route_from"):
+        move = f" on {e['route_from']}"
     extra = "".join(f" {k}={e[k]}" for k in ("outcome", "who") if e.get(k) is not None)
     dur = f" {e['duration_ms']:.0f}ms" if e.get("duration_ms") is not None else ""
     ident = f"{e['node']}#{e.get('id')}" if e.get("node") else f"#{e.get('id')}"
@@ -192,7 +195,7 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "status", help="the route in force and why (over the API); " + STATUS_HELP.split(":")[0]
     )
-    p.description = "The route in force and why. " + STATUS_HELP
+    p.description = textwrap.fill("The route in force and why; " + STATUS_HELP, 78)
     api_args(p)
     p.set_defaults(func=_status)
     p = sub.add_parser("failover", help="manual override to a route (over the API)")

@@ -16,6 +16,7 @@ import yaml
 
 from controller.config import ComponentKind, HotlineConfig, parse_config
 from controller.demo.sip import OptionsResponder
+from modem.e164 import is_e164
 
 if TYPE_CHECKING:
     from aiosmtpd.controller import Controller
@@ -53,6 +54,16 @@ def lab_config(
         if smtp:
             smtp["port"] = free_port()
     return parse_config(yaml.safe_dump(data, sort_keys=False), str(path))
+
+
+def _mail_view(raw: str) -> dict[str, str]:
+    from email import message_from_string, policy
+
+    msg = message_from_string(raw, policy=policy.default)
+    body = msg.get_body(preferencelist=("plain",)) if hasattr(msg, "get_body") else None
+    text = body.get_content() if body is not None and hasattr(body, "get_content") else ""
+    view = {k: str(msg.get(k, "")) for k in ("From", "To", "Subject", "Date")}
+    return {k.lower(): v for k, v in view.items()} | {"text": str(text).strip()}
 
 
 class Lab:
@@ -128,6 +139,43 @@ class Lab:
         for r in self._targets(name):
             r.answering = answering
         return f"{name} {'restored' if answering else 'broken (no longer answers SIP OPTIONS)'}"
+
+    def sent_sms(self) -> list[dict[str, object]]:
+        """What the emulated modem sent to the network, oldest first."""
+        if self.emulator is None:
+            return []
+        return [
+            {"to": m.to, "text": m.text, "parts": m.parts, "encoding": m.encoding}
+            for m in self.emulator.outbox
+        ]
+
+    def mailbox(self) -> list[dict[str, str]]:
+        """The SMTP sink's messages, oldest first: the headers a person reads and the text."""
+        return [_mail_view(raw) for raw in self.mail]
+
+    def sender(self, ref: str | None) -> tuple[str, str]:
+        """(E.164 number, who) for a technician's name, an E.164 number, or None (on call)."""
+        from controller.clock import utcnow
+        from controller.decide.schedule import on_call
+
+        techs = {t.name: t for t in self.cfg.oncall.technicians}
+        if ref is None:
+            tech = on_call(self.cfg.oncall, utcnow())
+            return tech.mobile, tech.name
+        if ref in techs:
+            return techs[ref].mobile, ref
+        if is_e164(ref):
+            known = next((t.name for t in techs.values() if t.mobile == ref), None)
+            return ref, known or "an unknown number"
+        raise KeyError(
+            f"from: not a technician or an E.164 number; technicians: {', '.join(techs)}"
+        )
+
+    def receive_sms(self, sender: str, text: str) -> int:
+        """An SMS from ``sender`` reaches the SIM (the parts it arrived in)."""
+        if self.emulator is None:
+            raise ValueError("the lab's modem emulator is not running")
+        return len(self.emulator.deliver_sms(sender, text))
 
     def forwarded_to(self) -> str | None:
         if self.emulator is None:

@@ -1,6 +1,12 @@
 """The lab's break/restore buttons: ``GET /v1/demo`` lists them (the dashboard shows them),
 ``POST /v1/demo/break`` and ``/v1/demo/restore`` with ``{"component": "trunk-a"}`` act.
 
+What the technicians receive and can answer: ``GET /v1/demo/outbox`` (the SMS the emulated modem
+sent, oldest first), ``GET /v1/demo/mail`` (the lab's SMTP sink: each message's headers and text)
+and ``POST /v1/demo/sms`` with ``{"text": "ACK", "from": "alice"}``: an SMS arrives at the emulated
+modem from that technician's mobile (default: whoever is on call), announced as the modem's
+``AT+CNMI`` asks, so the daemon reads it and hands it to the notifier like a real one.
+
 Tokens are checked by the API app's own auth (``controller.api.auth``), not here: listing needs
 the ``read`` permission (viewer, operator, admin), pressing needs ``operate`` (operator, admin).
 That is the same constant-time comparison against every configured token, the same 401/403
@@ -13,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api.auth import AppRequirement, GuardedRoute, Permission, Principal
 from controller.config import HotlineConfig
@@ -25,6 +31,14 @@ log = logging.getLogger("hotline.demo")
 class ComponentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     component: str
+
+
+class SmsRequest(BaseModel):
+    """An SMS to the hotline's SIM: ``from`` is a technician's name or an E.164 number."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    text: str = Field(min_length=1, max_length=640)
+    sender: str | None = Field(default=None, alias="from", max_length=32)
 
 
 def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
@@ -72,4 +86,30 @@ def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
     ) -> dict[str, object]:
         return act(req, True, who)
 
+    _message_routes(router, lab, read, operate)
     return router
+
+
+def _message_routes(
+    router: APIRouter, lab: Lab, read: AppRequirement, operate: AppRequirement
+) -> None:
+    @router.get("/v1/demo/outbox")
+    async def outbox(_: Principal = Depends(read)) -> dict[str, object]:  # noqa: B008
+        return {"sms": lab.sent_sms()}
+
+    @router.get("/v1/demo/mail")
+    async def mail(_: Principal = Depends(read)) -> dict[str, object]:  # noqa: B008
+        return {"mail": lab.mailbox()}
+
+    @router.post("/v1/demo/sms")
+    async def sms(
+        req: SmsRequest,
+        who: Principal = Depends(operate),  # noqa: B008
+    ) -> dict[str, object]:
+        try:
+            sender, name = lab.sender(req.sender)
+            parts = lab.receive_sms(sender, req.text)
+        except (KeyError, ValueError) as exc:
+            raise HTTPException(422, str(exc.args[0])) from None
+        log.info("demo_action action=sms from=%s parts=%d who=%s", name, parts, who.name)
+        return {"message": f"SMS from {name} ({sender}) delivered to the modem", "parts": parts}
