@@ -11,8 +11,8 @@ Two records an oracle can read without trusting the controller, both kept here a
 control port (an AT-independent side channel, :mod:`modem.emulator.control`):
 
 - the call history: time, caller, the voice forwarding in force, the rule applied, destination;
-- the forwarding-write transcript: connection, time the network applied it, the command, and the
-  voice forwarding right after (what any later call would follow).
+- the forwarding-write transcript: connection, when the command arrived and when the network
+  applied it, the command, and the voice forwarding right after (what any later call would follow).
 
 Only voice (class 1) forwarding routes calls. Times are ``time.time()`` (wall clock) so they line
 up with other processes' logs.
@@ -84,11 +84,13 @@ class CallDesk:
         del self.history[:-HISTORY_LIMIT]
         return entry
 
-    def note_write(self, connection: str, command: str) -> None:
-        """A forwarding write the network executed (``+CCFC`` set/erase or an MMI code)."""
+    def note_write(self, connection: str, command: str, received: float) -> None:
+        """A forwarding write the network executed (``+CCFC`` set/erase or an MMI code);
+        ``received`` is when the command arrived, ``t`` (now) when the network applied it."""
         self.writes.append(
             {
                 "t": self.clock(),
+                "received": received,
                 "connection": connection,
                 "command": command,
                 "forwarding": voice_forwarding(self.net),

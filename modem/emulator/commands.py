@@ -150,6 +150,7 @@ class Interpreter(SmsCommands, GeneralCommands):
         ntype = to_int(args[3], 145 if number and number.startswith("+") else 129)
         cls, time = to_int(args[4], 7), (to_int(args[7]) if args[7] is not None else None)
         self.need_network()
+        received = self.emu.desk.clock()
         await self.emu.network_delay("+CCFC")
         try:
             if mode == 2:
@@ -160,7 +161,7 @@ class Interpreter(SmsCommands, GeneralCommands):
                 self.net.apply_ccfc(reason, mode, number, ntype, cls, time)
         except NetworkRefusal as exc:
             raise CmeError(exc.code) from exc
-        self.emu.note_forwarding_write(self, f"+CCFC={reason},{mode},{number or ''}")
+        self.emu.note_forwarding_write(self, f"+CCFC={reason},{mode},{number or ''}", received)
         self.emu.state_changed()
         return []
 
@@ -184,7 +185,7 @@ class Interpreter(SmsCommands, GeneralCommands):
             )
         except NetworkRefusal as exc:
             raise CmeError(exc.code) from exc
-        self.emu.note_forwarding_write(self, f"D{code}")
+        self.emu.note_forwarding_write(self, f"D{code}", self.emu.desk.clock())
         self.emu.state_changed()
         return []
 

@@ -301,7 +301,7 @@ class ModemEmulator:
         mr = self._next_mr()
         info = concat_info(d)
         if info is None:
-            self.network.outbox.append(SentSms(to, text, 1, [mr], encoding))
+            self.network.outbox.append(SentSms(to, text, 1, [mr], encoding, time.time()))
         else:
             ref, total, number = info
             parts = self._parts.setdefault((to, ref, total), {})
@@ -310,13 +310,13 @@ class ModemEmulator:
                 del self._parts[(to, ref, total)]
                 joined = "".join(parts[i][0] for i in range(1, total + 1))
                 refs = [parts[i][1] for i in range(1, total + 1)]
-                self.network.outbox.append(SentSms(to, joined, total, refs, encoding))
+                self.network.outbox.append(SentSms(to, joined, total, refs, encoding, time.time()))
         self.state_changed()
         return mr
 
     def submit_text(self, to: str, text: str) -> int:
         mr = self._next_mr()
-        self.network.outbox.append(SentSms(to, text, 1, [mr], "text"))
+        self.network.outbox.append(SentSms(to, text, 1, [mr], "text", time.time()))
         self.state_changed()
         return mr
 
@@ -373,10 +373,10 @@ class ModemEmulator:
             self.ring(caller)
         return entry
 
-    def note_forwarding_write(self, interp: object, command: str) -> None:
+    def note_forwarding_write(self, interp: object, command: str, received: float) -> None:
         """The network executed a forwarding write from the connection of ``interp``."""
         who = next((s.name for s in self._sessions if s.interp is interp), "?")
-        self.desk.note_write(who, command)
+        self.desk.note_write(who, command, received)
 
     def ring(self, caller: str) -> None:
         """An incoming call: ``RING`` and, where ``AT+CLIP=1``, ``+CLIP: "<number>",145``."""

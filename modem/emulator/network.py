@@ -44,6 +44,7 @@ class SentSms:
     parts: int
     references: list[int]
     encoding: str
+    t: float = 0.0  # time.time() when the SMSC had the whole message (the lab's alert latency)
 
 
 @dataclass(slots=True)
