@@ -7,6 +7,7 @@ internet access), and a strict Content-Security-Policy allows only this origin's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from fastapi import APIRouter
@@ -17,9 +18,12 @@ CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
+_JS = "text/javascript; charset=utf-8"
+# The page's scripts, in the order dashboard.html loads them (each fills window.hotlineDashboard).
+SCRIPTS = ("dash-format.js", "dash-callpath.js", "dash-controls.js", "dashboard.js")
 _ASSETS = {
     "dashboard.html": "text/html; charset=utf-8",
-    "dashboard.js": "text/javascript; charset=utf-8",
+    **dict.fromkeys(SCRIPTS, _JS),
     "dashboard.css": "text/css; charset=utf-8",
 }
 
@@ -48,12 +52,15 @@ def dashboard_router() -> APIRouter:
     async def page() -> Response:
         return _serve("dashboard.html")
 
-    @router.get("/dashboard/dashboard.js")
-    async def script() -> Response:
-        return _serve("dashboard.js")
-
-    @router.get("/dashboard/dashboard.css")
-    async def style() -> Response:
-        return _serve("dashboard.css")
-
+    for name in _ASSETS:
+        if name != "dashboard.html":
+            router.add_api_route(f"/dashboard/{name}", _asset(_serve, name), methods=["GET"])
     return router
+
+
+def _asset(serve: Callable[[str], Response], name: str) -> Callable[[], Awaitable[Response]]:
+    async def asset() -> Response:
+        return serve(name)
+
+    asset.__name__ = "dashboard_" + name.replace(".", "_").replace("-", "_")
+    return asset

@@ -1,16 +1,27 @@
-// Hotline failover dashboard. Plain JS, no dependencies, no inline code (the page's CSP forbids it).
-// Every value from the API is written with textContent, never as HTML.
-// Extension point: window.hotlineDashboard = {api, refresh, addPanel}; and if GET /v1/demo answers
-// {"actions": [{"label": "...", "path": "/v1/demo/...", "method": "POST", "body": {...}}]},
-// its buttons appear in the "Demo lab" card.
+// Hotline failover dashboard, part 4 of 4 (loaded after dash-format.js, dash-callpath.js and
+// dash-controls.js): fetching, the stale-data banner, components, events, sign-in.
+// Plain JS, no dependencies, no inline code (the page's CSP forbids it). Every value from the API
+// is cleaned of control and bidi characters (cleanDeep) and written with textContent, never HTML.
+// Extension point: window.hotlineDashboard = {api, refresh, addPanel, fmtTime, el, clean, may};
+// and if GET /v1/demo answers {"actions": [{"label": "...", "path": "/v1/demo/...",
+// "method": "POST", "body": {...}}]}, its buttons appear in the "Demo lab" card.
 "use strict";
 
 (function () {
+  const H = (window.hotlineDashboard = window.hotlineDashboard || {});
   const TOKEN_KEY = "hotline.token";
-  const REFRESH_MS = 5000;
-  const ROUTES = ["primary", "secondary", "oncall"];
+  // /dashboard#poll=N (seconds, 1..60) polls faster or slower than every 5 s. A fragment, not a
+  // query: it never reaches the server (which refuses unknown query parameters).
+  const POLL_S = Math.min(60, Math.max(1, Number(new URLSearchParams(location.hash.slice(1))
+    .get("poll")) || 5));
+  const STALE_AFTER_POLLS = 3;  // no good answer for this many intervals: the banner shows
+  const FETCH_TIMEOUT_MS = Math.max(2000, Math.min(10000, POLL_S * 2000));
+  const EVENTS_STEP = 20;
   const $ = (id) => document.getElementById(id);
-  const state = { timer: null, topology: null, panels: [] };
+  const state = {
+    timer: null, ticker: null, topology: null, panels: [], lastGood: null, lastError: null,
+    eventsLimit: EVENTS_STEP, whoami: undefined,
+  };
 
   function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
@@ -29,14 +40,24 @@
 
   async function api(method, path, body) {
     const headers = { "Authorization": "Bearer " + (token() || "") };
-    const init = { method: method, headers: headers, cache: "no-store" };
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
+    const init = { method: method, headers: headers, cache: "no-store", signal: abort.signal };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    const resp = await fetch(path, init);
+    let resp;
     let data = null;
-    try { data = await resp.json(); } catch (e) { data = null; }
+    try {
+      resp = await fetch(path, init);
+      try { data = H.cleanDeep(await resp.json()); } catch (e) { data = null; }
+    } catch (e) {
+      throw new ApiError(0, abort.signal.aborted ? "no answer within " +
+        FETCH_TIMEOUT_MS / 1000 + " s" : "cannot reach the controller (" + e.message + ")");
+    } finally {
+      clearTimeout(timer);
+    }
     if (resp.status === 401) { signOut("The token was refused; enter a valid one."); }
     if (!resp.ok && resp.status !== 202 && resp.status !== 409) {
       throw new ApiError(resp.status, describeDetail(data, resp.status));
@@ -44,211 +65,137 @@
     return { status: resp.status, data: data };
   }
 
-  function fmtTime(iso) {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    if (isNaN(d.getTime())) return "—";
-    const today = new Date().toDateString() === d.toDateString();
-    return today ? d.toLocaleTimeString() : d.toLocaleString();
-  }
-
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-
-  function setText(id, text) { $(id).textContent = text === null || text === undefined ? "" : String(text); }
-
-  function lineDown(route, status) {
-    const topo = state.topology;
-    if (!topo || !topo.lines || !topo.lines[route]) return false;
-    const byName = {};
-    (status.components || []).forEach((c) => { byName[c.name] = c.status; });
-    return topo.lines[route].depends_on.some((n) => byName[n] === "down");
-  }
-
-  function renderCallPath(s) {
-    const active = s.active.route;
-    ROUTES.forEach((r) => {
-      const target = $("target-" + r);
-      const edge = $("edge-" + r);
-      const isActive = r === active;
-      target.classList.toggle("active", isActive);
-      edge.classList.toggle("active", isActive);
-      target.classList.toggle("unverified", isActive && !s.active.verified);
-      target.classList.toggle("desired", r === s.desired && r !== active);
-      edge.classList.toggle("desired", r === s.desired && r !== active);
-      target.classList.toggle("down", r !== "oncall" && lineDown(r, s));
-    });
-    if (state.topology) {
-      setText("hotline-number", state.topology.hotline);
-      setText("number-primary", state.topology.lines.primary.number);
-      setText("number-secondary", state.topology.lines.secondary.number);
-    }
-    const oncallText = s.oncall ? s.oncall : "";
-    setText("number-oncall", active === "oncall" && s.active.number ? s.active.number : oncallText);
-    let summary = "Calls go to: unknown";
-    if (active) {
-      summary = "Calls go to " + active + (s.active.number ? " (" + s.active.number + ")" : "") +
-        " since " + fmtTime(s.active.since) + (s.active.verified ? " — verified" : " — not verified");
-      if (s.active.failed) summary += " — last switch FAILED";
-    }
-    setText("route-summary", summary);
-    setText("decision-reason", s.reason ? "Decision: " + s.reason : "");
-  }
-
-  function renderBanners(s) {
-    const ul = $("banners");
-    ul.replaceChildren();
-    if (s.override) {
-      ul.append(el("li", "banner override", "Override → " + s.override.to + " by " + s.override.who +
-        " until " + fmtTime(s.override.expires_at) + (s.override.force ? " (forced)" : "") +
-        ": " + s.override.reason));
-    }
-    if (s.pause) {
-      ul.append(el("li", "banner pause", "Paused by " + s.pause.who + " since " +
-        fmtTime(s.pause.since) + ": " + s.pause.reason));
-    }
-    if (s.flapping) ul.append(el("li", "banner flapping", "Flapping: automatic switching is held"));
-    (s.conditions || []).forEach((c) => ul.append(el("li", "banner condition", c)));
+  // The banner that cannot be missed: the last good answer is too old, or a fetch failed.
+  function renderStale() {
+    const now = Date.now();
+    const age = state.lastGood === null ? null : (now - state.lastGood) / 1000;
+    const stale = state.lastError !== null || (age !== null && age > STALE_AFTER_POLLS * POLL_S);
+    const banner = $("stale");
+    document.body.classList.toggle("stale", stale);
+    banner.hidden = !stale;
+    if (!stale) return;
+    const seen = state.lastGood === null ? "nothing was received yet"
+      : "what you see is from " + H.fmtTime(state.lastGood);
+    H.setText("stale-text", "No answer from the controller" +
+      (age === null ? "" : " for " + H.fmtAge(age)) + " — " + seen);
+    H.setText("stale-why", state.lastError ? "Last try: " + state.lastError : "Waiting for an answer…");
+    banner.dataset.age = age === null ? "" : String(Math.floor(age));
   }
 
   function renderHeader(s) {
-    setText("node", s.node);
-    setText("leader", s.is_leader ? "leader" : "standby (leader: " + (s.leader || "none") + ")");
+    H.setText("node", "node " + s.node);
+    H.setText("leader", s.is_leader ? "leader" : "standby (leader: " + (s.leader || "none") + ")");
     $("leader").classList.toggle("ok", s.is_leader);
     const mode = $("mode");
-    mode.textContent = s.mode;
-    mode.dataset.mode = s.mode;
+    mode.textContent = H.modeName(s.mode);
+    mode.dataset.mode = H.clean(s.mode);
   }
 
-  function renderComponents(s) {
+  function componentRow(name, kind, status, since, latency, reason) {
+    const tr = H.el("tr", "component " + status);
+    tr.dataset.component = name;
+    const cell = H.el("td", "name", name);
+    cell.append(H.el("span", "kind", kind));
+    tr.append(cell, H.el("td", "state", status === "down" ? "DOWN" : status),
+      H.el("td", "since", since), H.el("td", "latency", latency), H.el("td", "why", reason));
+    return tr;
+  }
+
+  function renderComponents(s, health) {
     const body = $("components-body");
     body.replaceChildren();
     (s.components || []).forEach((c) => {
-      const tr = el("tr", "component " + c.status);
-      tr.dataset.component = c.name;
-      const name = el("td", "name", c.name);
-      name.append(el("span", "kind", c.kind));
-      tr.append(name, el("td", "state", c.status), el("td", "since", fmtTime(c.since)),
-        el("td", "latency", c.latency_ms === null || c.latency_ms === undefined ? "—" :
-          c.latency_ms.toFixed(1) + " ms"),
-        el("td", "why", c.reason || ""));
-      body.append(tr);
+      const latency = typeof c.latency_ms === "number" ? c.latency_ms.toFixed(1) + " ms" : "—";
+      body.append(componentRow(c.name, H.kindName(c.kind), c.status, H.fmtTime(c.since), latency,
+        c.reason || ""));
     });
+    const cl = state.topology && state.topology.pbx_cluster;
+    if (cl && health.cluster) {
+      const row = componentRow(cl.name, "PBX cluster", health.cluster.state, "—", "—",
+        health.cluster.detail + " (" + cl.nodes.join(", ") + ")");
+      row.classList.add("cluster");
+      body.append(row);
+    }
   }
 
   function renderEvents(events) {
     const ol = $("events-list");
     ol.replaceChildren();
     events.slice().reverse().forEach((e) => {
-      const li = el("li", "event " + e.kind + (e.outcome ? " outcome-" + e.outcome : ""));
+      const li = H.el("li", "event " + e.kind + (e.outcome ? " outcome-" + e.outcome : ""));
       li.dataset.eventId = e.id;
-      li.append(el("time", "at", fmtTime(e.at)), el("span", "kind", e.kind));
+      li.append(H.el("time", "at", H.fmtTime(e.at)), H.el("span", "kind", e.kind));
       if (e.route_from || e.route_to) {
-        li.append(el("span", "routes", (e.route_from || "?") + " → " + (e.route_to || "?")));
+        li.append(H.el("span", "routes", (e.route_from || "?") + " → " + (e.route_to || "?")));
       }
-      if (e.outcome) li.append(el("span", "outcome", e.outcome));
-      if (e.who) li.append(el("span", "who", e.who));
-      li.append(el("span", "text", e.reason || ""));
+      if (e.outcome) li.append(H.el("span", "outcome", e.outcome));
+      if (e.who) li.append(H.el("span", "who", e.who));
+      li.append(H.el("span", "text", e.reason || ""));
       ol.append(li);
     });
+    $("events-more").hidden = events.length < state.eventsLimit || state.eventsLimit >= 1000;
+    $("events-less").hidden = state.eventsLimit <= EVENTS_STEP;
+    H.setText("events-count", events.length ? "latest " + events.length : "none yet");
+  }
+
+  async function loadWhoami() {
+    if (state.whoami !== undefined) return;
+    try {
+      state.whoami = (await api("GET", "/v1/whoami")).data;
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      state.whoami = null;  // an older API: show every control, the server refuses what it must
+    }
+    H.applyRole(state.whoami);
+    await H.loadDemo();
   }
 
   async function refresh() {
     if (!token()) return;
     try {
+      await loadWhoami();
       if (!state.topology) state.topology = (await api("GET", "/v1/topology")).data;
       const s = (await api("GET", "/v1/status")).data;
-      const ev = (await api("GET", "/v1/events?limit=50")).data;
+      const ev = (await api("GET", "/v1/events?limit=" + state.eventsLimit)).data;
       renderHeader(s);
-      renderCallPath(s);
-      renderBanners(s);
-      renderComponents(s);
+      const health = H.renderCallPath(s, state.topology);
+      H.renderNotices(s, health);
+      H.controlsSee(state.topology, s);
+      renderComponents(s, health);
       renderEvents(ev);
       state.panels.forEach((fn) => { try { fn(s); } catch (e) { /* a panel's bug stays local */ } });
-      setText("updated", "Updated " + new Date().toLocaleTimeString());
-      setText("fetch-error", "");
+      state.lastGood = Date.now();
+      state.lastError = null;
+      H.setText("updated", "Updated " + H.fmtTime(state.lastGood));
       document.body.dataset.loaded = "true";
     } catch (e) {
-      setText("fetch-error", e.message || "cannot reach the API");
+      if (!token()) return;
+      state.lastError = e.message || "cannot reach the controller";
     }
+    renderStale();
   }
 
   function schedule() {
     clearTimeout(state.timer);
-    state.timer = setTimeout(async () => { await refresh(); if (token()) schedule(); }, REFRESH_MS);
-  }
-
-  function actionBody(kind) {
-    const reason = $("action-reason").value.trim();
-    if (!reason) throw new ApiError(0, "Enter a reason first.");
-    if (kind !== "failover") return { reason: reason };
-    const body = { to: $("action-to").value, reason: reason, force: $("action-force").checked };
-    const minutes = $("action-ttl").value;
-    if (minutes) body.ttl_s = Number(minutes) * 60;
-    return body;
-  }
-
-  async function act(kind) {
-    const out = $("action-result");
-    out.className = "result";
-    try {
-      const body = actionBody(kind);
-      out.textContent = kind + "…";
-      const r = await api("POST", "/v1/" + kind, body);
-      const d = r.data || {};
-      const label = r.status === 200 ? "done" : r.status === 202 ? "accepted" : "refused";
-      out.classList.add(r.status === 409 ? "bad" : "good");
-      out.textContent = kind + " " + label + ": " + (d.message || "");
-      out.dataset.status = String(r.status);
-    } catch (e) {
-      out.classList.add("bad");
-      out.textContent = kind + ": " + (e.status === 403 ? "your token's role may not do this" : e.message);
-      out.dataset.status = String(e.status || 0);
-    }
-    await refresh();
-  }
-
-  async function loadDemo() {
-    try {
-      const r = await api("GET", "/v1/demo");
-      const actions = (r.data && r.data.actions) || [];
-      const box = $("demo-actions");
-      box.replaceChildren();
-      actions.forEach((a) => {
-        if (typeof a.path !== "string" || a.path.indexOf("/v1/demo/") !== 0) return;
-        const b = el("button", "demo", a.label || a.path);
-        b.type = "button";
-        b.addEventListener("click", async () => {
-          try {
-            const res = await api(a.method || "POST", a.path, a.body || {});
-            setText("demo-result", (a.label || a.path) + ": " + ((res.data && res.data.message) || "ok"));
-          } catch (e) { setText("demo-result", (a.label || a.path) + ": " + e.message); }
-          await refresh();
-        });
-        box.append(b);
-      });
-      $("demo").hidden = actions.length === 0;
-    } catch (e) {
-      $("demo").hidden = true;  // no demo lab on this deployment
-    }
+    state.timer = setTimeout(async () => { await refresh(); if (token()) schedule(); }, POLL_S * 1000);
   }
 
   function showLogin(message) {
     $("main").hidden = true;
     $("logout").hidden = true;
+    $("stale").hidden = true;
+    document.body.classList.remove("stale");
     $("login").hidden = false;
-    setText("login-error", message || "");
+    H.setText("login-error", message || "");
     $("token-input").focus();
   }
 
   function signOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
     clearTimeout(state.timer);
-    state.topology = null;
+    clearInterval(state.ticker);
+    Object.assign(state, { topology: null, whoami: undefined, lastGood: null, lastError: null });
+    H.resetRole();
     showLogin(message);
   }
 
@@ -256,10 +203,15 @@
     $("login").hidden = true;
     $("main").hidden = false;
     $("logout").hidden = false;
+    clearInterval(state.ticker);
+    state.ticker = setInterval(renderStale, 1000);  // the age grows even while a fetch hangs
     await refresh();
-    if (!token()) return;
-    await loadDemo();
-    schedule();
+    if (token()) schedule();
+  }
+
+  function moreEvents(step) {
+    state.eventsLimit = Math.max(EVENTS_STEP, Math.min(1000, state.eventsLimit + step));
+    refresh();
   }
 
   function init() {
@@ -272,16 +224,17 @@
       start();
     });
     $("logout").addEventListener("click", () => signOut(""));
-    ["failover", "failback", "pause", "resume"].forEach((k) => {
-      $("btn-" + k).addEventListener("click", () => act(k));
-    });
+    $("events-more").addEventListener("click", () => moreEvents(EVENTS_STEP));
+    $("events-less").addEventListener("click", () => moreEvents(-1000));
+    H.initControls();
     if (token()) start(); else showLogin("");
   }
 
-  window.hotlineDashboard = {
+  Object.assign(H, {
     api: api,
     refresh: refresh,
     addPanel: function (fn) { state.panels.push(fn); },
-  };
+    pollSeconds: POLL_S,
+  });
   document.addEventListener("DOMContentLoaded", init);
 })();
