@@ -15,6 +15,7 @@
   }
 
   function when(iso) {
+    if (dash.fmtTime) return dash.fmtTime(iso);  // the page's one formatter (date, time, zone)
     if (!iso) return "—";
     const d = new Date(iso);
     return isNaN(d.getTime()) ? "—" : d.toLocaleString();
@@ -101,7 +102,7 @@
     const ul = el("ul", "callbacks");
     callbacks.forEach(function (c) {
       const li = el("li", "callback");
-      li.appendChild(el("strong", null, c.caller || "withheld number"));
+      li.appendChild(el("strong", null, c.caller_display || c.caller || "withheld number"));
       li.appendChild(el("span", null, " on " + c.line + ", missed " + when(c.missed_at) + " "));
       li.appendChild(action("Called back", "POST", "/v1/callbacks/" + c.id + "/close", {}, status));
       ul.appendChild(li);
