@@ -170,7 +170,8 @@
       document.body.dataset.loaded = "true";
     } catch (e) {
       if (!token()) return;
-      state.lastError = e.message || "cannot reach the controller";
+      state.lastError = (e.status ? "HTTP " + e.status + ": " : "") +
+        (e.message || "cannot reach the controller");
     }
     renderStale();
   }
