@@ -143,20 +143,14 @@ def _reach_error(url: str, exc: Exception) -> str:
 
 
 class ApiClient:
-    def __init__(self, target: Target) -> None:
-        import httpx
+    """One connection per call (a CLI makes one or two): nothing is left open on exit."""
 
+    def __init__(self, target: Target) -> None:
         self.url = shown_url(target.url)
-        headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
-        verify: ssl.SSLContext | bool = (
+        self._target = target
+        self._verify: ssl.SSLContext | bool = (
             _tls_context(target.ca) if target.url.startswith("https://") else True
         )
-        try:
-            self._http = httpx.Client(
-                base_url=target.url, headers=headers, timeout=target.timeout, verify=verify
-            )
-        except httpx.InvalidURL:
-            raise BadSetting(f"not a usable API URL: {self.url}") from None
 
     def call(
         self,
@@ -169,8 +163,13 @@ class ApiClient:
         """The HTTP status (0: no answer) and the decoded JSON body."""
         import httpx
 
+        t = self._target
+        headers = {"Authorization": f"Bearer {t.token}"} if t.token else {}
         try:
-            resp = self._http.request(method, path, json=json, params=params)
+            with httpx.Client(
+                base_url=t.url, headers=headers, timeout=t.timeout, verify=self._verify
+            ) as http:
+                resp = http.request(method, path, json=json, params=params)
         except httpx.InvalidURL:
             raise BadSetting(f"not a usable API URL: {self.url}") from None
         except (httpx.HTTPError, ssl.SSLError, OSError) as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from controller.cli.client import JsonDoc
 from controller.cli.exits import CHECK_CRITICAL, CHECK_OK, CHECK_WARNING
-from controller.cli.messages import text
+from controller.cli.messages import refused_words, text
 
 CONDITION_WORDS = {
     "flapping": "flapping (switches held back)",
@@ -83,7 +83,8 @@ def format_status(s: JsonDoc) -> str:
         f"mode {text(s.get('mode'))}{epoch}",
         f"route   {text(a.get('route'), 'unknown')} → {text(a.get('number'), 'no forward')}"
         f"{since} ({flags})",
-        f"desired {text(s.get('desired'), 'none yet')}: {text(s.get('reason'), 'no decision yet')}",
+        f"desired {text(s.get('desired'), 'none yet')}: "
+        + refused_words(text(s.get("reason"), "no decision yet")),
         f"on call {text(s.get('oncall'), 'nobody known')}",
     ]
     lines += _cluster_lines(s.get("cluster"))
