@@ -1,12 +1,12 @@
 """Real SIP for the chaos lab: Kamailio as each trunk's SBC, sipp UASes as the PBX nodes, and
 one sipp UAC per forwarded call.
 
-- A **PBX node** is ``sipp -sf scenarios/pbx_node.xml``: it answers INVITE with 200 (ACK, then
+- A **PBX node** is ``sipp -sf lab/sipp_pbx_node.xml``: it answers INVITE with 200 (ACK, then
   the caller's BYE, 200) and OPTIONS with 200, so the controller's SIP probe sees it alive.
 - A **trunk** is a Kamailio (LAB-RECIPES) that answers OPTIONS itself and relays an INVITE to
   the PBX nodes through the dispatcher (round robin, failover to the next node on 408/5xx,
   ``fr_timer`` 1.5 s); in-dialog ACK/BYE go on to the PBX node named in the 200's Contact.
-- A **call** is ``sipp -sf scenarios/caller.xml -m 1``: INVITE to the line's number at the trunk,
+- A **call** is ``sipp -sf lab/sipp_caller.xml -m 1``: INVITE to the line's number at the trunk,
   200, ACK, ``hold_s`` of call, BYE. It logs ``ANSWERED`` when the 200 arrived: reached.
 
 Faults are applied in front of the trunks by :mod:`lab.udp_proxy` (loss, silence, delay) and to
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCENARIOS = Path(__file__).with_name("scenarios")
+SCENARIOS = Path(__file__).parent  # sipp_caller.xml, sipp_pbx_node.xml (package data)
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
 KAMAILIO_CFG = """#!KAMAILIO
@@ -54,7 +54,7 @@ request_route {{
         t_relay();
         exit;
     }}
-    if (is_method("OPTIONS") && uri == myself && $rU == $null) {{
+    if (is_method("OPTIONS")) {{  # keepalives from the carrier's side, any R-URI
         sl_send_reply("200", "OK");
         exit;
     }}
@@ -123,7 +123,7 @@ class PbxNode(Process):
 
     def start(self, run: Path) -> None:
         self.port = self.port or free_udp_port()
-        argv = ["sipp", "-sf", str(SCENARIOS / "pbx_node.xml"), "-i", "127.0.0.1"]
+        argv = ["sipp", "-sf", str(SCENARIOS / "sipp_pbx_node.xml"), "-i", "127.0.0.1"]
         argv += ["-p", str(self.port), "-cp", str(free_udp_port()), "-nostdin"]
         self.proc = _spawn(argv, run / f"{self.name}.log", run)
 
@@ -196,7 +196,7 @@ def place_call(
     """One real SIP call to ``did`` at 127.0.0.1:``port`` (a trunk); blocks until it ends."""
     tag = f"{caller.lstrip('+')}-{time.monotonic_ns()}"
     log = run / f"call-{tag}.log"
-    argv = ["sipp", "-sf", str(SCENARIOS / "caller.xml"), "-i", "127.0.0.1"]
+    argv = ["sipp", "-sf", str(SCENARIOS / "sipp_caller.xml"), "-i", "127.0.0.1"]
     argv += ["-p", str(free_udp_port()), "-cp", str(free_udp_port()), "-nostdin"]
     argv += ["-s", did, "-key", "caller", caller, "-d", str(int(hold_s * 1000)), "-m", "1"]
     argv += ["-timeout", f"{int(timeout_s + hold_s + 4)}s", "-recv_timeout", f"{timeout_s:g}s"]
