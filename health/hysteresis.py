@@ -87,4 +87,5 @@ class Hysteresis:
             latency_p50_ms=statistics.median(self.latencies) if self.latencies else None,
             latency_max_ms=max(self.latencies) if self.latencies else None,
             samples=self.samples,
+            last_at=last.at if last is not None else None,
         )

@@ -40,6 +40,8 @@ class ComponentState:
     latency_max_ms: float | None = None
     samples: int = 0
     """How many samples this component has taken in all (0: never probed)."""
+    last_at: datetime | None = None
+    """When the last sample that gave a verdict finished (UTC); None: none yet."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,8 @@ class ModemDevice:
         self._registration_event = asyncio.Event()
         self.last_registration: int | None = None
         """The <stat> of the last +CREG / +CEREG URC (None: none seen since the port opened)."""
+        self.last_status: tuple[ModemStatus, datetime] | None = None
+        """The last ``status()`` answer and when it came (None: none yet)."""
 
     # --- operations --------------------------------------------------------------------------
     async def read_forwarding(self) -> str | None:
@@ -102,8 +104,11 @@ class ModemDevice:
         self.last_readback = Readback(number, self.clock(), wrote=True)
 
     async def status(self) -> ModemStatus:
-        """SIM, registration, signal and operator (for the health probe)."""
-        return await self._use(lambda modem: modem.status())
+        """SIM, registration, signal and operator (for the health probe); the last answer
+        stays readable as ``last_status`` (for the metrics)."""
+        st = await self._use(lambda modem: modem.status())
+        self.last_status = (st, self.clock())
+        return st
 
     async def send_sms(self, number: str, text: str, *, retry: bool = True) -> list[int]:
         """Send ``text`` to ``number`` (concatenated when long); the network's part references.

@@ -35,7 +35,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from controller.api.auth import (
@@ -58,6 +60,8 @@ from controller.api.dashboard import dashboard_router
 from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
 from controller.api.metrics import ApiMetrics
 from controller.config import HotlineConfig
+from controller.metrics import PROMETHEUS_TEXT, exposition, new_registry
+from controller.metrics.status import StatusCollector
 from controller.service.contract import ActionResult, ControllerService, EventRecord, StatusReport
 
 if TYPE_CHECKING:
@@ -66,7 +70,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hotline.api")
 
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 EVENTS_MAX = 1000
 
 _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -120,9 +123,7 @@ def _probe_routes(app: FastAPI, service: ControllerService, cfg: HotlineConfig) 
         return JSONResponse({"leader": acting, "node": node}, status_code=200 if acting else 503)
 
 
-def _metrics_route(
-    app: FastAPI, service: ControllerService, metrics: ApiMetrics, read: Requirement | None
-) -> None:
+def _metrics_route(app: FastAPI, registry: CollectorRegistry, read: Requirement | None) -> None:
     deps = [Depends(read)] if read is not None else []
     responses: dict[int | str, dict[str, Any]] = {
         200: {"content": {PROMETHEUS_TEXT: {"schema": {"type": "string"}}}}
@@ -143,14 +144,21 @@ def _metrics_route(
         response_class=PlainTextResponse,
         responses=responses,
     )
-    async def prometheus() -> PlainTextResponse:
-        text = service.metrics_text()
-        if text and not text.endswith("\n"):
-            text += "\n"
-        notifier = getattr(app.state, "notifier", None)  # its delivery counters (issue 14)
-        if notifier is not None:
-            text += notifier.metrics_text()
-        return PlainTextResponse(text + metrics.render(), media_type=PROMETHEUS_TEXT)
+    async def prometheus() -> Response:
+        # Collected here, on the event loop: the collectors read the loop's cached view.
+        return Response(exposition(registry), media_type=PROMETHEUS_TEXT)
+
+
+def _metrics_registry(
+    service: ControllerService, cfg: HotlineConfig, metrics: ApiMetrics, notifier: Notifier | None
+) -> CollectorRegistry:
+    """This app's registry (not the process-wide default: apps in one process stay apart)."""
+    collectors: list[Collector] = [StatusCollector(service, cfg.node.name)]
+    collectors += service.collectors()
+    if notifier is not None:
+        collectors.append(notifier.collector())
+    collectors.append(metrics)
+    return new_registry(collectors)
 
 
 class LineView(BaseModel):
@@ -405,7 +413,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     _probe_routes(app, service, config)
-    _metrics_route(app, service, metrics, None if config.api.metrics_public else read)
+    app.state.metrics_registry = _metrics_registry(service, config, metrics, notifier)
+    _metrics_route(app, app.state.metrics_registry, None if config.api.metrics_public else read)
     router = APIRouter(route_class=GuardedRoute, tags=["v1"])
     _read_routes(router, service, config, read)
     _write_routes(router, service, config, operate, metrics)

@@ -1,12 +1,14 @@
-"""The API's own counters, appended to the controller's Prometheus exposition on ``/metrics``.
-
-Kept tiny and dependency-free: two counter families, rendered in the text format 0.0.4.
-"""
+"""The API's own counters, a collector in the app's registry (``/metrics``, ``controller.metrics``):
+requests refused by authentication or authorization, and manual actions by outcome."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
 
 _AUTH_HELP = "Requests refused by the API's authentication or authorization, by reason."
 _ACTION_HELP = (
@@ -14,11 +16,17 @@ _ACTION_HELP = (
 )
 
 
+ACTIONS = ("failover", "failback", "pause", "resume", "handover")
+
+
 class ApiMetrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._auth: Counter[str] = Counter({"missing": 0, "invalid": 0, "forbidden": 0})
-        self._actions: Counter[tuple[str, str]] = Counter()
+        # Known label values start at 0, so a rate over them works before the first action.
+        self._actions: Counter[tuple[str, str]] = Counter(
+            {(a, o): 0 for a in ACTIONS for o in ("verified", "accepted", "refused")}
+        )
 
     def auth_failure(self, reason: str) -> None:
         with self._lock:
@@ -28,20 +36,17 @@ class ApiMetrics:
         with self._lock:
             self._actions[(action, outcome)] += 1
 
-    def render(self) -> str:
+    def collect(self) -> Iterator[Metric]:
         with self._lock:
             auth = sorted(self._auth.items())
             actions = sorted(self._actions.items())
-        lines = [
-            f"# HELP hotline_api_auth_failures_total {_AUTH_HELP}",
-            "# TYPE hotline_api_auth_failures_total counter",
-        ]
-        lines += [f'hotline_api_auth_failures_total{{reason="{r}"}} {n}' for r, n in auth]
-        lines += [
-            f"# HELP hotline_api_actions_total {_ACTION_HELP}",
-            "# TYPE hotline_api_actions_total counter",
-        ]
-        lines += [
-            f'hotline_api_actions_total{{action="{a}",outcome="{o}"}} {n}' for (a, o), n in actions
-        ]
-        return "\n".join(lines) + "\n"
+        refused = CounterMetricFamily("hotline_api_auth_failures", _AUTH_HELP, labels=["reason"])
+        for reason, n in auth:
+            refused.add_metric([reason], n)
+        yield refused
+        done = CounterMetricFamily(
+            "hotline_api_actions", _ACTION_HELP, labels=["action", "outcome"]
+        )
+        for (action, outcome), n in actions:
+            done.add_metric([action, outcome], n)
+        yield done

@@ -61,26 +61,11 @@ def _result(exc: Exception) -> tuple[Result, str]:
 
 @dataclass(slots=True)
 class DeliveryMetrics:
-    """Counters for /metrics (``render``)."""
+    """Counters for /metrics (``controller.metrics.notifier``)."""
 
     sent: dict[str, int] = field(default_factory=dict)
     failures: dict[tuple[str, str], int] = field(default_factory=dict)
     undeliverable: int = 0
-
-    def render(self, queued: Mapping[str, int]) -> str:
-        p = "hotline_notifier"
-        out = [f"# TYPE {p}_sent_total counter"]
-        out += [f'{p}_sent_total{{channel="{c}"}} {n}' for c, n in sorted(self.sent.items())]
-        out.append(f"# TYPE {p}_channel_failures_total counter")
-        out += [
-            f'{p}_channel_failures_total{{channel="{c}",outcome="{o}"}} {n}'
-            for (c, o), n in sorted(self.failures.items())
-        ]
-        out += [f"# TYPE {p}_undeliverable_total counter", f"{p}_undeliverable_total "]
-        out[-1] += str(self.undeliverable)
-        out.append(f"# TYPE {p}_queued gauge")
-        out += [f'{p}_queued{{channel="{c}"}} {n}' for c, n in sorted(queued.items())]
-        return "\n".join(out) + "\n"
 
 
 class Deliverer:

@@ -69,6 +69,13 @@ class OutboxRows:
         ).fetchall()
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def oldest_pending_per_channel(self) -> dict[str, datetime]:
+        """When the oldest pending row waiting on each channel was queued (for /metrics)."""
+        rows = self._db.execute(
+            "SELECT cursor, MIN(created_at) FROM outbox WHERE state = 'pending' GROUP BY cursor"
+        ).fetchall()
+        return {str(r[0]): dtr(float(r[1])) for r in rows}
+
     def settle(
         self,
         row_id: int,

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.clock import Clock, utcnow
 from controller.config import HotlineConfig, Technician
@@ -50,6 +50,9 @@ from controller.notifier.shared import SharedIncidents, entry
 from controller.notifier.signal import Signal
 from controller.notifier.speak import Speaker
 from controller.notifier.store import NotifierStore
+
+if TYPE_CHECKING:
+    from controller.metrics.notifier import NotifierCollector
 
 log = logging.getLogger("hotline.notifier")
 
@@ -163,9 +166,11 @@ class Notifier:
         await self.tick()
         return await self.delivery.deliver_due(stopping=self._stopping)
 
-    def metrics_text(self) -> str:
-        """Prometheus lines: sent, failures by outcome, undeliverable, queue per channel."""
-        return self.delivery.metrics.render(self.store.queued_per_channel())
+    def collector(self) -> NotifierCollector:
+        """Its Prometheus collector: outbox per channel, deliveries, incidents (``/metrics``)."""
+        from controller.metrics.notifier import NotifierCollector
+
+        return NotifierCollector(self)
 
     # -- signals ---------------------------------------------------------------------------
 

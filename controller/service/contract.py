@@ -7,9 +7,11 @@ All times are UTC. Nothing here carries a secret.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.config import Route
@@ -175,8 +177,9 @@ class ControllerService(Protocol):
 
     def is_ready(self) -> bool: ...
 
-    def metrics_text(self) -> str:
-        """Prometheus text exposition of the controller's metrics."""
+    def collectors(self) -> Sequence[Collector]:
+        """Prometheus collectors of the controller's own machinery (loop counters, probes,
+        coordination, modem), read at scrape time; the API adds what ``status()`` reports."""
         ...
 
     async def failover(

@@ -3,7 +3,7 @@
 Manual actions write intent (override, pause) into the persisted state, add an audit event, wake
 the reconcile loop and wait (bounded by ``reconcile.action_wait_s``) for the loop to report the
 verified outcome; the API never actuates anything itself (STYLE lesson 10). ``status()`` and
-``metrics_text()`` are synchronous and read only the loop's cached view.
+the metrics' ``collectors()`` are synchronous and read only the loop's cached view.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from controller.service.contract import (
 from health.model import Status
 
 if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
+
     from controller.daemon_cluster import ClusterAgent
     from controller.service.contract import ClusterReport
 
@@ -143,10 +145,10 @@ class ControllerServiceImpl:
             )
         return out
 
-    def metrics_text(self) -> str:
-        from controller.service.metrics_text import render
+    def collectors(self) -> list[Collector]:
+        from controller.metrics.controller import ControllerCollector
 
-        return render(self.loop, self.cfg)
+        return [ControllerCollector(self)]
 
     # ---- intent ----------------------------------------------------------------------------
     # A follower forwards each action to the leader through the coordinator's intents (issue 7);

@@ -108,12 +108,15 @@ async def test_ttl_beyond_the_maximum_is_refused(running: Running) -> None:
     assert not res.accepted and "ttl_s" in res.message
 
 
-async def test_metrics_text_counts_switches(running: Running) -> None:
+async def test_metrics_count_switches(running: Running) -> None:
+    from controller.metrics import render_text
+    from controller.metrics.status import StatusCollector
+
     await running.svc.failover(Route.SECONDARY, "m", 60, False, "ops")
-    text = running.svc.metrics_text()
-    assert 'hotline_switches_total{route="secondary"} 1' in text
-    assert 'hotline_route{route="secondary"} 1' in text
-    assert "hotline_route_verified 1" in text
+    text = render_text(StatusCollector(running.svc, "svc-1"), *running.svc.collectors())
+    assert 'hotline_switches_total{route="secondary"} 1.0' in text
+    assert 'hotline_route{route="secondary"} 1.0' in text
+    assert "hotline_route_verified 1.0" in text
 
 
 async def test_the_http_api_serves_the_real_service(running: Running) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from controller.metrics import render_text
 from controller.notifier.channels import EmailChannel, ModemSmsChannel, TwilioSmsChannel
 from controller.notifier.routing import Progress, after
 from controller.notifier.service import Notifier
@@ -191,7 +192,7 @@ async def test_smtp_550_is_permanent_and_raises_its_own_alert(
         notice = rows["inc1/open/alice/email/undeliverable/alice"]
         assert notice.state == "sent" and notice.channel == "modem_sms"
         assert "could not be delivered via email" in sms.sent[-1].sms_text
-        assert "hotline_notifier_undeliverable_total 1" in n.metrics_text()
+        assert "hotline_notifier_undeliverable_total 1.0" in render_text(n.collector())
     finally:
         ctl.stop()
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from controller.decide.schedule import on_call
+from controller.metrics import render_text
 from controller.notifier import gsm7
 from controller.notifier.service import IncidentResolved
 from controller.notifier.signal import Severity
@@ -206,7 +207,7 @@ async def test_all_channels_failing_retries_with_backoff_until_max_age(
     assert row.state == "failed" and "expired" in (row.last_error or "")
     assert "refused by test" in (row.last_error or "")
     assert n.delivery.metrics.undeliverable == 1
-    assert "hotline_notifier_undeliverable_total 1" in n.metrics_text()
+    assert "hotline_notifier_undeliverable_total 1.0" in render_text(n.collector())
 
 
 async def test_no_usable_channel_is_a_failure_not_a_crash(make_notifier: MakeNotifier) -> None:

@@ -116,7 +116,6 @@ class FakeService:
     event_list: list[EventRecord] = field(default_factory=sample_events)
     leader: bool = True
     ready: bool = True
-    metrics: str = '# TYPE hotline_route gauge\nhotline_route{route="secondary"} 1'
     result: ActionResult = field(
         default_factory=lambda: ActionResult(
             accepted=True, verified=True, route=Route.SECONDARY, message="switched", event_id=7
@@ -145,8 +144,8 @@ class FakeService:
     def is_ready(self) -> bool:
         return self.ready
 
-    def metrics_text(self) -> str:
-        return self.metrics
+    def collectors(self) -> list[Any]:
+        return []  # the app's StatusCollector exports what status() reports
 
     async def failover(
         self, to: Route, reason: str, ttl_s: float | None, force: bool, who: str

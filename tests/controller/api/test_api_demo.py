@@ -103,7 +103,7 @@ async def test_refusals_are_counted_by_the_apps_auth(demo: Demo) -> None:
         "/v1/demo/break", json={"component": "pbx"}, headers=_headers("lab-not-a-token-at-all")
     )
     metrics = await demo.client.get("/metrics", headers=_headers(demo.tokens[Role.VIEWER]))
-    assert 'hotline_api_auth_failures_total{reason="invalid"} 1' in metrics.text
+    assert 'hotline_api_auth_failures_total{reason="invalid"} 1.0' in metrics.text
 
 
 async def test_pbx_token_sees_nothing(kit, tmp_path: Path) -> None:

@@ -230,10 +230,10 @@ async def test_metrics_need_a_reader_and_count_refusals(client, kit):
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     lines = r.text.splitlines()
-    assert 'hotline_route{route="secondary"} 1' in lines  # the service's own metrics first
-    assert 'hotline_api_auth_failures_total{reason="missing"} 1' in lines
-    assert 'hotline_api_auth_failures_total{reason="invalid"} 1' in lines
-    assert 'hotline_api_actions_total{action="pause",outcome="verified"} 1' in lines
+    assert 'hotline_route{route="secondary"} 1.0' in lines  # from the service's status()
+    assert 'hotline_api_auth_failures_total{reason="missing"} 1.0' in lines
+    assert 'hotline_api_auth_failures_total{reason="invalid"} 1.0' in lines
+    assert 'hotline_api_actions_total{action="pause",outcome="verified"} 1.0' in lines
     assert "# TYPE hotline_api_auth_failures_total counter" in lines
 
 

@@ -33,7 +33,7 @@ async def test_admin_hands_over_as_the_tokens_name(client, kit, service, caplog)
     assert service.calls == [("handover", {"who": kit.names[Role.ADMIN]})]
     assert "action=handover" in caplog.text and "status=200" in caplog.text
     metrics = await client.get("/metrics", headers=kit.auth(Role.VIEWER))
-    assert 'hotline_api_actions_total{action="handover",outcome="verified"} 1' in metrics.text
+    assert 'hotline_api_actions_total{action="handover",outcome="verified"} 1.0' in metrics.text
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.OPERATOR, Role.PBX])
