@@ -43,6 +43,7 @@ class DefaultsFormatter(argparse.RawDescriptionHelpFormatter):
             default is None
             or default is False
             or default == []
+            or default == ""
             or default is argparse.SUPPRESS
             or "%(default)" in help_text
             or "default" in help_text

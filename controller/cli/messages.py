@@ -44,7 +44,8 @@ def duration(seconds: float) -> str:
 def _bound(field: str, number: str) -> str:
     if field == "ttl_s":
         value = float(number)
-        return f"{duration(value)} ({value:g} s)"
+        words = duration(value)
+        return words if words.endswith(" s") else f"{words} ({value:g} s)"
     return number
 
 

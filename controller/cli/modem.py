@@ -55,7 +55,7 @@ def _register_modem(sub: Subparsers) -> None:
     p = sub.add_parser("modem", help="query or change the GSM modem (forwarding, SMS, info)")
     p.add_argument("--port", help="serial URL: /dev/ttyUSB2, rfc2217://h:p, socket://h:p")
     p.add_argument("--config", help="take the modem URL, PIN and timeouts from this config file")
-    p.add_argument("--baudrate", type=int, default=115200)
+    p.add_argument("--baudrate", type=int, default=115200, help="serial line speed, bit/s")
     p.add_argument("--pin-env", default="HOTLINE_SIM_PIN", help="env variable holding the PIN")
     p.add_argument("--timeout", type=float, default=10.0, help="command timeout, seconds")
     p.add_argument("--network-timeout", type=float, default=60.0, help="+CCFC/+CMGS timeout")
@@ -67,7 +67,7 @@ def _register_modem(sub: Subparsers) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
     msub = p.add_subparsers(dest="modem_command", required=True, metavar="ACTION")
     info = msub.add_parser("info", help="manufacturer, model, IMEI, SIM, registration, signal")
-    info.add_argument("--json", action="store_true")
+    info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(func=_sync(_info))
     fwd = msub.add_parser("forward", help="call forwarding (AT+CCFC), verified by read-back")
     fsub = fwd.add_subparsers(dest="forward_command", required=True, metavar="OP")
@@ -76,16 +76,18 @@ def _register_modem(sub: Subparsers) -> None:
     set_.add_argument("number", help="E.164 number, e.g. +420212000001")
     clear = fsub.add_parser("clear")
     for q in (get, set_, clear):
-        q.add_argument("--reason", choices=REASONS, default="unconditional")
-        q.add_argument("--json", action="store_true")
+        q.add_argument(
+            "--reason", choices=REASONS, default="unconditional", help="which forwarding"
+        )
+        q.add_argument("--json", action="store_true", help="print JSON")
     get.set_defaults(func=_sync(_forward_get))
     set_.set_defaults(func=_sync(_forward_set))
     clear.set_defaults(func=_sync(_forward_clear))
     sms = msub.add_parser("sms", help="send an SMS (PDU mode, UCS-2 and long texts supported)")
     ssub = sms.add_subparsers(dest="sms_command", required=True, metavar="OP")
     send = ssub.add_parser("send")
-    send.add_argument("number")
-    send.add_argument("text")
+    send.add_argument("number", help="the recipient, E.164, e.g. +420777000001")
+    send.add_argument("text", help="the message (long texts go as concatenated parts)")
     send.set_defaults(func=_sync(_sms_send))
 
 
@@ -234,7 +236,13 @@ def _register_sim(sub: Subparsers) -> None:
     p.add_argument(
         "--pin-env", default="", help="env variable with the SIM PIN (SIM starts locked)"
     )
-    p.add_argument("--forward", action="append", default=[], metavar="REASON=NUMBER")
+    p.add_argument(
+        "--forward",
+        action="append",
+        default=[],
+        metavar="REASON=NUMBER",
+        help="start with this forwarding set (repeatable; default: none)",
+    )
     f = p.add_argument_group("faults")
     f.add_argument(
         "--latency",
@@ -245,11 +253,17 @@ def _register_sim(sub: Subparsers) -> None:
     f.add_argument(
         "--latency-for", action="append", default=[], metavar="CMD=S", help="e.g. +CCFC=2.5"
     )
-    f.add_argument("--no-network", action="store_true")
+    f.add_argument("--no-network", action="store_true", help="not registered on a network")
     f.add_argument("--echo", action="store_true", help="echo stays on even after ATE0")
     f.add_argument("--garbage", default="", help="text written before every final result")
     f.add_argument("--mid-response-urc", help="URC written inside every response, e.g. RING")
-    f.add_argument("--error", action="append", default=[], metavar="CMD:ATTEMPT:CODE")
+    f.add_argument(
+        "--error",
+        action="append",
+        default=[],
+        metavar="CMD:ATTEMPT:CODE",
+        help="answer CMD's ATTEMPT-th try with +CME ERROR CODE (repeatable)",
+    )
     f.add_argument("--drop-on", help="drop the connection when this command arrives (+CCFC)")
     f.add_argument("--ccfc-unsupported", action="store_true", help="+CCFC → CME 4 (use MMI)")
     f.add_argument("--ccfc-ignored", action="store_true", help="+CCFC set says OK, changes nothing")

@@ -39,24 +39,37 @@ def register(subparsers: Subparsers) -> None:
     sip.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     sip.add_argument("--alive-codes", default="200", help="comma list, e.g. 200,404,405,501")
     sip.add_argument("--no-verify", action="store_true", help="TLS: skip certificate checks")
-    sip.add_argument("--json", action="store_true")
+    sip.add_argument("--json", action="store_true", help="print JSON")
     sip.set_defaults(func=_sip)
 
     snmp = psub.add_parser("snmp", help="SNMP GET of one OID")
     snmp.add_argument("target", help="HOST[:PORT]")
-    snmp.add_argument("oid")
+    snmp.add_argument("oid", help="numeric OID, e.g. 1.3.6.1.2.1.1.3.0")
     snmp.add_argument("--community", help="v2c community (or $HOTLINE_SNMP_COMMUNITY)")
     snmp.add_argument("--v3-user", help="use SNMPv3 USM with this user")
-    snmp.add_argument("--auth-protocol", default="SHA", choices=["MD5", "SHA", "SHA256", "SHA512"])
+    snmp.add_argument(
+        "--auth-protocol",
+        default="SHA",
+        choices=["MD5", "SHA", "SHA256", "SHA512"],
+        help="SNMPv3 authentication",
+    )
     snmp.add_argument("--auth-key", help="(or $HOTLINE_SNMP_AUTH_KEY)")
-    snmp.add_argument("--priv-protocol", default="AES", choices=["DES", "AES", "AES192", "AES256"])
+    snmp.add_argument(
+        "--priv-protocol",
+        default="AES",
+        choices=["DES", "AES", "AES192", "AES256"],
+        help="SNMPv3 privacy (encryption)",
+    )
     snmp.add_argument("--priv-key", help="(or $HOTLINE_SNMP_PRIV_KEY); none: authNoPriv")
     snmp.add_argument(
-        "--expect", default="exists", choices=["exists", "equals", "at_least", "at_most"]
+        "--expect",
+        default="exists",
+        choices=["exists", "equals", "at_least", "at_most"],
+        help="what makes the target alive",
     )
     snmp.add_argument("--value", help="for --expect equals/at_least/at_most")
-    snmp.add_argument("--timeout", type=float, default=2.0)
-    snmp.add_argument("--json", action="store_true")
+    snmp.add_argument("--timeout", type=float, default=2.0, help="seconds per request")
+    snmp.add_argument("--json", action="store_true", help="print JSON")
     snmp.set_defaults(func=_snmp)
 
     run = psub.add_parser("run", help="run every configured probe, live table of states")

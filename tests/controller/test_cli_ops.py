@@ -142,7 +142,7 @@ def test_status_is_a_check_command(
     assert _demo(demo, capsys, "break", "pbx")[0] == 0
     _until("CRITICAL", _status_is(cli, 2, "HOTLINE CRITICAL: total outage"))
     code, out, _ = cli("status", token=VIEWER)
-    assert "conditions TOTAL OUTAGE (no line up)" in out and "None" not in out
+    assert code == 2 and "conditions TOTAL OUTAGE (no line up)" in out and "None" not in out
     for name in ("pbx", "trunk-a"):
         assert _demo(demo, capsys, "restore", name)[0] == 0
     _until("OK again", _status_is(cli, 0, "HOTLINE OK"), 40)
