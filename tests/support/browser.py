@@ -145,6 +145,15 @@ _FLAGS = (
 )
 
 
+# Every Content-Security-Policy violation of a page, in ``window.cspViolations`` (a test
+# asserts it stays empty: the dashboard must work under its strict policy).
+_CSP_WATCH = (
+    "window.cspViolations = [];"
+    "document.addEventListener('securitypolicyviolation', e =>"
+    " window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+)
+
+
 @contextlib.contextmanager
 def chromium(profile: Path, metrics: dict[str, Any] = PHONE) -> Iterator[Cdp]:
     """Headless Chromium with a fresh profile in ``profile``; skips (fails on CI) without it."""
@@ -158,16 +167,19 @@ def chromium(profile: Path, metrics: dict[str, Any] = PHONE) -> Iterator[Cdp]:
     try:
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
-        while not port_file.exists() and time.monotonic() < deadline:
+        words: list[str] = []
+        while len(words) < 2 and time.monotonic() < deadline:  # "PORT\n/devtools/browser/ID"
             time.sleep(0.05)
-        assert port_file.exists(), "chromium did not open its DevTools port"
-        port = int(port_file.read_text().split()[0])
+            words = port_file.read_text().split() if port_file.exists() else []
+        assert len(words) >= 2, "chromium did not open its DevTools port"
+        port = int(words[0])
         targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = next(t for t in targets if t["type"] == "page")
         url = page["webSocketDebuggerUrl"]
         with connect(url, max_size=64 * 1024 * 1024, open_timeout=10) as ws:
             cdp = Cdp(ws)
             cdp.call("Emulation.setDeviceMetricsOverride", **metrics)
+            cdp.call("Page.addScriptToEvaluateOnNewDocument", source=_CSP_WATCH)
             yield cdp
     finally:
         proc.terminate()

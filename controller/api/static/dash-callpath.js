@@ -155,6 +155,12 @@
 
   function routeNotices(s) {
     const out = [];
+    if (s.cluster && s.cluster.quorum === false) {
+      out.push({ sev: "bad", code: "no_quorum", text: "No ZooKeeper quorum — this node cannot " +
+        "confirm the cluster's state (last read " + H.fmtTime(s.cluster.as_of) + ")" });
+    } else if (!s.leader) {
+      out.push({ sev: "bad", code: "no_leader", text: "No node may act now (no leader)" });
+    }
     if (s.active.failed) {
       const to = s.desired && s.desired !== s.active.route ? " to " + H.theRoute(s.desired) : "";
       out.push({ sev: "bad", code: "switch_failed", text: "The last switch" + to +

@@ -33,6 +33,7 @@ from controller.notifier import build_notifier
 from controller.notifier.signal import Severity, Signal
 from controller.service.contract import (
     ActiveRoute,
+    ClusterStatus,
     ComponentView,
     EventRecord,
     PauseView,
@@ -301,6 +302,7 @@ def test_each_state_is_drawn_and_worded_by_severity(lab, browser, kit, tmp_path)
     )
     assert "NOT verified — last switch FAILED" in cdp.text("route-summary")
     _shots(cdp, tmp_path, "failed")
+    assert cdp.js("window.cspViolations") == [], "the page works under its strict CSP"
 
 
 def _edge_green(cdp: Cdp) -> str:
@@ -426,3 +428,23 @@ def test_callbacks_show_caller_display_and_no_bidi_reaches_the_page(lab, browser
     # any string of any answer is cleaned before the page sees it
     cleaned = cdp.js("window.hotlineDashboard.clean('a\\u202eb\\u2066c\\u0007d\\u200fe')")
     assert cleaned == "a\ufffdb\ufffdc\ufffdd\ufffde"
+
+
+def test_no_quorum_and_no_leader_are_said_in_red(lab, browser, kit):
+    cdp = browser
+    cdp.sign_in(lab.served.base, kit.tokens[Role.VIEWER], "#poll=1")
+    cdp.wait_for("document.body.dataset.loaded === 'true'")
+    normal = _status("normal")
+    cluster = ClusterStatus(leader=None, quorum=False, route=normal.active, as_of=T0)
+    lab.service.report = normal.model_copy(update={"cluster": cluster})
+    cdp.wait_for("document.querySelector('#banners li[data-code=no_quorum]') !== null")
+    sev, text, _ = _notice(cdp)
+    assert sev == "banner sev-bad"
+    assert text == (
+        "No ZooKeeper quorum — this node cannot confirm the cluster's state"
+        " (last read 2026-06-17 09:30:00 UTC)"
+    )
+    assert cdp.js("document.querySelector('#banners li[data-code=normal]')") is None
+    lab.service.report = normal.model_copy(update={"leader": None, "is_leader": False})
+    cdp.wait_for("document.querySelector('#banners li[data-code=no_leader]') !== null")
+    assert cdp.text("leader") == "standby (leader: none)"
