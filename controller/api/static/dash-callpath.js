@@ -126,8 +126,10 @@
         const down = downLines(health);
         const which = down.length === 1 ? "the " + H.routeName(down[0]) + " is down"
           : "one line is down";
+        const onDead = active && health[active] && health[active].state === "down";
         return { sev: "warn", text: "Partial outage — " + which +
-          (active ? "; calls go to " + H.theRoute(active) : "") };
+          (onDead ? " and calls still go to it" : active ? "; calls go to " + H.theRoute(active)
+            : "") };
       }
       case "paused_on_down_route":
         return { sev: "bad", text: "Paused on a line that is down — calls may be lost; " +
