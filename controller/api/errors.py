@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from logsafe import esc
+
 log = logging.getLogger("hotline.api")
 
 
@@ -34,6 +36,11 @@ class Issue(BaseModel):
 
 class ValidationErrorBody(BaseModel):
     detail: list[Issue]
+
+
+def request_line(request: Request) -> str:
+    """``'METHOD /path'`` for a log line, escaped (the path is percent-decoded client text)."""
+    return "'" + esc(f"{request.method} {request.url.path}") + "'"
 
 
 def _issues(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -53,26 +60,24 @@ def _issues(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     issues = _issues(exc)
+    # The locations name the client's own keys (an unknown body key, a query parameter): escaped,
+    # or a key holding a newline would write a log line of its own (issue 16).
     where = ",".join(".".join(str(p) for p in i["loc"]) for i in issues)
-    request_line = f"{request.method} {request.url.path}"
-    log.info("api_rejected status=422 request=%r fields=%s", request_line, where)
+    log.info("api_rejected status=422 request=%s fields=%s", request_line(request), esc(where))
     return JSONResponse(status_code=422, content={"detail": issues})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8): a bad body
-        request_line = f"{request.method} {request.url.path}"
-        log.info("api_rejected status=422 request=%r fields=body", request_line)
+        log.info("api_rejected status=422 request=%s fields=body", request_line(request))
         issue = {"loc": ["body"], "msg": "the body is not valid JSON", "type": "json_invalid"}
         return JSONResponse(status_code=422, content={"detail": [issue]})
     return await http_exception_handler(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error(
-        "api_error request=%r error=%s", f"{request.method} {request.url.path}", type(exc).__name__
-    )
+    log.error("api_error request=%s error=%s", request_line(request), type(exc).__name__)
     return JSONResponse(status_code=500, content={"detail": "internal error"})
 
 

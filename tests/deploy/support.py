@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO / "deploy" / "ansible"
 ROLES_DIR = ANSIBLE_DIR / "roles"
 # What a wheel of the project is built from (mirrors [tool.setuptools.packages.find]).
-_WHEEL_SOURCES = ("pyproject.toml", "README.md", "controller", "modem", "health")
+_WHEEL_SOURCES = ("pyproject.toml", "README.md", "controller", "modem", "health", "logsafe")
 _RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
     r"\s+failed=(?P<failed>\d+)",
@@ -126,8 +126,16 @@ def export_sources(dest: Path) -> None:
     """
     git = shutil.which("git")
     if git and (REPO / ".git").exists():
+        tree = subprocess.run(
+            [git, "-C", str(REPO), "ls-tree", "--name-only", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.split()
+        committed = [name for name in _WHEEL_SOURCES if name in tree]  # one not committed yet
         archive = subprocess.run(
-            [git, "-C", str(REPO), "archive", "--format=tar", "HEAD", *_WHEEL_SOURCES],
+            [git, "-C", str(REPO), "archive", "--format=tar", "HEAD", *committed],
             capture_output=True,
             timeout=60,
             check=True,
@@ -175,6 +183,17 @@ def build_wheel(base: Path, epoch: int = 315532800) -> Path:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (wheel,) = out.glob("hotline_failover-*.whl")
     return wheel
+
+
+def nft_in_netns() -> str:
+    """``nft`` run in a network namespace of its own: a template's ``--check`` cannot touch the
+    host's rules (and needs no privileges there)."""
+    unshare, nft = shutil.which("unshare"), shutil.which("nft")
+    if unshare is None or nft is None:
+        import pytest
+
+        pytest.skip("nft or unshare is not installed (Debian packages nftables, util-linux)")
+    return f"{unshare} -n {nft}"
 
 
 def local_hotline_vars(root: Path) -> dict[str, Any]:
