@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,7 +87,11 @@ def test_demo_script_passes_and_prints_the_timeline() -> None:
         env=_env(),
     )
     took = time.monotonic() - started
+    kept = re.search(r"kept in (\S+)$", done.stdout, re.M)
+    if kept:
+        shutil.rmtree(kept.group(1), ignore_errors=True)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert kept, "the demo did not say where its events are kept"
     steps = [line for line in done.stdout.splitlines() if line.startswith("[ok  ]")]
     assert len(steps) == 5
     assert [s.split("→ ")[1].split()[0] for s in steps] == [
@@ -110,14 +116,20 @@ def test_break_and_restore_reach_a_running_demo() -> None:
         env=_env(),
         start_new_session=True,
     )
+    state = None
     try:
         assert demo.stdout is not None
         url = None
-        for _ in range(20):
+        printed: list[str] = []  # the banner's commands, to run exactly as printed
+        for _ in range(40):
             line = demo.stdout.readline()
-            m = re.search(r"dashboard\s+(http://\S+)/dashboard", line)
-            if m:
+            if m := re.search(r"dashboard\s+(http://\S+)/dashboard", line):
                 url = m.group(1)
+            if m := re.search(r"state\s+(\S+) \(kept", line):
+                state = Path(m.group(1))
+            if line.startswith("    hotline "):
+                printed.append(line.split("  (")[0].strip())
+            if line.startswith("    hotline callbacks"):
                 break
         assert url, "no dashboard URL printed"
 
@@ -133,19 +145,29 @@ def test_break_and_restore_reach_a_running_demo() -> None:
 
         def route_is(route: str) -> bool:
             st = hotline("status", "--url", url, "--token", "lab-viewer-token-0001")
-            return st.returncode == 0 and f"route   {route} " in st.stdout
+            return st.returncode in (0, 1) and f"route   {route} " in st.stdout
+
+        def run_printed(command: str) -> subprocess.CompletedProcess[str]:
+            argv = shlex.split(command)
+            assert argv[0] == "hotline" and f"--url {url}" in command, command
+            return hotline(*argv[1:])
 
         deadline = time.monotonic() + 30
         while not route_is("primary") and time.monotonic() < deadline:
             time.sleep(0.3)
-        broke = hotline("demo", "break", "trunk-a", "--url", url)
+        assert len(printed) == 9, printed
+        for command in printed:  # each works as printed (with --free-ports: its --url)
+            if " break " not in command and " restore " not in command:
+                done = run_printed(command)
+                assert done.returncode == 0, (command, done.stdout, done.stderr)
+        broke = run_printed(next(c for c in printed if " break " in c))
         assert broke.returncode == 0 and "trunk-a broken" in broke.stdout
         assert hotline("demo", "break", "nosuch", "--url", url).returncode == 2
         deadline = time.monotonic() + 30
         while not route_is("secondary") and time.monotonic() < deadline:
             time.sleep(0.3)
         assert route_is("secondary")
-        assert hotline("demo", "restore", "trunk-a", "--url", url).returncode == 0
+        assert run_printed(next(c for c in printed if " restore " in c)).returncode == 0
         # The dashboard's buttons: listed for any token, pressed only by operators.
         viewer = {"Authorization": "Bearer lab-viewer-token-0001"}
         listed = httpx.get(f"{url}/v1/demo", headers=viewer, timeout=5).json()["actions"]
@@ -163,6 +185,12 @@ def test_break_and_restore_reach_a_running_demo() -> None:
     finally:
         demo.send_signal(signal.SIGTERM)
         code = demo.wait(30)
+        tail = ""
         if demo.stdout is not None:
+            tail = demo.stdout.read()
             demo.stdout.close()
+        kept = state is not None and (state / "events.db").exists()
+        if state is not None:
+            shutil.rmtree(state, ignore_errors=True)
     assert code == 0
+    assert kept and f"kept in {state}" in tail  # the lab's events outlive it

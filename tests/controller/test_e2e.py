@@ -77,7 +77,7 @@ def test_outages_manual_actions_and_drift(lab: E2ELab) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert lab.forwarded_to() == SECONDARY
     status = lab.cli("status")
-    assert status.returncode == 0 and "mode override" in status.stdout
+    assert status.returncode == 1 and "mode override" in status.stdout  # WARNING: an override
     code, body = lab.api("POST", "/v1/failback", json={"reason": "maintenance over"})
     assert code == 200 and body["route"] == "primary", body
     assert lab.forwarded_to() == PRIMARY
