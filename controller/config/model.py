@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from controller.config.actuators import ActuatorSettings, ReconcileSettings, default_actuators
+from controller.config.names import Identifier, Text
 from controller.config.security import ApiTls, ZooKeeperAuth, is_loopback
 from controller.notifier.settings import NotifierSettings
 from health.specs import ProbeSpec
@@ -90,7 +91,7 @@ class HotlineSettings(_Model):
 
 class LineSettings(_Model):
     forward_to: E164 = Field(description="the SIP number the SIM forwards to for this line")
-    depends_on: tuple[str, ...] = Field(min_length=1)
+    depends_on: tuple[Identifier, ...] = Field(min_length=1)
 
 
 class Lines(_Model):
@@ -108,7 +109,7 @@ class ComponentKind(StrEnum):
 
 class ComponentSettings(_Model):
     kind: ComponentKind
-    description: str = ""
+    description: Text = ""
     probes: tuple[ProbeSpec, ...] = Field(min_length=1)
     interval_s: float = Field(default=5.0, gt=0)
     timeout_s: float = Field(default=2.0, gt=0)
@@ -127,15 +128,18 @@ class ComponentSettings(_Model):
 
 
 class PbxCluster(_Model):
-    name: str = "pbx"
-    nodes: tuple[str, ...] = Field(min_length=1)
+    name: Identifier = "pbx"
+    nodes: tuple[Identifier, ...] = Field(min_length=1)
     quorum: int = Field(default=1, ge=1)
 
 
+_EMAIL = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+
+
 class Technician(_Model):
-    name: str = Field(min_length=1)
+    name: Identifier
     mobile: E164
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=_EMAIL)
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -145,16 +149,16 @@ _WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun
 class Rotation(_Model):
     """A weekly rotation: ``order[0]`` takes over at ``anchor``'s handover, then the next."""
 
-    order: tuple[str, ...] = Field(min_length=1)
+    order: tuple[Identifier, ...] = Field(min_length=1)
     anchor: date = Field(description="a date on which order[0] takes over at handover_time")
     handover_time: time = time(9, 0)
 
 
 class OncallOverride(_Model):
-    technician: str
+    technician: Identifier
     start: datetime
     end: datetime
-    reason: str = ""
+    reason: Text = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> OncallOverride:
@@ -199,14 +203,22 @@ class Schedule(_Model):
     off_hours_route: Route = Route.PRIMARY
 
 
+TTL_MIN_S = 60.0
+"""The shortest override or pause: a switch takes seconds to tens of seconds (each +CCFC 0.5-5 s
+on a real network, then the read-back), and ``POST /v1/failover`` waits for it to be verified;
+an override that ends before it took effect is no override (issue 16: ``ttl_s: 1e-7``)."""
+
+
 class Failover(_Model):
     failback_hold_s: float = Field(default=120.0, ge=0)
     flap_max_switches: int = Field(default=4, ge=1)
     flap_window_s: float = Field(default=900.0, gt=0)
-    override_default_ttl_s: float = Field(default=1800.0, gt=0)
-    override_max_ttl_s: float = Field(default=7 * 86400.0, gt=0)
-    pause_default_ttl_s: float = Field(default=4 * 3600.0, gt=0, description="a pause then ends")
-    pause_max_ttl_s: float = Field(default=86400.0, gt=0)
+    override_default_ttl_s: float = Field(default=1800.0, ge=TTL_MIN_S, allow_inf_nan=False)
+    override_max_ttl_s: float = Field(default=7 * 86400.0, ge=TTL_MIN_S, allow_inf_nan=False)
+    pause_default_ttl_s: float = Field(
+        default=4 * 3600.0, ge=TTL_MIN_S, allow_inf_nan=False, description="a pause then ends"
+    )
+    pause_max_ttl_s: float = Field(default=86400.0, ge=TTL_MIN_S, allow_inf_nan=False)
 
 
 class ZooKeeperSettings(_Model):
@@ -256,7 +268,7 @@ class Role(StrEnum):
 
 
 class ApiToken(_Model):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     token: SecretStr
     role: Role
 
@@ -269,7 +281,9 @@ class ApiToken(_Model):
 
 
 class Api(_Model):
-    listen: str = Field(default="127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):[0-9]+$")
+    listen: str = Field(
+        default="127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$"
+    )
     tokens: tuple[ApiToken, ...] = ()
     metrics_public: bool = Field(
         default=False, description="serve /metrics without a token (else a viewer token)"
@@ -278,6 +292,14 @@ class Api(_Model):
     allow_plain_http: bool = Field(
         default=False, description="serve plain HTTP on a non-loopback address (tokens in clear)"
     )
+
+    @field_validator("listen")
+    @classmethod
+    def _port_in_range(cls, value: str) -> str:
+        port = int(value.rpartition(":")[2])
+        if port > 65535:  # 0 is an ephemeral port (tests)
+            raise ValueError(f"port {port} is out of range (0-65535)")
+        return value
 
     @model_validator(mode="after")
     def _plain_http_on_loopback_only(self) -> Api:
@@ -292,7 +314,7 @@ class Api(_Model):
 
 
 class NodeSettings(_Model):
-    name: str = Field(default="node-1", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Identifier = "node-1"
     state_dir: Path = Path("state")
 
 
@@ -300,7 +322,7 @@ class HotlineConfig(_Model):
     node: NodeSettings = NodeSettings()
     hotline: HotlineSettings
     lines: Lines
-    components: dict[str, ComponentSettings] = Field(min_length=1)
+    components: dict[Identifier, ComponentSettings] = Field(min_length=1)
     pbx_cluster: PbxCluster
     oncall: Oncall
     schedule: Schedule = Schedule()
