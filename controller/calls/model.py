@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from logsafe import esc
 from modem.e164 import is_e164
 
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -60,6 +61,30 @@ class CallEvent(BaseModel):
 def caller_number(caller: str | None) -> str | None:
     """The caller as an E.164 number we may text back, or None (withheld, internal, junk)."""
     return caller if caller is not None and is_e164(caller) else None
+
+
+WITHHELD = "withheld or unknown number"
+"""What a caller that is not an E.164 number is shown as (API, dashboard, CLI, alerts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerView:
+    """One caller as every presentation shows it (issue 16).
+
+    The store keeps the PBX's raw value; what is shown is only ever ``caller`` (an E.164 number,
+    or None) and ``display`` (that number, or ``WITHHELD``). A raw value such as
+    ``"\u202e999000106024+"`` (which a browser renders as +420601000999), NUL, ESC or 0x1A is
+    therefore "withheld or unknown"; ``raw`` keeps it for the audit, escaped (``logsafe.esc``).
+    """
+
+    caller: str | None
+    display: str
+    raw: str | None
+
+    @classmethod
+    def of(cls, raw: str | None) -> CallerView:
+        number = caller_number(raw)
+        return cls(number, number or WITHHELD, None if raw is None else esc(raw))
 
 
 @dataclass(frozen=True, slots=True)

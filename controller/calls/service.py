@@ -23,6 +23,7 @@ from controller.notifier import gsm7
 from controller.notifier.incidents import Recipient
 from controller.notifier.messages import duration, local, local_full
 from controller.notifier.settings import CallsSettings
+from logsafe import esc
 
 if TYPE_CHECKING:
     from controller.notifier.service import Notifier
@@ -84,7 +85,15 @@ class CallLog:
 
     def _caller(self, c: CallRecord) -> str:
         number = model.caller_number(c.caller)
-        return number if number is not None else "a withheld or unknown number"
+        return number if number is not None else f"a {model.WITHHELD}"
+
+    @staticmethod
+    def _caller_line(c: CallRecord) -> str:
+        """The e-mail's caller line: the normalised form, the raw value (escaped) beside it."""
+        seen = model.CallerView.of(c.caller)
+        if seen.raw is None or seen.raw == seen.caller:
+            return seen.display
+        return f"{seen.display} (as sent by the PBX: {gsm7.clean(seen.raw)})"
 
     def _alert_missed(self, c: CallRecord, cb: Callback) -> None:
         if self.notifier is None or not self.settings.notify_missed:
@@ -101,7 +110,7 @@ class CallLog:
                 [
                     f"A call to the hotline was not answered (callback #{cb.id}).",
                     "",
-                    f"Caller:   {gsm7.clean(c.caller or '(withheld)')}",
+                    f"Caller:   {self._caller_line(c)}",
                     f"Line:     {c.line}",
                     f"Started:  {local_full(c.start, self.tz)}",
                     f"Rang for: {wait}",
@@ -137,9 +146,9 @@ class CallLog:
                     f"A call lasted {total}, longer than the review threshold of "
                     f"{duration(timedelta(seconds=self.settings.problematic_after_s))}.",
                     "",
-                    f"Caller:   {gsm7.clean(c.caller or '(withheld)')}",
+                    f"Caller:   {self._caller_line(c)}",
                     f"Line:     {c.line}",
-                    f"Agent:    {gsm7.clean(c.agent or '-')}",
+                    f"Agent:    {gsm7.clean(esc(c.agent or '-'))}",
                     f"Started:  {local_full(c.start, self.tz)}",
                     f"Waited:   {duration(c.wait or timedelta())}",
                     f"Talked:   {duration(c.talk or timedelta())}",
@@ -172,7 +181,7 @@ class CallLog:
         """Record who called back and when; None if unknown. Closing twice keeps the first."""
         now = self.clock()
         if self.store.close_callback(callback_id, who, called_back_at or now, note, now):
-            log.info("calls.callback_closed id=%d by=%s", callback_id, who)
+            log.info("calls.callback_closed id=%d by=%s", callback_id, esc(who))
         return self.store.callback(callback_id)
 
     def daily_stats(self, day: date | None = None) -> DailyStats:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from controller.calls.model import DailyStats, IsoAwareDatetime
+from controller.calls.model import CallerView, DailyStats, IsoAwareDatetime
 from controller.calls.store import Callback
 from controller.notifier.incidents import Incident
 from controller.notifier.rows import OutboxRow
@@ -95,7 +95,9 @@ class IncidentDetail(IncidentView):
 class CallbackView(_View):
     id: int
     call_id: str
-    caller: str | None
+    caller: str | None = Field(description="the caller's E.164 number, or null")
+    caller_display: str = Field(description='the E.164 number or "withheld or unknown number"')
+    caller_raw: str | None = Field(description="what the PBX sent, escaped (for the audit)")
     line: str
     missed_at: datetime
     state: Literal["open", "closed"]
@@ -106,10 +108,13 @@ class CallbackView(_View):
 
     @classmethod
     def of(cls, c: Callback) -> "CallbackView":
+        seen = CallerView.of(c.caller)  # one normalised form (controller.calls.model)
         return cls(
             id=c.id,
             call_id=c.call_id,
-            caller=c.caller,
+            caller=seen.caller,
+            caller_display=seen.display,
+            caller_raw=seen.raw,
             line=c.line,
             missed_at=c.missed_at,
             state=c.state,
