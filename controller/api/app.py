@@ -59,6 +59,7 @@ from controller.api.cluster import ClusterSource, cluster_routes, install_leader
 from controller.api.dashboard import dashboard_router
 from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
 from controller.api.metrics import ApiMetrics
+from controller.api.query import refuse_unknown_query
 from controller.config import HotlineConfig
 from controller.metrics import PROMETHEUS_TEXT, exposition, new_registry
 from controller.metrics.status import StatusCollector
@@ -404,6 +405,7 @@ def create_app(
         ),
         docs_url=None,  # the Swagger UI would load assets from a CDN; /openapi.json stays
         redoc_url=None,
+        dependencies=[Depends(refuse_unknown_query)],  # on every route (controller.api.query)
     )
     app.state.service = service
     app.state.api_metrics = metrics

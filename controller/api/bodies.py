@@ -14,6 +14,7 @@ from typing import Annotated, Protocol
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 
 from controller.config import Route
+from controller.config.model import TTL_MIN_S
 
 REASON_MAX = 500
 
@@ -64,7 +65,12 @@ class ReasonRequest(_Body):
 class PauseRequest(ReasonRequest):
     """Body of pause: ``ttl_s`` (default and maximum in ``failover.pause_*_ttl_s``)."""
 
-    ttl_s: float | None = Field(default=None, gt=0)
+    ttl_s: StrictFloat | None = Field(
+        default=None,
+        ge=TTL_MIN_S,
+        allow_inf_nan=False,
+        description=f"how long the pause holds, in seconds (at least {TTL_MIN_S:g})",
+    )
 
 
 class FailoverBody(Protocol):
@@ -88,13 +94,17 @@ def failover_request_model(default_ttl_s: float, max_ttl_s: float) -> type[BaseM
         reason: Reason
         # Strict: lax parsing would read ``true`` as 1 s and ``"60"`` as 60 s (found by
         # schemathesis); a JSON number or null only.
+        # At least TTL_MIN_S: 1e-7 or 5e-324 made the override end before the loop saw it while
+        # the request waited 120 s for a verification that could not come (issue 16).
         ttl_s: StrictFloat | None = Field(
             default=None,
-            gt=0,
+            ge=TTL_MIN_S,
             le=max_ttl_s,
+            allow_inf_nan=False,
             description=(
                 f"how long the override holds, in seconds (default {default_ttl_s:g}, "
-                f"at most {max_ttl_s:g}); then the controller decides on its own again"
+                f"at least {TTL_MIN_S:g}, at most {max_ttl_s:g}); then the controller decides "
+                "on its own again"
             ),
         )
         force: StrictBool = Field(
