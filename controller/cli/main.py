@@ -130,7 +130,14 @@ def _config_schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = HotlineParser(
-        prog="hotline", description="High-availability failover controller for a GSM hotline."
+        prog="hotline",
+        description="High-availability failover controller for a GSM hotline.",
+        epilog=(
+            "Commands over the API take --url (env HOTLINE_URL, default http://127.0.0.1:8080),\n"
+            "--token or --token-file (HOTLINE_TOKEN, HOTLINE_TOKEN_FILE), --ca (HOTLINE_CA).\n"
+            "Exit codes: 0 done, 1 refused by the world, 2 bad input; `hotline status` uses the\n"
+            "check-command convention instead (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."
+        ),
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"

@@ -335,3 +335,35 @@ def test_a_token_with_control_bytes_is_never_sent_nor_shown(
     assert main(["status", "--url", demo.url, "--token-file", str(crlf)]) == 2
     out = capsys.readouterr()
     assert secret not in out.out + out.err and "carriage return" in out.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ack", "\x00\x1b[2J"],
+        ["ack", "9" * 30],
+        ["callbacks", "--done", "-1"],
+        ["events", "--limit", "abc"],
+        ["events", "--since", "2026-13-45T99:99"],
+        ["status", "--timeout", "nan"],
+        ["status", "--timeout", "inf"],
+        ["failover", "--to", "primary", "--reason", "\x1b[31mred\u202e"],
+        ["failover", "--to", "primary", "--reason", "x" * 600],
+        ["pause", "--reason", "x", "--ttl", "99999999999d"],
+        ["demo", "break", "\x00"],
+        ["demo", "sms-reply", "x" * 700],
+        ["demo", "sms-reply", "ACK", "--from", "+1"],
+        ["demo", "call", "--caller", "\u202e999000106024+"],
+        ["incidents", "--limit", "100000"],
+    ],
+)
+def test_hostile_arguments_get_a_sentence(
+    demo: Demo, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ["--url", demo.url] + ([] if argv[0] == "demo" else ["--token", OPERATOR])
+    code = main([*argv, *extra])
+    out = capsys.readouterr()
+    assert code in (0, 1, 2), (code, out)
+    assert "unexpected error" not in out.err and "Traceback" not in out.err
+    if code:
+        assert out.err.strip(), "a failure without a word"
