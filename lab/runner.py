@@ -10,6 +10,7 @@ three ``hotline run`` nodes; then places calls while it plays the seeded schedul
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -238,3 +239,8 @@ def _sleep_until(deadline: float) -> None:
     delay = deadline - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+
+
+def raw_json(data: RunData) -> dict[str, Any]:
+    """Everything the run recorded, for keeping beside the report (re-judging, debugging)."""
+    return dataclasses.asdict(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -50,7 +51,9 @@ class Watch:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
-        self._zk = KazooClient(hosts=",".join(self.hosts), timeout=4.0)
+        quiet = logging.getLogger("lab.watch.zookeeper")  # its reconnects are the faults' noise
+        quiet.setLevel(logging.ERROR)
+        self._zk = KazooClient(hosts=",".join(self.hosts), timeout=4.0, logger=quiet)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
