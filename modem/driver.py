@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from logsafe import esc
 from modem import commands as cmd
 from modem.at import Urc
 from modem.e164 import same_number, validate_e164
@@ -164,7 +165,7 @@ class Modem:
         try:
             await ex("AT+CNMI=2,1,0,0,0")
         except ModemError as exc:
-            log.warning("event=modem_cnmi_refused error=%s", exc)
+            log.warning("event=modem_cnmi_refused error=%s", esc(exc))
         for urcs in ("AT+CREG=1", "AT+CEREG=1"):  # registration changes as URCs (§7.2, §10.1.22)
             try:
                 await ex(urcs)
@@ -275,7 +276,7 @@ class Modem:
 
     def _fall_back_to_mmi(self, exc: ModemError) -> None:
         self._ccfc_unsupported = True
-        log.warning("event=modem_ccfc_refused fallback=mmi error=%s", exc)
+        log.warning("event=modem_ccfc_refused fallback=mmi error=%s", esc(exc))
 
     async def _change(self, reason: ForwardReason, number: str | None) -> None:
         code = cmd.REASON_CODES[reason.value]
@@ -300,7 +301,7 @@ class Modem:
         state = await self.get_forwarding(reason)
         if not (state.active and same_number(state.number, number)):
             log.error(
-                "event=forwarding_not_verified reason=%s want=%s got=%s", reason, number, state
+                "event=forwarding_not_verified reason=%s want=%s got=%s", reason, number, esc(state)
             )
             raise ForwardingNotVerified(
                 f"asked to forward {reason} to {number}, network shows "
@@ -317,7 +318,9 @@ class Modem:
         await self._change(reason, None)
         state = await self.get_forwarding(reason)
         if state.active:
-            log.error("event=forwarding_not_verified reason=%s want=cleared got=%s", reason, state)
+            log.error(
+                "event=forwarding_not_verified reason=%s want=cleared got=%s", reason, esc(state)
+            )
             raise ForwardingNotVerified(
                 f"asked to clear {reason} forwarding, network still forwards to {state.number}",
                 command="+CCFC",
@@ -387,7 +390,7 @@ class Modem:
         try:
             d = decode(hex_pdu)
         except PduError as exc:
-            log.warning("event=sms_undecodable error=%s", exc)
+            log.warning("event=sms_undecodable error=%s", esc(exc))
             return
         when = d.get("time")
         received = when.astimezone(UTC) if isinstance(when, datetime) else datetime.now(UTC)
@@ -418,4 +421,4 @@ class Modem:
             await self.link.run(cmd.index_command("+CMGD", index), retry=False)
         except (ModemError, ValueError) as exc:
             if not isinstance(exc, ModemUnavailable):
-                log.warning("event=sms_fetch_failed index=%d error=%s", index, exc)
+                log.warning("event=sms_fetch_failed index=%d error=%s", index, esc(exc))

@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 
+from logsafe import esc
 from modem.at import AtProtocol, Prompt, Response, Urc
 from modem.commands import spec_for
 from modem.errors import ModemError, ModemTimeout, ModemUnavailable, error_from_final
@@ -185,7 +186,9 @@ class AtLink:
                 return
             except (ModemUnavailable, ModemTimeout) as exc:
                 last = exc
-                log.warning("event=modem_connect_failed url=%s error=%s", redact_url(self.url), exc)
+                log.warning(
+                    "event=modem_connect_failed url=%s error=%s", redact_url(self.url), esc(exc)
+                )
             except BaseException:  # a refusal (wrong PIN, SIM PUK...) or cancellation: no retry
                 await self._drop_transport()
                 raise
@@ -219,7 +222,7 @@ class AtLink:
             self.connected = False
             if self._waiter is not None and not self._waiter.done():
                 self._waiter.set_exception(exc)
-            log.warning("event=modem_port_lost url=%s error=%s", redact_url(self.url), exc)
+            log.warning("event=modem_port_lost url=%s error=%s", redact_url(self.url), esc(exc))
             if self.may_connect is not None and not self.may_connect():
                 log.info("event=modem_not_reopened reason=not-allowed url=%s", redact_url(self.url))
             elif not self._closing:
@@ -228,7 +231,7 @@ class AtLink:
     def _route(self, event: Response | Urc | Prompt) -> None:
         if isinstance(event, Urc):
             if event.line in ("OK", "ERROR"):
-                log.info("event=modem_stray_final line=%s", event.line)
+                log.info("event=modem_stray_final line=%s", esc(event.line))
                 return
             try:
                 self._on_urc(event)

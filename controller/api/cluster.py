@@ -41,6 +41,7 @@ from fastapi.responses import JSONResponse
 from controller.api.auth import Principal, Requirement, bearer_token
 from controller.api.cluster_events import LOCAL_HEADER, SERVED_BY, EventsSource, merged_events
 from controller.service.contract import ClusterReport
+from logsafe import esc
 
 log = logging.getLogger("hotline.api")
 
@@ -150,7 +151,7 @@ async def forward(request: Request, source: ClusterSource, timeout_s: float) -> 
                 content=body,
             )
     except httpx.HTTPError as exc:
-        log.warning("api_proxy_failed leader=%s error=%s", node, type(exc).__name__)
+        log.warning("api_proxy_failed leader=%s error=%s", esc(node), type(exc).__name__)
         why = type(exc).__name__
         return _unavailable(f"the leader {node} ({url}) did not answer: {why}; {local}")
     return Response(

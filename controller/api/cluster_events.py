@@ -22,6 +22,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from controller.service.contract import ClusterReport, EventRecord
+from logsafe import esc
 
 log = logging.getLogger("hotline.api")
 
@@ -62,10 +63,10 @@ async def _member(
     try:
         answer = await client.get(url + "/v1/events", params=request.query_params, headers=headers)
     except httpx.HTTPError as exc:
-        log.warning("api_events_member_failed url=%s error=%s", url, type(exc).__name__)
+        log.warning("api_events_member_failed url=%s error=%s", esc(url), type(exc).__name__)
         return None
     if answer.status_code != 200:
-        log.warning("api_events_member_failed url=%s status=%s", url, answer.status_code)
+        log.warning("api_events_member_failed url=%s status=%s", esc(url), answer.status_code)
         return None
     body = answer.json()
     return body if isinstance(body, list) else None

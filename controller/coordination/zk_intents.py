@@ -24,6 +24,7 @@ from kazoo.client import TransactionRequest
 
 from controller.coordination.base import CoordinationError, IntentHandler, JsonDoc
 from controller.coordination.zk_bridge import ZkConflict, decode, encode, get_data
+from logsafe import esc
 
 if TYPE_CHECKING:
     from controller.coordination.zookeeper import ZooKeeperCoordinator
@@ -102,7 +103,8 @@ class IntentBox:
                 continue  # withdrawn meanwhile
             body = decode(data) or {}
             doc = body.get("doc") if isinstance(body.get("doc"), dict) else {}
-            log.info("zk.intent claimed=%s from=%s epoch=%d", name, body.get("from"), c.epoch())
+            who = esc(body.get("from"), 80)  # ZooKeeper data: whoever may write the znode
+            log.info("zk.intent claimed=%s from=%s epoch=%d", esc(name, 80), who, c.epoch())
             task = asyncio.create_task(self._run(name, doc or {}))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -131,7 +133,7 @@ class IntentBox:
         try:
             await self.coord.call(lambda k: k.create_async(path, encode(answer)), "intent result")
         except CoordinationError as exc:
-            log.error("zk.intent result=%s not written: %s", name, exc)
+            log.error("zk.intent result=%s not written: %s", esc(name, 80), esc(exc))
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.api.auth import AppRequirement, GuardedRoute, Permission, Principal
 from controller.config import HotlineConfig
 from controller.demo.lab import Lab
+from logsafe import esc
 
 log = logging.getLogger("hotline.demo")
 
@@ -69,7 +70,9 @@ def demo_router(lab: Lab, cfg: HotlineConfig | None = None) -> APIRouter:
         except KeyError as exc:
             raise HTTPException(422, str(exc.args[0])) from None
         verb = "restore" if answering else "break"
-        log.info("demo_action action=%s component=%s who=%s", verb, req.component, who.name)
+        log.info(
+            "demo_action action=%s component=%s who=%s", verb, esc(req.component, 80), who.name
+        )
         return {"message": message}
 
     @router.post("/v1/demo/break")

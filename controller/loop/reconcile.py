@@ -45,6 +45,7 @@ from controller.loop.parts import (
 from controller.loop.recovery import Resume, adopted, interrupted, plan, take_lead
 from controller.loop.state import ChangeMarker, ControllerState, RouteRecord
 from controller.notifier.signal import NullSink, Severity, SignalSink
+from logsafe import esc
 
 log = logging.getLogger("hotline.reconcile")
 
@@ -103,7 +104,7 @@ class Reconciler:
         try:
             number = await self._modem.observe()
         except Exception as exc:  # any driver failure: keep the stored record
-            log.warning("start-up read of the modem failed: %s", exc)
+            log.warning("start-up read of the modem failed: %s", esc(exc))
             return
         seen = classify(self.cfg, number)
         self.view = LoopView(observed_number=number, observed=seen, at=now)
@@ -154,7 +155,7 @@ class Reconciler:
                 await self.tick()
                 await self.refresh()
             except CoordinationError as exc:
-                log.error("coordination failed, not actuating this tick: %s", exc)
+                log.error("coordination failed, not actuating this tick: %s", esc(exc))
             except Exception:
                 log.exception("reconcile tick failed; the next tick starts over")
             self.ticks_done += 1
@@ -220,7 +221,7 @@ class Reconciler:
         if why is None:
             return
         if resume is not None and resume.reverses(desired):
-            log.warning("not completing the interrupted change: %s", why)
+            log.warning("not completing the interrupted change: %s", esc(why))
         await self._switch(rec, desired, number, why, now)
         if drift is not None:
             await self.alerts.send(
@@ -273,7 +274,7 @@ class Reconciler:
                 continue
             check = await check_step(act, target)
             if check.error:  # unreadable is not drift; the next check tries again
-                log.warning("drift check actuator=%s unreadable: %s", act.name, check.observed)
+                log.warning("drift check actuator=%s unreadable: %s", act.name, esc(check.observed))
                 continue
             if self._modem is not None and act is self._modem:
                 seen = self._modem.last_seen
@@ -398,7 +399,7 @@ class Reconciler:
             rec.route, target, f"not switched to {target.route}: {why}", "failed", took, steps
         )
         log.error(
-            "switch route_from=%s route_to=%s outcome=failed: %s", rec.route, target.route, why
+            "switch route_from=%s route_to=%s outcome=failed: %s", rec.route, target.route, esc(why)
         )
         await self.alerts.send(
             "actuation_failed",

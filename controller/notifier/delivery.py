@@ -26,6 +26,7 @@ from controller.notifier.routing import Progress, Result, after, first_cursor
 from controller.notifier.rows import Message, OutboxRow
 from controller.notifier.settings import NotifierSettings
 from controller.notifier.store import NotifierStore
+from logsafe import esc
 
 log = logging.getLogger("hotline.notifier")
 
@@ -39,10 +40,10 @@ def mask(address: str | None) -> str:
         return "-"
     if "@" in address:
         user, _, domain = address.partition("@")
-        return f"{user[:1]}***@{domain}"
+        return f"{esc(user[:1])}***@{esc(domain, 80)}"
     if address.startswith("+") or address.isdigit():
         return address[:4] + "***" + address[-3:] if len(address) > 7 else "***"
-    return address  # a technician's name
+    return esc(address, 80)  # a technician's name (or an SMS sender's alphanumeric id)
 
 
 def usable(channels: Mapping[str, Channel], m: Message) -> list[str]:
@@ -205,7 +206,7 @@ class Deliverer:
             "notifier.undeliverable key=%s recipient=%s reason=%s",
             row.message.key,
             mask(row.message.recipient),
-            why,
+            esc(why),  # a channel's reason can quote its peer (SMTP server, Twilio)
         )
         if self.on_undeliverable is not None:
             try:
@@ -322,7 +323,7 @@ class Deliverer:
             m.key,
             name,
             result,
-            why,
+            esc(why),
             nxt.cursor or nxt.state,
             next_at.isoformat(),
         )

@@ -33,6 +33,7 @@ from controller.service.contract import (
     StatusReport,
 )
 from health.model import Status
+from logsafe import esc
 
 if TYPE_CHECKING:
     from prometheus_client.registry import Collector
@@ -195,7 +196,7 @@ class ControllerServiceImpl:
         try:
             await self.loop.refresh()
         except CoordinationError as exc:
-            log.warning("re-reading the shared state after a forwarded action failed: %s", exc)
+            log.warning("re-reading the shared state after a forwarded action failed: %s", esc(exc))
         return result
 
     async def handle_intent(self, doc: JsonDoc) -> JsonDoc:

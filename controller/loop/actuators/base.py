@@ -19,6 +19,7 @@ from typing import Protocol
 from controller.config import Route
 from controller.config.actuators import CommonSettings
 from controller.coordination.base import CoordinationError
+from logsafe import esc
 
 log = logging.getLogger("hotline.actuators")
 
@@ -130,7 +131,7 @@ async def run_step(
             detail = str(exc)
         except Exception as exc:  # a driver bug or a lost link: a failed attempt, not a crash
             detail = f"{type(exc).__name__}: {exc}"[:300]
-        log.warning("actuator=%s attempt=%d failed: %s", act.name, attempt, detail)
+        log.warning("actuator=%s attempt=%d failed: %s", act.name, attempt, esc(detail, 300))
         if attempt <= s.retries:
             await sleep(delay)
             delay *= 2
@@ -148,7 +149,7 @@ async def _fenced(
         await fence()
     except CoordinationError as exc:
         ms = (time.monotonic() - started) * 1000
-        log.error("actuator=%s outcome=fenced attempt=%d: %s", act.name, attempt, exc)
+        log.error("actuator=%s outcome=fenced attempt=%d: %s", act.name, attempt, esc(exc))
         return StepOutcome(
             act.name, "fenced", attempt - 1, ms, f"fenced before attempt {attempt}: {exc}"
         )
