@@ -5,44 +5,12 @@ ZooKeeper session when ZooKeeper goes away."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ha.daemon_lab import TOKEN, DaemonLab
+from tests.ha.daemon_lab import DaemonLab
+from tests.metrics.live import scrape
 from tests.metrics.shipped import dashboard_exprs, names_in, rule_exprs, scraped_names
-from tests.support.zk_lab import ZkEnsemble, available
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[DaemonLab, ZkEnsemble]]:
-    if not available():
-        pytest.skip("ZooKeeper (Debian package zookeeper) or java is not installed")
-    zk = ZkEnsemble(tmp_path / "zk", 1, tick_ms=200)
-    daemons = DaemonLab(tmp_path, (), names=("node-1",), notify=True, latency_s=0.5)
-    try:
-        zk.start(timeout=60)
-        daemons.zk_hosts = zk.hosts
-        daemons.start_modem()
-        daemons.start()
-        yield daemons, zk
-    finally:
-        daemons.close()
-        zk.stop()
-
-
-def scrape(lab: DaemonLab) -> str:
-    r = httpx.get(
-        f"http://127.0.0.1:{lab.ports['node-1']}/metrics",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
-    )
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-    return r.text
+from tests.support.zk_lab import ZkEnsemble
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
