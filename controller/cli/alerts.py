@@ -21,6 +21,7 @@ from controller.cli.client import JsonDoc, api_args
 from controller.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED
 from controller.cli.messages import error_line, text
 from controller.cli.ops import _client
+from modem.e164 import is_e164
 
 _CODE = re.compile(r"^[A-Za-z2-9]{6}$")
 _ID_MAX = 2**63 - 1
@@ -42,7 +43,11 @@ def format_incident(i: JsonDoc) -> str:
 
 
 def format_callback(c: JsonDoc) -> str:
-    caller = c.get("caller") or "a withheld or unknown number"
+    # The API's one normalised form: the E.164 number, else its words for a withheld or junk
+    # caller (never the raw value, which may hold bidi or control characters).
+    caller = c.get("caller") or c.get("caller_display") or "a withheld or unknown number"
+    if not is_e164(str(caller)) and c.get("caller_display"):
+        caller = str(c["caller_display"])
     if c.get("state") == "closed":
         done = f"called back by {text(c.get('closed_by'))} at {text(c.get('closed_at'))}"
     else:

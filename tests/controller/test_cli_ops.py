@@ -222,7 +222,11 @@ def test_missed_call_and_callbacks(
     _, out, _ = cli("callbacks", token=VIEWER)
     assert re.search(rf"^#{ident} \+420603000777 +missed .* to call back$", out, re.M), out
     assert _demo(demo, capsys, "call", "--missed", "--caller", "withheld")[0] == 0
-    assert "a withheld or unknown number" in cli("callbacks", token=VIEWER)[1]
+    assert "withheld or unknown number" in cli("callbacks", token=VIEWER)[1]
+    spoof = "\u202e999000106024+"  # issue 16.2: shows as +420601000999 if printed raw
+    assert _demo(demo, capsys, "call", "--missed", "--caller", spoof)[0] == 0
+    listed = cli("callbacks", token=VIEWER)[1]
+    assert "\u202e" not in listed and "999000106024" not in listed
     assert _demo(demo, capsys, "call")[1] == "answered call recorded (new)\n"
     assert cli("callbacks", "--done", ident, token=VIEWER)[0] == 1  # a viewer may not
     done, out, _ = cli("callbacks", "--done", ident, "--note", "rang back, sorted")
