@@ -20,7 +20,7 @@
   const $ = (id) => document.getElementById(id);
   const state = {
     timer: null, ticker: null, topology: null, panels: [], lastGood: null, lastError: null,
-    eventsLimit: EVENTS_STEP, whoami: undefined,
+    eventsLimit: EVENTS_STEP, whoami: undefined, demoAsked: false,
   };
 
   function token() { return sessionStorage.getItem(TOKEN_KEY); }
@@ -147,7 +147,6 @@
       state.whoami = null;  // an older API: show every control, the server refuses what it must
     }
     H.applyRole(state.whoami);
-    await H.loadDemo();
   }
 
   async function refresh() {
@@ -164,6 +163,7 @@
       renderComponents(s, health);
       renderEvents(ev);
       state.panels.forEach((fn) => { try { fn(s); } catch (e) { /* a panel's bug stays local */ } });
+      if (!state.demoAsked) { state.demoAsked = true; H.loadDemo(); }  // below the rendered cards
       state.lastGood = Date.now();
       state.lastError = null;
       H.setText("updated", "Updated " + H.fmtTime(state.lastGood));
@@ -195,7 +195,8 @@
     sessionStorage.removeItem(TOKEN_KEY);
     clearTimeout(state.timer);
     clearInterval(state.ticker);
-    Object.assign(state, { topology: null, whoami: undefined, lastGood: null, lastError: null });
+    Object.assign(state, { topology: null, whoami: undefined, lastGood: null, lastError: null,
+      demoAsked: false });
     H.resetRole();
     showLogin(message);
   }

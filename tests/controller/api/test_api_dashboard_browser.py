@@ -35,6 +35,7 @@ from tests.support.browser import DESKTOP, PHONE, Cdp, chromium, serve
 
 pytestmark = pytest.mark.slow
 
+
 def _demo_router(pressed: list[dict[str, Any]]) -> APIRouter:
     """Stands in for the demo lab's routes: one button, recorded when pressed."""
     router = APIRouter()
@@ -310,6 +311,7 @@ def test_demo_lab_buttons_appear_when_the_app_has_them(served_demo, browser, kit
     base, pressed = served_demo
     cdp = browser
     _sign_in(cdp, base, kit.tokens[Role.OPERATOR])
+    cdp.wait_for("document.body.dataset.loaded === 'true'")
     cdp.wait_for("!document.getElementById('demo').hidden")
     labels = cdp.js(
         "[...document.querySelectorAll('#demo-actions button')].map(b => b.textContent)"
