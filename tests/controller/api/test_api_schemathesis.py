@@ -13,6 +13,7 @@ valid and invalid requests (positive and negative modes) and checks:
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from controller.calls.service import build_call_log
 from controller.config import Role
 from controller.notifier import build_notifier
 from controller.notifier.signal import Severity, Signal
+from logsafe import is_unsafe
 from tests.support.clocks import ticking_from
 
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday: the instant the app starts at
@@ -129,7 +131,9 @@ def _with_token(case, token: str) -> None:
 
 
 @MODES
-def test_operator_no_5xx_and_conformant(app, kit, mode):
+def test_operator_no_5xx_and_conformant(app, kit, mode, caplog):
+    caplog.set_level(logging.DEBUG)
+
     @given(case=_cases(app, mode))
     @_settings
     def check(case) -> None:
@@ -140,6 +144,11 @@ def test_operator_no_5xx_and_conformant(app, kit, mode):
         case.call_and_validate(headers={"Authorization": f"Bearer {kit.tokens[Role.OPERATOR]}"})
 
     check()
+    # Whatever the generator put in keys, parameters and values, no log line it caused holds a
+    # raw control, separator or bidi character (issue 16: it wrote 110 forged lines this way).
+    assert caplog.records
+    raw = [r.getMessage() for r in caplog.records if any(map(is_unsafe, r.getMessage()))]
+    assert raw == []
 
 
 @MODES
