@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import ssl
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,12 +143,33 @@ def _reach_error(url: str, exc: Exception) -> str:
     return f"cannot reach the controller at {url}: {type(exc).__name__}"
 
 
+def clear_text_warning(target: Target) -> str | None:
+    """A warning when the token would cross a network unencrypted (http:// off loopback)."""
+    from urllib.parse import urlsplit
+
+    if target.token is None or not target.url.startswith("http://"):
+        return None
+    try:
+        host = urlsplit(target.url).hostname or ""
+    except ValueError:
+        return None
+    if host == "localhost" or host.startswith("127.") or host == "::1":
+        return None
+    return (
+        f"warning: the token goes to {shown_url(target.url)} in clear text; "
+        "use https:// (and --ca) for an API off this machine"
+    )
+
+
 class ApiClient:
     """One connection per call (a CLI makes one or two): nothing is left open on exit."""
 
     def __init__(self, target: Target) -> None:
         self.url = shown_url(target.url)
         self._target = target
+        warning = clear_text_warning(target)
+        if warning is not None:
+            print(warning, file=sys.stderr)
         self._verify: ssl.SSLContext | bool = (
             _tls_context(target.ca) if target.url.startswith("https://") else True
         )

@@ -338,3 +338,15 @@ def test_a_422_reads_as_a_sentence(issue: dict[str, Any], sentence: str) -> None
 def test_refusals_speak_of_the_flag() -> None:
     body = {"message": "override to secondary by ops not applied: down (x), set force to insist"}
     assert describe(409, body).endswith("add --force to insist")
+
+
+def test_a_token_in_clear_text_off_loopback_is_warned_about() -> None:
+    from controller.cli.client import Target, clear_text_warning
+
+    def warn(url: str, token: str | None = "t" * 20) -> str | None:
+        return clear_text_warning(Target(url, token, None, 5.0))
+
+    assert warn("http://127.0.0.1:8080") is None and warn("http://[::1]:8080") is None
+    assert warn("https://10.0.0.1:8443") is None and warn("http://10.0.0.1", None) is None
+    said = warn("http://ops:pw@10.0.0.1:8080")
+    assert said is not None and "http://10.0.0.1:8080 in clear text" in said and "pw" not in said
