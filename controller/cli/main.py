@@ -182,7 +182,12 @@ def _quiet_stdout() -> None:
         pass
 
 
+DAEMONS = frozenset({"run", "demo", "modem-sim"})
+"""Long-running commands: an unexpected error is also logged with its traceback (the journal)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    command = None
     try:
         parser = build_parser()
         try:
@@ -190,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
             sys.stdout.flush()
             return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+        command = args.command
         code = int(args.func(args))
         sys.stdout.flush()
         return code
@@ -205,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("HOTLINE_DEBUG"):
             raise
         what = type(exc).__name__
+        if command in DAEMONS:  # for whoever debugs the daemon: a log record with the stack
+            import logging
+
+            logging.getLogger("hotline.cli").error("crashed error=%s", what, exc_info=True)
         print(f"hotline: unexpected error ({what}); please report it", file=sys.stderr)
         return EXIT_REFUSED
 
