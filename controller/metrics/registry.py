@@ -3,6 +3,7 @@ process, as in the tests, do not collide), with the build and process metrics be
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from importlib import metadata
 
@@ -21,6 +22,7 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 """The text format ``generate_latest`` writes (Prometheus' classic exposition format)."""
 
 
+@functools.cache
 def build_version() -> str:
     """The installed distribution's version ("unknown" when run from a bare checkout)."""
     try:
