@@ -16,11 +16,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.cli.client import BadSetting
 from controller.cli.exits import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_OK, EXIT_REFUSED
-from controller.config import ConfigError, HotlineConfig, load_config
+
+if TYPE_CHECKING:
+    from controller.config import HotlineConfig
 
 SUBCOMMAND_MODULES = (
     "controller.cli.modem",
@@ -114,6 +116,8 @@ def _summary(cfg: HotlineConfig, source: str) -> str:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from controller.config import ConfigError, load_config  # only here: a CLI call stays quick
+
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:
@@ -124,6 +128,8 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _config_schema(args: argparse.Namespace) -> int:
+    from controller.config import HotlineConfig
+
     print(json.dumps(HotlineConfig.model_json_schema(), indent=2))
     return EXIT_OK
 
