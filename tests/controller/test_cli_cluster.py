@@ -92,3 +92,63 @@ def test_status_text_names_the_writer_and_the_read_back() -> None:
     assert "modem read back +420212000002 (secondary) at t2 by node-1" in text
     status["cluster"] = {"written_by": {"kind": "last-resort", "node": "node-3"}, "note": "n"}
     assert "written by the last-resort rule node-3" in format_status(status)
+
+
+@pytest.fixture
+def leader_api() -> Iterator[tuple[str, dict[str, Any], list[str]]]:
+    """/v1/cluster as answered, and POST /v1/leader/handover that makes ``next`` the leader."""
+    state: dict[str, Any] = {"cluster": json.loads(json.dumps(CLUSTER)), "next": "node-2"}
+    posted: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, code: int, body: object) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._send(200, state["cluster"])
+
+        def do_POST(self) -> None:
+            posted.append(self.path)
+            state["cluster"]["leader"] = state["next"]
+            self._send(200, {"accepted": True, "verified": True, "route": "primary",
+                             "message": f"{state['next']} leads now"})  # fmt: skip
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", state, posted
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_handover_to_a_node_only_where_the_queue_has_no_other_choice(
+    leader_api: tuple[str, dict[str, Any], list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, state, posted = leader_api
+    base = ["handover", "--url", url, "--token", "a" * 20]
+    assert main([*base, "--to", "node-2"]) == 0  # the one other member
+    assert posted == ["/v1/leader/handover"]
+    assert "done: route primary: node-2 leads now" in capsys.readouterr().out
+    assert main([*base, "--to", "node-2"]) == 0 and posted == ["/v1/leader/handover"]
+    assert capsys.readouterr().out == "node-2 leads already; nothing to hand over\n"
+    # Three members: two could take over, and ZooKeeper's queue, not us, picks one.
+    state["cluster"]["leader"] = "node-1"
+    state["cluster"]["members"].append({**CLUSTER["members"][1], "node": "node-3"})
+    assert main([*base, "--to", "node-3"]) == 2 and len(posted) == 1
+    err = capsys.readouterr().err
+    assert "2 nodes could take over (node-2, node-3)" in err and "election queue" in err
+    # Two members, but the handover ends with someone else leading: not what was asked.
+    state["cluster"]["members"] = [m for m in state["cluster"]["members"] if m["node"] != "node-2"]
+    state["next"] = "node-9"
+    assert main([*base, "--to", "node-3"]) == 1
+    assert "but node-9 leads, not node-3" in capsys.readouterr().err

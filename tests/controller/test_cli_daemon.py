@@ -92,3 +92,44 @@ def test_status_text_names_route_reason_and_components() -> None:
     )
     assert "route   secondary → +420212000002" in text and "(verified)" in text
     assert "override to secondary by ops" in text and "trunk-a" in text and "timeout" in text
+
+
+_OK: dict[str, object] = {
+    "leader": "lab-1", "mode": "auto", "conditions": [], "desired": "primary",
+    "active": {"route": "primary", "number": "+420212000001", "verified": True, "failed": False},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "why"),
+    [
+        ({}, 0, "calls take the primary route, verified"),
+        ({"active": {"route": "oncall", "verified": True}, "conditions": ["off_hours"]}, 0, ""),
+        ({"active": {"route": "secondary", "verified": True}}, 1, "calls take the secondary route"),
+        ({"mode": "paused", "conditions": ["paused"]}, 1, "paused"),
+        ({"mode": "override"}, 1, "override"),
+        ({"leader": None}, 1, "no node may actuate"),
+        ({"conditions": ["flapping"]}, 1, "flapping"),
+        ({"conditions": ["partial_outage"]}, 1, "partial outage"),
+        ({"conditions": ["total_outage"]}, 2, "total outage"),
+        ({"conditions": ["paused", "paused_on_down_route"]}, 2, "paused on a route that is down"),
+        ({"active": {"route": "primary", "verified": False}}, 2, "route not verified"),
+        ({"active": {"route": "primary", "verified": False, "failed": True}}, 2, "FAILED"),
+        ({"active": {"route": None, "verified": False}}, 2, "route in force unknown"),
+    ],
+)  # fmt: skip
+def test_status_verdicts(change: dict[str, object], code: int, why: str) -> None:
+    from controller.cli.status import verdict
+
+    got, said = verdict({**_OK, **change})
+    assert got == code and why in said
+
+
+def test_status_text_never_shows_none() -> None:
+    text = format_status(
+        {"node": "n", "leader": None, "mode": "auto", "epoch": None, "desired": None,
+         "reason": None, "oncall": None,
+         "active": {"route": None, "number": None, "since": None, "verified": False}}
+    )  # fmt: skip
+    assert "None" not in text
+    assert "route   unknown → no forward (NOT verified)" in text and "leader none" in text
