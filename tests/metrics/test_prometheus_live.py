@@ -1,5 +1,6 @@
 """A real Prometheus server scrapes a real daemon: the target is up, the shipped rules load and
-evaluate without error, and every query of the Grafana dashboard parses and returns data."""
+evaluate without error (none pending on a healthy lab, the ZooKeeper and no-node-may-act alerts
+once ZooKeeper goes away), and every query of the Grafana dashboard parses and returns data."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def grafana_to_promql(expr: str) -> str:
 def test_prometheus_scrapes_the_daemon_and_answers_every_dashboard_query(
     lab: tuple[DaemonLab, ZkEnsemble], tmp_path: Path
 ) -> None:
-    daemons, _ = lab
+    daemons, zk = lab
     prom = Prometheus(tmp_path, [f"127.0.0.1:{daemons.ports['node-1']}"])
     try:
         up = 'up{job="hotline"} == 1'
@@ -69,5 +70,19 @@ def test_prometheus_scrapes_the_daemon_and_answers_every_dashboard_query(
         except AssertionError as exc:
             loud = [(r["name"], r["health"], r["state"]) for r in prom.rules()]
             raise AssertionError(f"{exc}: {loud}") from None
+
+        # ZooKeeper goes away: the rules match the daemon's real series (labels and all), so
+        # the session and no-node-may-act alerts start (pending until their `for:` has passed).
+        zk.stop()
+        wanted = {"HotlineZooKeeperSessionNotConnected", "HotlineNoNodeMayAct"}
+
+        def raised() -> bool:
+            return wanted <= {r["name"] for r in prom.rules() if r["state"] != "inactive"}
+
+        try:
+            poll("the ZooKeeper and no-node-may-act alerts pending", raised, 40, interval=0.5)
+        except AssertionError as exc:
+            states = [(r["name"], r["state"]) for r in prom.rules()]
+            raise AssertionError(f"{exc}: {states}") from None
     finally:
         prom.stop()
