@@ -40,7 +40,7 @@ from tests.health.conftest import Peer, _need, free_port, sip_reply, start_sipp
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "controller", "health", "modem")
+SOURCES = ("pyproject.toml", "README.md", "controller", "health", "modem", "logsafe")
 OID = "1.3.6.1.2.1.1.6.0"  # sysLocation
 COMMUNITY = "lab-community-7"
 AUTH_KEY, PRIV_KEY = "auth-pass-123", "priv-pass-456"
@@ -255,7 +255,7 @@ def test_entry_points_and_every_module_import(venv: Venv) -> None:
     # Every module of the three packages imports with the runtime dependencies alone.
     walk = (
         "import importlib, pkgutil\n"
-        "for pkg in ('controller', 'health', 'modem'):\n"
+        "for pkg in ('controller', 'health', 'modem', 'logsafe'):\n"
         "    root = importlib.import_module(pkg)\n"
         "    for m in pkgutil.walk_packages(root.__path__, pkg + '.'):\n"
         "        if not m.name.endswith('__main__'):\n"
