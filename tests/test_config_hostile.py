@@ -236,3 +236,19 @@ def test_a_description_is_printable_bounded_text(text: str) -> None:
     assert "components.trunk-a.description" in dict(info.value.problems)
     data["components"]["trunk-a"]["description"] = "Trunk A — carrier Ö (primary)"
     parse_config(yaml.safe_dump(data, allow_unicode=True))
+
+
+def test_a_file_of_thousands_of_problems_prints_the_first_fifty_and_a_count() -> None:
+    text = "\n".join(f"unknown_{i}: 1" for i in range(3000))
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    lines = str(info.value).splitlines()
+    assert len(info.value.problems) > 3000  # all kept for callers that want them
+    assert lines[0].endswith("error(s)") and len(lines) == 52
+    assert lines[-1].startswith("  ... and ") and lines[-1].endswith(" more")
+
+
+def test_aliases_nested_past_the_recursion_limit_are_a_config_error() -> None:
+    chain = ["c0: &c0 [1]"] + [f"c{i}: &c{i} [*c{i - 1}]" for i in range(1, 3000)]
+    with pytest.raises(ConfigError):
+        parse_config("\n".join(chain))

@@ -24,6 +24,8 @@ MAX_BYTES = 1024 * 1024
 """A real config is a few kB; 1 MiB leaves room for comments and long inventories."""
 MAX_DEPTH = 64
 """Nesting levels of YAML collections (the model needs about 8)."""
+SHOWN = 50
+"""Problems printed at most (a file of 3,000 unknown keys lists the first 50 and a count)."""
 
 
 class ConfigError(Exception):
@@ -32,10 +34,14 @@ class ConfigError(Exception):
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
         self.source = source
         self.problems = problems
-        lines = "\n".join(
-            f"  {esc(p, 300)}: {esc(m, 500)}" if p else f"  {esc(m, 500)}" for p, m in problems
-        )
-        super().__init__(f"{source}: {len(problems)} error(s)\n{lines}")
+        shown = [
+            f"  {esc(p, 300)}: {esc(m, 500)}" if p else f"  {esc(m, 500)}"
+            for p, m in problems[:SHOWN]
+        ]
+        if len(problems) > SHOWN:
+            shown.append(f"  ... and {len(problems) - SHOWN} more")
+        lines = "\n".join(shown)
+        super().__init__(f"{esc(source, 300)}: {len(problems)} error(s)\n{lines}")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
