@@ -120,11 +120,18 @@ def reachability(data: RunData) -> dict[str, Any]:
 
 
 def _call_brief(c: Call, data: RunData) -> dict[str, Any]:
+    """An unreached call with what was going on: the faults active, the last fault change."""
+    windows = _windows(data)
+    active = [k for k, a, b in windows if a <= c.placed <= b]
+    before = [(t, k) for k, a, b in windows for t in (a, b) if t <= c.placed]
+    last = max(before, default=None)
     return {
         "t": round(c.placed - data.started, 1),
         "destination": c.destination,
         "target": c.target,
         "detail": c.detail,
+        "active_faults": active,
+        "last_fault_change": f"{last[1]} {c.placed - last[0]:.1f}s before" if last else None,
     }
 
 
@@ -227,7 +234,14 @@ def alerts(data: RunData) -> dict[str, Any]:
         and a <= float(m.get("t", 0)) <= b + 10
         and not any(a - 5 <= t <= b + 10 for t in switches)
     ]
+    twilio_t = sorted(float(r["t"]) for r in data.twilio if r["mode"] == "201")
+    refused = [
+        next((x - a for x in twilio_t if a <= x <= b + 30), None)
+        for k, a, b in _windows(data)
+        if k == "carrier_down"
+    ]
     return {
+        "carrier_down_to_twilio_s": spread([x for x in refused if x is not None]),
         "sms": len(data.outbox),
         "mails": len(data.mails),
         "twilio": len(data.twilio),

@@ -77,6 +77,10 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
     row("switch → SMS at the SMSC (s)", [_fmt(r["alerts"]["switch_to_sms_s"]) for r in results])
     row("switch → e-mail in the sink (s)", [_fmt(r["alerts"]["switch_to_mail_s"]) for r in results])
     row(
+        "GSM network lost → alert accepted by Twilio (s)",
+        [_fmt(r["alerts"].get("carrier_down_to_twilio_s")) for r in results],
+    )
+    row(
         "switches during the flapping trunk",
         [str(r["alerts"]["flapping_switches"]) for r in results],
     )

@@ -114,6 +114,7 @@ class ChaosLab:
         self.smtp.start()
         self.stack.callback(self.smtp.stop)
         self.twilio = self.stack.enter_context(twilio_lab(self.tmp))
+        self.twilio.server.requests = _Stamped()  # when each request arrived
         uris = {n: f"sip:127.0.0.1:{r.port};transport=udp" for n, r in self.relays.items()}
         uris |= {n.name: n.uri for n in self.pbx}
         s = self.settings
@@ -221,12 +222,19 @@ class ChaosLab:
             claims=list(self.watch.claims),
             outbox=outbox,
             mails=list(self.smtp.handler.mails),
-            twilio=[{"t": 0.0, "to": r["form"].get("To"), "mode": r["mode"]} for r in twilio],
+            twilio=[{"t": r["t"], "to": r["form"].get("To"), "mode": r["mode"]} for r in twilio],
             usage=dict(self.watch.usage),
             api_latency=list(self.watch.latency),
             notes=notes,
             started=t0,
         )
+
+
+class _Stamped(list[dict[str, Any]]):
+    """The local Twilio's request list, each request stamped with its arrival time."""
+
+    def append(self, item: dict[str, Any]) -> None:
+        super().append(dict(item, t=time.time()))
 
 
 def s_total(schedule: list[Fault], settings: LabSettings) -> float:
