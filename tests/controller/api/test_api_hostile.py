@@ -264,3 +264,27 @@ async def test_callbacks_present_callers_in_one_normalised_form(lab: Lab) -> Non
         assert view["caller_raw"] is None if raw is None else _raw_unsafe(view["caller_raw"]) == []
     assert by_id["c-0"]["caller_raw"] == "\\u202e999000106024+"
     assert _raw_unsafe(r.text) == [] and "\\u0000" not in r.text and "\\u001b" not in r.text
+
+
+@pytest.mark.parametrize("field", ["by", "note"])
+@pytest.mark.parametrize("text", ["\u202eevil", "two\nlines", "nul\x00", "esc\x1b[2J"], ids=repr)
+async def test_closing_a_callback_refuses_control_and_bidi_text(
+    lab: Lab, field: str, text: str
+) -> None:
+    start = T0 - timedelta(minutes=3)
+    call = {
+        "call_id": "c-close",
+        "caller": "+420601000999",
+        "start": start.isoformat(),
+        "end": (start + timedelta(seconds=40)).isoformat(),
+        "line": "primary",
+    }
+    assert (await lab.client.post("/v1/calls", json=call, headers=lab.auth(Role.PBX))).is_success
+    (cb,) = (await lab.client.get("/v1/callbacks", headers=lab.auth(Role.VIEWER))).json()
+    op = lab.auth(Role.OPERATOR)
+    r = await lab.client.post(f"/v1/callbacks/{cb['id']}/close", json={field: text}, headers=op)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field]
+    r = await lab.client.post(
+        f"/v1/callbacks/{cb['id']}/close", json={field: "Jana — called back"}, headers=op
+    )
+    assert r.status_code == 200, r.text
