@@ -89,6 +89,22 @@ class Injectors:
         self._emu({"cmd": "set_network", "registration": 1})
         self._emu({"cmd": "set_fault", "faults": {"no_network": False}})
 
+    def _begin_modem_errors(self) -> None:
+        """The next forwarding commands (writes and queries) fail: no network service."""
+        done = control(self.lab.cluster.control_port, {"cmd": "attempts"})["attempts"]
+        n = int(done.get("+CCFC", 0))
+        errors = [{"command": "+CCFC", "attempt": n + i, "code": 30} for i in range(1, 4)]
+        self._emu({"cmd": "set_fault", "faults": {"errors": errors}})
+
+    def _end_modem_errors(self) -> None:
+        self._emu({"cmd": "set_fault", "faults": {"errors": []}})
+
+    def _begin_smtp_hung(self) -> None:
+        self.lab.smtp.hang()
+
+    def _end_smtp_hung(self) -> None:
+        self.lab.smtp.unhang()
+
     def _begin_modem_disconnect(self) -> None:
         self._emu({"cmd": "drop"})
 

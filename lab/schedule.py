@@ -25,6 +25,8 @@ KINDS: dict[str, tuple[float, float]] = {
     "zk_server_down": (8, 12),
     "zk_quorum_lost": (8, 12),
     "modem_disconnect": (0, 0),
+    "modem_errors": (10, 15),
+    "smtp_hung": (10, 15),
     "slow_network": (15, 20),
     "smtp_down": (10, 15),
     "twilio_500": (10, 15),

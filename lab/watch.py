@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -159,3 +160,24 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def hang(self) -> None:
+        """A relay that accepts connections and never says a word (instead of the sink)."""
+        self.stop()
+        self._silent = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        self._held: list[socket.socket] = []
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):
+                for _ in range(10_000):  # bounded: far more connections than a run makes
+                    self._held.append(self._silent.accept()[0])
+
+        threading.Thread(target=accept, name="smtp-hung", daemon=True).start()
+
+    def unhang(self) -> None:
+        with contextlib.suppress(OSError):
+            self._silent.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
+        self._silent.close()
+        for conn in self._held:
+            conn.close()
+        self.start()

@@ -16,6 +16,7 @@ One JSON object per line in, one per line out (``{"ok": true, ...}`` or ``{"ok":
   (:mod:`modem.emulator.calls`); answers the call history entry (rule, destination)
 - ``{"cmd": "calls", "after": T}`` / ``{"cmd": "forwarding_writes", "after": T}`` — the call
   history / the forwarding writes the network executed (connection, time, command), after time T
+- ``{"cmd": "attempts"}`` — how often each command was tried (``ErrorFault.attempt`` counts them)
 - ``set_network`` also takes ``"busy": true`` (the SIM is in a call: forwarding on busy applies)
 - ``{"cmd": "transcript", "last": 50}``
 """
@@ -70,6 +71,8 @@ def handle(emu: ModemEmulator, request: JsonDoc) -> JsonDoc:
     if cmd in ("calls", "forwarding_writes"):
         rows = emu.desk.history if cmd == "calls" else emu.desk.writes
         return {"ok": True, cmd: emu.desk.since(rows, float(request.get("after", 0)))}
+    if cmd == "attempts":  # how often each command was tried: for attempt-numbered faults
+        return {"ok": True, "attempts": dict(emu.attempts)}
     if cmd == "drop":
         emu.drop_connections()
         return {"ok": True}

@@ -101,6 +101,8 @@ async def test_calls_follow_the_forwarding_written_over_at(emu: ModemEmulator) -
         assert len({w["connection"] for w in writes}) == 2  # two AT connections, told apart
         assert writes[0]["forwarding"]["unconditional"] == PRIMARY
         assert writes[2]["forwarding"]["unconditional"] is None
+        tried = (await _control(cport, {"cmd": "attempts"}))["attempts"]
+        assert tried["+CCFC"] == 3  # what an attempt-numbered fault (lab modem_errors) counts
     finally:
         control.close()
 
