@@ -1,7 +1,7 @@
 """The chaos lab's long run (issue #18): real calls under a seeded fault schedule, per seed.
 
     python3 benchmarks/chaos.py [--minutes 30] [--seeds 1 2 3] [--out build/chaos]
-        [--latency 0.5] [--interval 2] [--kinds trunk_down leader_sigkill ...]
+        [--latency 0.5] [--interval 2] [--kinds trunk_down leader_sigkill ...] [--keep]
 
 For each seed, lab.runner.ChaosLab starts on loopback a 3-server ZooKeeper ensemble, two Kamailio
 trunks behind impairment relays, two sipp PBX nodes, the emulator behind real ser2net (``--latency``
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency", type=float, default=0.5, help="s per network operation")
     p.add_argument("--interval", type=float, default=2.0, help="s between calls")
     p.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=None)
+    p.add_argument("--keep", action="store_true", help="keep each run's logs in --out/run-SEED")
     args = p.parse_args(argv)
     if missing := missing_tools():
         print(f"missing tools: {', '.join(missing)} (scripts/apt-packages.txt)", file=sys.stderr)
@@ -57,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             kinds=tuple(args.kinds) if args.kinds else None,
         )
         t0 = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix=f"chaos-{seed}-") as tmp:
-            data = ChaosLab(Path(tmp), settings).run()
+        if args.keep:  # the nodes', peers' and emulator's logs, for a defect report
+            data = ChaosLab(args.out / f"run-{seed}", settings).run()
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"chaos-{seed}-") as tmp:
+                data = ChaosLab(Path(tmp), settings).run()
         (args.out / f"raw-{seed}.json").write_text(json.dumps(raw_json(data), indent=1))
         judged = oracle.judge(data)
         results.append(judged)
