@@ -53,3 +53,28 @@ Identifier = Annotated[
 
 Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(check_text)]
 """Free text for people (a description, a reason)."""
+
+# For API bodies: the set a JSON Schema pattern can state (so fuzzers generate what is accepted),
+# the same as ``controller.api.bodies``' reason: C0/C1 controls, DEL, line/paragraph separators,
+# LRM/RLM, bidi embeddings, overrides and isolates (and lone surrogates, which JSON cannot mean).
+LINE_FORBIDDEN = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_LINE_FORBIDDEN = re.compile(f"[{LINE_FORBIDDEN}]")
+
+
+def check_line(value: str) -> str:
+    """``value`` if it holds none of ``LINE_FORBIDDEN`` (nor a lone surrogate), else ValueError."""
+    bad = _LINE_FORBIDDEN.search(value)
+    if bad is None:
+        bad = re.search(r"[\ud800-\udfff]", value)
+    if bad is not None:
+        found = f"U+{ord(bad.group()):04X}"
+        raise ValueError(f"must not contain control or bidi characters (found {found})")
+    return value
+
+
+Line = Annotated[
+    str,
+    AfterValidator(check_line),
+    Field(json_schema_extra={"pattern": f"^[^{LINE_FORBIDDEN}]*$"}),
+]
+"""One line of text from an API client: no control, separator or bidi characters."""

@@ -9,11 +9,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from controller.calls.model import CallerView, DailyStats, IsoAwareDatetime
 from controller.calls.store import Callback
-from controller.config.names import check_text
+from controller.config.names import Line
 from controller.notifier.incidents import Incident
 from controller.notifier.rows import OutboxRow
 
@@ -130,10 +130,8 @@ class CloseCallback(BaseModel):
     model_config = ConfigDict(extra="forbid")
     called_back_at: IsoAwareDatetime | None = None
     # Shown in the callback list and the audit: printable text only (no control or bidi chars).
-    note: Annotated[str, AfterValidator(check_text)] = Field(default="", max_length=500)
-    by: Annotated[str, AfterValidator(check_text)] | None = Field(
-        default=None, max_length=64, description="default: the token's name"
-    )
+    note: Line = Field(default="", max_length=500)
+    by: Line | None = Field(default=None, max_length=64, description="default: the token's name")
 
 
 class CallRecorded(_View):
