@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from controller.notifier import followup
 from controller.notifier.signal import Severity, Signal
+from logsafe import esc
 
 if TYPE_CHECKING:
     from controller.notifier.service import Notifier
@@ -56,7 +57,8 @@ async def sync_with_cluster(n: Notifier, now: datetime) -> bool:
             continue
         number = int(prior.get("number") or 0)
         if number and n.store.incident(number) is not None:
-            log.warning("notifier.adopt_skipped id=%s key=%s reason=number_in_use", number, group)
+            who = esc(group, 80)  # a key of the cluster's shared state (ZooKeeper data)
+            log.warning("notifier.adopt_skipped id=%s key=%s reason=number_in_use", number, who)
             continue
         s = Signal(
             key=group,

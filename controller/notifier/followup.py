@@ -15,6 +15,7 @@ from controller.notifier.incidents import Incident, technician_recipient
 from controller.notifier.signal import Signal
 from controller.notifier.speak import Speaker
 from controller.notifier.store import NotifierStore
+from logsafe import esc
 
 log = logging.getLogger("hotline.notifier")
 
@@ -80,7 +81,7 @@ def adopt(store: NotifierStore, group: str, s: Signal, prior: JsonDoc, oncall: s
         store.add_timeline(
             inc_id, s.at, f"continued by this leader; already told: {', '.join(told) or '-'}"
         )
-    log.info("notifier.incident_adopted id=%s key=%s told=%d", inc_id, group, len(told))
+    log.info("notifier.incident_adopted id=%s key=%s told=%d", inc_id, esc(group, 80), len(told))
     inc = store.incident(inc_id)
     assert inc is not None
     return inc
