@@ -19,20 +19,31 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.support import Ansible, PlaybookRun, build_wheel, local_hotline_vars
+from tests.deploy.support import Ansible, PlaybookRun, build_wheel, local_hotline_vars, nft_in_netns
+from tests.support.certs import TestCa
 
 pytestmark = pytest.mark.slow
 
 PIN = "7351"
 TOKENS = {"noc": "viewer-token-5e1f0a9c33", "ops": "operator-token-9b2d41e7aa"}
 SNMP_AUTH = "snmp-auth-key-4471c0ffee"
+ZK_PASSWORD = "zk-role-password-5c1a9e"
 
 
-def _vars(root: Path, wheel: Path) -> dict[str, Any]:
+def _vars(root: Path, wheel: Path, ca: TestCa) -> dict[str, Any]:
     """Inventory variables as an operator would write them, with every path under ``root``."""
+    server = ca.issue("hl-test")
     return {
         **local_hotline_vars(root),
         "hotline_wheel": str(wheel),
+        "hotline_api_tls_cert_content": server.cert.read_text(),
+        "vault_hotline_api_tls_key": server.key.read_text(),
+        "hotline_api_tls_key_content": "{{ vault_hotline_api_tls_key }}",
+        "vault_hotline_zookeeper_password": ZK_PASSWORD,
+        "hotline_zookeeper_auth_password": "{{ vault_hotline_zookeeper_password }}",
+        "hotline_nft": nft_in_netns(),
+        "hotline_firewall_file": str(root / "etc/nftables.d/hotline-api.nft"),
+        "hotline_api_allowed_clients": ["127.0.0.1", "::1", "192.0.2.0/24", "2001:db8::/32"],
         # The secrets arrive as vault_* variables, referenced like group_vars/all/main.yml does.
         "vault_hotline_modem_pin": PIN,
         "vault_hotline_snmp_auth_key": SNMP_AUTH,
@@ -79,7 +90,7 @@ def _vars(root: Path, wheel: Path) -> dict[str, Any]:
         "hotline_zookeeper_hosts": ["192.0.2.11:2181", "192.0.2.12:2181", "192.0.2.13:2181"],
         "hotline_zookeeper_path": "/hotline/test",
         "hotline_zookeeper_options": {"majority_view": True, "last_resort_after_s": None},
-        "hotline_api_listen": "0.0.0.0:8080",
+        "hotline_api_listen": "0.0.0.0:8443",
         "hotline_api_tokens": [
             {"name": name, "role": role, "token": TOKENS[name]}
             for name, role in (("noc", "viewer"), ("ops", "operator"))
@@ -94,7 +105,8 @@ class Target:
         self.ansible = ansible
         self.root = ansible.workdir / "target"
         (self.root / "etc/systemd/system").mkdir(parents=True)
-        self.vars = _vars(self.root, wheel)
+        self.ca = TestCa(ansible.workdir / "pki")
+        self.vars = _vars(self.root, wheel, self.ca)
         self.vars_file = ansible.workdir / "vars.yml"
         self.playbook = ansible.workdir / "apply-hotline.yml"
         self.playbook.write_text(
@@ -147,7 +159,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory, hotline_wheel: Path) -> Ap
 
 
 def _assert_no_secret(output: str) -> None:
-    for secret in (PIN, SNMP_AUTH, *TOKENS.values()):
+    for secret in (PIN, SNMP_AUTH, ZK_PASSWORD, "PRIVATE KEY", *TOKENS.values()):
         assert secret not in output
 
 
@@ -185,6 +197,53 @@ def test_installed_program_accepts_the_rendered_config(applied: Applied) -> None
     assert [t["token"] for t in rendered["api"]["tokens"]] == list(TOKENS.values())
     assert target.config.stat().st_mode & 0o777 == 0o640
     assert Path(target.vars["hotline_state_dir"]).is_dir()
+
+
+def test_tls_zookeeper_auth_and_firewall_are_set_up(applied: Applied) -> None:
+    target = applied.target
+    rendered = yaml.safe_load(target.config.read_text())
+    etc = target.root / "etc/hotline"
+    assert rendered["api"]["listen"] == "0.0.0.0:8443"
+    assert rendered["api"]["tls"] == {"cert": f"{etc}/tls/api.pem", "key": f"{etc}/tls/api.key"}
+    assert "allow_plain_http" not in rendered["api"]
+    assert (etc / "tls/api.pem").read_text() == target.vars["hotline_api_tls_cert_content"]
+    key = etc / "tls/api.key"
+    assert key.read_text() == target.vars["vault_hotline_api_tls_key"]
+    assert key.stat().st_mode & 0o777 == 0o640
+    auth = rendered["coordination"]["zookeeper"]["auth"]
+    assert auth == {
+        "username": "hotline",
+        "password_file": f"{etc}/zookeeper.password",
+        "read_ids": [],
+    }
+    secret = etc / "zookeeper.password"
+    assert secret.read_text() == ZK_PASSWORD + "\n" and secret.stat().st_mode & 0o777 == 0o640
+    assert ZK_PASSWORD not in target.config.read_text()
+
+    rules = Path(target.vars["hotline_firewall_file"]).read_text()
+    assert "elements = { 127.0.0.1, 192.0.2.0/24 }" in rules
+    assert "elements = { ::1, 2001:db8::/32 }" in rules
+    assert "tcp dport 8443 counter reject with tcp reset" in rules
+    unit = (target.root / "etc/systemd/system/hotline-api-firewall.service").read_text()
+    nft, rules_file = target.vars["hotline_nft"], target.vars["hotline_firewall_file"]
+    assert f"ExecStart={nft} --file {rules_file}" in unit
+
+
+def test_plain_http_off_loopback_stops_the_play(applied: Applied) -> None:
+    target = applied.target
+    good = target.config.read_bytes()
+    saved = copy.deepcopy(target.vars)
+    target.vars["hotline_api_tls"] = False
+    target.write_vars()
+    try:
+        refused = target.apply()
+    finally:
+        target.vars.clear()
+        target.vars.update(saved)
+        target.write_vars()
+    assert refused.returncode != 0
+    assert "is not loopback: set hotline_api_tls: true" in refused.output
+    assert target.config.read_bytes() == good
 
 
 def test_second_run_changes_nothing(applied: Applied) -> None:
