@@ -101,7 +101,7 @@ class ChaosLab:
         run = self.tmp / "peers"
         run.mkdir(parents=True, exist_ok=True)
         self.zk = ZkEnsemble(self.tmp / "zk", size=3)
-        self.stack.callback(lambda: [s.stop(kill=True) for s in self.zk.servers])
+        self.stack.callback(self._stop_zk)
         self.zk.start()
         for proc in (*self.pbx, *self.trunks.values()):
             self.stack.callback(proc.stop)
@@ -151,6 +151,10 @@ class ChaosLab:
         )
         self.stack.callback(self.callers.stop)
         del leader
+
+    def _stop_zk(self) -> None:
+        for server in self.zk.servers:
+            server.stop(kill=True)
 
     def _track_pids(self) -> None:
         self.watch.pids = {n: p.pid for n, p in self.cluster.procs.items() if p.poll() is None}

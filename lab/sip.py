@@ -104,6 +104,9 @@ class Process:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
 
+    def start(self, run: Path) -> None:
+        raise NotImplementedError
+
     def stop(self) -> None:
         if self.proc is None:
             return

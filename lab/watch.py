@@ -54,7 +54,8 @@ class Watch:
         self._stop = threading.Event()
         quiet = logging.getLogger("lab.watch.zookeeper")  # its reconnects are the faults' noise
         quiet.setLevel(logging.ERROR)
-        self._zk = KazooClient(hosts=",".join(self.hosts), timeout=4.0, logger=quiet)
+        extra: dict[str, Any] = {"logger": quiet}  # a KazooClient argument our stub omits
+        self._zk = KazooClient(hosts=",".join(self.hosts), timeout=4.0, **extra)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -88,7 +89,7 @@ class Watch:
     def _read_term(self) -> None:
         try:
             data, stat = self._zk.get_async(EPOCH_PATH).get(timeout=1.0)
-            doc = json.loads(data)
+            doc = json.loads(data or b"{}")
         except Exception:  # no quorum, not created yet: the term is unknown right now
             return
         term = Term(int(doc["epoch"]), str(doc.get("leader")), stat.mtime / 1000.0)
