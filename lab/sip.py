@@ -41,6 +41,7 @@ loadmodule "pv.so"
 loadmodule "siputils.so"
 loadmodule "textops.so"
 loadmodule "dispatcher.so"
+loadmodule "maxfwd.so"
 modparam("tm", "fr_timer", 1500)
 modparam("tm", "fr_inv_timer", 5000)
 modparam("dispatcher", "list_file", "{dir}/dispatcher.list")
@@ -49,7 +50,11 @@ modparam("dispatcher", "xavp_ctx", "_dsctx_")
 modparam("dispatcher", "flags", 2)
 request_route {{
     force_rport();
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
     if (has_totag()) {{
+        # The ACK of a negative final answer belongs to our INVITE transaction: tm absorbs it.
+        # Relayed on, its R-URI (this trunk's public address) would loop back to us.
+        if (is_method("ACK") && t_check_trans()) exit;
         if (is_method("ACK")) {{ forward(); exit; }}
         t_relay();
         exit;
