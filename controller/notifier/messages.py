@@ -120,14 +120,18 @@ def sms(
     return t.sms(key, v)
 
 
+def resolution(t: Texts, member: str, summary: str) -> str:
+    """What ended the incident, in the reader's words (the RESOLVED SMS's and e-mail's news)."""
+    phrase = t.raw("resolved", member) if member in t.data.get("resolved", {}) else ""
+    return phrase or t.fill(t.raw("resolved", "default"), summary=gsm7.clean(summary))
+
+
 def sms_resolve(
     t: Texts, inc: Incident, tz: str, resolved_at: datetime, member: str, summary: str
 ) -> str:
-    phrase = t.raw("resolved", member) if member in t.data.get("resolved", {}) else ""
-    what_ = phrase or t.fill(t.raw("resolved", "default"), summary=gsm7.clean(summary))
     v = {
         "id": inc.id,
-        "what": what_,
+        "what": resolution(t, member, summary),
         "since": hhmm(inc.opened_at, tz),
         "at": hhmm(resolved_at, tz),
         "duration": duration(resolved_at - inc.opened_at),

@@ -82,11 +82,14 @@ class Speaker:
         delay_s: float = 0.0,
         text: str | None = None,
         lead: str | None = None,
+        news: str | None = None,
         **extra: object,
     ) -> None:
         """Queue ``transition`` of ``inc`` for ``r``: the SMS chain and (if configured) the
         e-mail, both in ``r``'s language."""
-        sms, subject, body = self.words(inc, r, template, at=at, text=text, lead=lead, **extra)
+        sms, subject, body = self.words(
+            inc, r, template, at=at, text=text, lead=lead, news=news, **extra
+        )
         self.outbox.enqueue(
             key=f"inc{inc.id}/{transition}/{r.label}",
             kind=transition,
@@ -108,6 +111,7 @@ class Speaker:
         at: datetime | None = None,
         text: str | None = None,
         lead: str | None = None,
+        news: str | None = None,
         **extra: object,
     ) -> tuple[str, str, str]:
         t = self.texts(r.label)
@@ -115,9 +119,10 @@ class Speaker:
         sms = text or m.sms(
             t, template, self.comps, inc, self.tz, oncall, r.label, at, lead, **extra
         )
-        subject = m.email_subject(
-            inc, m.what(t, self.comps, inc, lead), ABOUT.get(template, template)
-        )
+        # A resolution's news is what ended it, not the last thing that broke (the subject
+        # once read "resolved: hotline now forwards to secondary" when calls were back).
+        what_ = news if news is not None else m.what(t, self.comps, inc, lead)
+        subject = m.email_subject(inc, what_, ABOUT.get(template, template))
         body = m.email_body(inc, self.tz, sms, self.store.timeline(inc.id), oncall)
         return sms, subject, body
 
@@ -133,7 +138,8 @@ class Speaker:
     def resolved(self, inc: Incident, r: Recipient, at: datetime, member: str) -> None:
         t = self.texts(r.label)
         sms = m.sms_resolve(t, inc, self.tz, at, member, inc.resolution)
-        self.incident(inc, "resolve", r, "resolve", at=at, text=sms)
+        news = m.resolution(t, member, inc.resolution)
+        self.incident(inc, "resolve", r, "resolve", at=at, text=sms, news=news)
 
     # -- notices and replies ---------------------------------------------------------------
 

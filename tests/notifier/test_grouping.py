@@ -69,3 +69,29 @@ async def test_a_critical_opening_goes_at_once(make_notifier: MakeNotifier) -> N
     n = quiet(make_notifier, sms, group_delay_s=5)
     await n.signal(signal())
     assert await n.run_once() == 1
+
+
+async def test_a_resolution_e_mail_tells_what_ended_it_not_what_broke(
+    make_notifier: MakeNotifier, clock: Clock
+) -> None:
+    """Found by the chaos lab: the subject of every trunk incident's resolution read "resolved:
+    hotline now forwards to secondary" while the SMS said calls were back on the primary."""
+    sms, mail = RecordingChannel("modem_sms"), RecordingChannel("email", wants="email")
+    smtp = {"host": "127.0.0.1", "tls": "none", "from": "hotline@example.org"}
+    n = make_notifier(
+        {"modem_sms": sms, "email": mail},
+        smtp=smtp,
+        group_delay_s=0,
+        escalation_timeout_s=0,
+        reminder_interval_s=0,
+    )
+    await n.signal(signal(severity=Severity.WARNING, route="secondary", down=("trunk-a",)))
+    await n.run_once()
+    clock.advance(30)
+    await n.signal(signal(active=False, summary="calls back on primary", at=clock.now))
+    await n.run_once()
+    resolve = next(m for m in mail.sent if m.kind == "resolve")
+    assert "calls back on the primary line" in resolve.subject, resolve.subject
+    assert "secondary" not in resolve.subject, resolve.subject
+    opened = next(m for m in mail.sent if m.kind == "open")
+    assert "DOWN: primary SIP trunk" in opened.subject  # the opening still tells what broke
