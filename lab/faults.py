@@ -57,6 +57,22 @@ class Injectors:
     def _end_pbx_node_down(self) -> None:
         self.lab.pbx[0].signal(signal.SIGCONT)
 
+    def _begin_pbx_cluster_down(self) -> None:
+        for node in self.lab.pbx:
+            node.signal(signal.SIGSTOP)
+
+    def _end_pbx_cluster_down(self) -> None:
+        for node in self.lab.pbx:
+            node.signal(signal.SIGCONT)
+
+    def _begin_lines_down(self) -> None:
+        for trunk in ("trunk-a", "trunk-b"):
+            self.lab.relay(trunk).impairment.down = True
+
+    def _end_lines_down(self) -> None:
+        for trunk in ("trunk-a", "trunk-b"):
+            self.lab.relay(trunk).impairment.down = False
+
     def _begin_slow_network(self) -> None:
         self._emu({"cmd": "set_fault", "faults": {"latency": 3.0}})
         for relay in self.lab.proxies.proxies:

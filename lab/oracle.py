@@ -88,8 +88,9 @@ def _windows(data: RunData) -> list[tuple[str, float, float]]:
 
 def _paths_up(data: RunData, t: float) -> bool:
     active = {k for k, a, b in _windows(data) if a <= t <= b}
-    primary = "trunk_down" not in active
-    secondary = True  # no fault of lab.schedule takes trunk B or both PBX nodes away
+    total = bool(active & {"pbx_cluster_down", "lines_down"})
+    primary = "trunk_down" not in active and not total
+    secondary = not total
     handset = "handset_off" not in active
     return primary or secondary or handset
 

@@ -19,6 +19,8 @@ KINDS: dict[str, tuple[float, float]] = {
     "carrier_down": (10, 16),
     "flapping_trunk": (20, 30),
     "pbx_node_down": (10, 16),
+    "pbx_cluster_down": (12, 18),
+    "lines_down": (12, 18),
     "cluster_down": (10, 15),
     "leader_sigkill": (8, 12),
     "leader_sigstop": (6, 10),
@@ -35,8 +37,10 @@ KINDS: dict[str, tuple[float, float]] = {
     "handset_off": (10, 15),
 }
 
-# The faults that take away the route in force: a call needs the controller to move it.
-ROUTE_FAULTS = ("trunk_down", "flapping_trunk")
+# The faults that take away the route in force: a call needs the controller to move it. The
+# last two take both lines away (every PBX node frozen; both trunks silent): a total outage,
+# which only the forward to the on-call technician's mobile survives.
+ROUTE_FAULTS = ("trunk_down", "flapping_trunk", "pbx_cluster_down", "lines_down")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ SHORT_KINDS = (
     "leader_sigstop",
     "flapping_trunk",
     "pbx_node_down",
+    "pbx_cluster_down",  # a total outage: only the forward to the on-call mobile reaches someone
     "modem_disconnect",
     "zk_server_down",
     "manual_failovers",

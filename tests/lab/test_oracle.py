@@ -82,3 +82,14 @@ def test_a_verified_route_the_modem_did_not_hold() -> None:
                "verified": True}]  # fmt: skip
     (violation,) = oracle.judge(_data(claims=claims))["safety"]["violations"]
     assert "node-3 claimed a verified secondary" in violation and "held primary" in violation
+
+
+def test_a_total_outage_leaves_the_on_call_mobile_as_the_path_that_is_up() -> None:
+    """Both PBX nodes frozen: a call still unreached past the detection window counts against
+    the controller, because the forward to the on-call mobile was a path that was up."""
+    played = [{"kind": "pbx_cluster_down", "start": T0 + 10, "end": T0 + 30}]
+    late = _call(4, 25, False)
+    verdict = oracle.judge(_data(played=played, schedule=[Fault("pbx_cluster_down", 10, 20)],
+                                 calls=[late]))  # fmt: skip
+    assert [c["t"] for c in verdict["reachability"]["unreached_outside_windows"]] == [25.0]
+    assert verdict["failover"]["route"]["pbx_cluster_down"]["max"] == 3.0
