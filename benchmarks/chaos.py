@@ -1,7 +1,7 @@
 """The chaos lab's long run (issue #18): real calls under a seeded fault schedule, per seed.
 
     python3 benchmarks/chaos.py [--minutes 30] [--seeds 1 2 3] [--out build/chaos]
-        [--latency 0.5] [--interval 2] [--kinds trunk_down leader_sigkill ...] [--keep]
+        [--latency 0.5] [--interval 2] [--kinds trunk_down leader_sigkill ...] [--keep] [--parallel]
 
 For each seed, lab.runner.ChaosLab starts on loopback a 3-server ZooKeeper ensemble, two Kamailio
 trunks behind impairment relays, two sipp PBX nodes, the emulator behind real ser2net (``--latency``
@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,6 +32,33 @@ sys.path.insert(0, str(ROOT))
 from lab import oracle, report  # noqa: E402
 from lab.runner import ChaosLab, LabSettings, missing_tools, raw_json  # noqa: E402
 from lab.schedule import KINDS  # noqa: E402
+
+
+def _in_parallel(args: argparse.Namespace, given: list[str]) -> list[dict[str, Any]]:
+    """One child per seed (this script with that seed alone), then their verdicts together."""
+    rest, skip = [], False
+    for a in given:  # the arguments minus --seeds/--out/--parallel, which differ per child
+        if a in ("--seeds", "--out"):
+            skip = True
+            continue
+        if a.startswith("--"):
+            skip = False
+        if not skip and a != "--parallel":
+            rest.append(a)
+    children = []
+    for seed in args.seeds:
+        out = args.out / f"seed-{seed}"
+        cmd = [sys.executable, __file__, *rest, "--seeds", str(seed), "--out", str(out)]
+        log = (args.out / f"seed-{seed}.log").open("w")
+        children.append((seed, out, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
+    bound = args.minutes * 60 * 2 + 900  # far past any run's schedule plus start-up
+    results = []
+    for seed, out, child in children:
+        child.wait(timeout=bound)
+        runs = json.loads((out / "chaos.json").read_text())["runs"]
+        results.extend(runs)
+        print(f"seed {seed}: exit {child.returncode}", flush=True)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interval", type=float, default=2.0, help="s between calls")
     p.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=None)
     p.add_argument("--keep", action="store_true", help="keep each run's logs in --out/run-SEED")
+    p.add_argument(
+        "--parallel",
+        action="store_true",
+        help="run the seeds at once, one process each (each lab has its own ports); the table "
+        "then measures the controller on a machine shared by three labs",
+    )
     args = p.parse_args(argv)
     if missing := missing_tools():
         print(f"missing tools: {', '.join(missing)} (scripts/apt-packages.txt)", file=sys.stderr)
@@ -49,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "python3 benchmarks/chaos.py " + shlex.join(given)
     results = []
     args.out.mkdir(parents=True, exist_ok=True)
-    for seed in args.seeds:
+    if args.parallel and len(args.seeds) > 1:
+        results = _in_parallel(args, given)
+    for seed in [] if results else args.seeds:
         settings = LabSettings(
             seed=seed,
             total_s=args.minutes * 60,
