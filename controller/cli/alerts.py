@@ -15,6 +15,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 
 from controller.cli.args import Subparsers
 from controller.cli.client import JsonDoc, api_args
@@ -70,12 +71,16 @@ class _Failed(Exception):
     """The API said no, or did not answer: the message, exit 1."""
 
 
-def _incidents(args: argparse.Namespace) -> int:
-    params: dict[str, str | int] = {"limit": args.limit}
-    if args.open:
-        params["state"] = "open"
+def _show(
+    args: argparse.Namespace,
+    path: str,
+    params: dict[str, str | int],
+    empty: str,
+    line: Callable[[JsonDoc], str],
+) -> int:
+    """A listing printed one row a line (or as JSON), ``empty`` when there is none."""
     try:
-        rows = _listing(args, "/v1/incidents", params)
+        rows = _listing(args, path, params)
     except _Failed as exc:
         print(exc, file=sys.stderr)
         return EXIT_REFUSED
@@ -83,10 +88,18 @@ def _incidents(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
     if not rows:
-        print("no open incidents" if args.open else "no incidents")
+        print(empty)
     for row in rows:
-        print(format_incident(row))
+        print(line(row))
     return EXIT_OK
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    params: dict[str, str | int] = {"limit": args.limit}
+    if args.open:
+        params["state"] = "open"
+    empty = "no open incidents" if args.open else "no incidents"
+    return _show(args, "/v1/incidents", params, empty, format_incident)
 
 
 def _incident_id(args: argparse.Namespace, ref: str) -> int:
@@ -127,19 +140,8 @@ def _callbacks(args: argparse.Namespace) -> int:
     if args.done is not None:
         return _close_callback(args)
     params: dict[str, str | int] = {"include_closed": "true"} if args.all else {}
-    try:
-        rows = _listing(args, "/v1/callbacks", params)
-    except _Failed as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_REFUSED
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    if not rows:
-        print("no callbacks" if args.all else "no missed calls to call back")
-    for row in rows:
-        print(format_callback(row))
-    return EXIT_OK
+    empty = "no callbacks" if args.all else "no missed calls to call back"
+    return _show(args, "/v1/callbacks", params, empty, format_callback)
 
 
 def _close_callback(args: argparse.Namespace) -> int:
