@@ -59,6 +59,7 @@ from controller.api.cluster import ClusterSource, cluster_routes, install_leader
 from controller.api.dashboard import dashboard_router
 from controller.api.errors import ErrorBody, SecurityHeaders, install_error_handlers
 from controller.api.metrics import ApiMetrics
+from controller.api.peers import peer_clients
 from controller.api.query import refuse_unknown_query
 from controller.config import HotlineConfig
 from controller.metrics import PROMETHEUS_TEXT, exposition, new_registry
@@ -423,7 +424,7 @@ def create_app(
     _leader_routes(router, service, admin, metrics)
     if cluster is not None:
         cluster_routes(router, cluster, read, _AUTH_RESPONSES)
-        install_leader_proxy(app, cluster, read)
+        install_leader_proxy(app, cluster, read, peers=peer_clients(config.api.tls))
     app.include_router(router)
     app.state.notifier = notifier
     if notifier is not None or calls is not None:

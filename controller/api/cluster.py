@@ -40,6 +40,7 @@ from fastapi.responses import JSONResponse
 
 from controller.api.auth import Principal, Requirement, bearer_token
 from controller.api.cluster_events import LOCAL_HEADER, SERVED_BY, EventsSource, merged_events
+from controller.api.peers import PeerClient, plain_peers
 from controller.service.contract import ClusterReport
 from logsafe import esc
 
@@ -79,7 +80,11 @@ def _unavailable(detail: str) -> JSONResponse:
 
 
 def install_leader_proxy(
-    app: FastAPI, source: ClusterSource, read: Requirement, timeout_s: float = PROXY_TIMEOUT_S
+    app: FastAPI,
+    source: ClusterSource,
+    read: Requirement,
+    timeout_s: float = PROXY_TIMEOUT_S,
+    peers: PeerClient = plain_peers,
 ) -> None:
     """See the module docstring."""
 
@@ -95,20 +100,20 @@ def install_leader_proxy(
                 read.check(request)
             except HTTPException:
                 return await call_next(request)  # the route itself answers 401/403
-            merged = await merged_events(request, source, EVENTS_MOST, timeout_s)
+            merged = await merged_events(request, source, EVENTS_MOST, peers, timeout_s)
             if merged is not None:
                 return merged  # else: no other member known, as any other read below
         if source.is_leader():
             return await call_next(request)
         if request.method == "POST" and WRITES.match(path):
-            return await _forward_write(request, call_next, source, read, timeout_s)
+            return await _forward_write(request, call_next, source, read, peers, timeout_s)
         if request.method != "GET" or not path.startswith(PROXIED):
             return await call_next(request)
         try:
             read.check(request)
         except HTTPException:
             return await call_next(request)  # the route itself answers 401/403
-        return await forward(request, source, timeout_s)
+        return await forward(request, source, peers, timeout_s)
 
 
 async def _forward_write(
@@ -116,13 +121,14 @@ async def _forward_write(
     call_next: Callable[[Request], Awaitable[Response]],
     source: ClusterSource,
     read: Requirement,
+    peers: PeerClient,
     timeout_s: float,
 ) -> Response:
     """A write to the leader's logs, sent to a follower (module docstring)."""
     token = bearer_token(request)
     if token is None or read.registry.authenticate(token) is None:
         return await call_next(request)  # the route answers 401 (and counts the failure)
-    answer = await forward(request, source, timeout_s)
+    answer = await forward(request, source, peers, timeout_s)
     if answer.status_code != 503 or SERVED_BY in answer.headers:
         return answer
     if CALLS.match(request.url.path):
@@ -131,7 +137,10 @@ async def _forward_write(
     return answer
 
 
-async def forward(request: Request, source: ClusterSource, timeout_s: float) -> Response:
+async def forward(
+    request: Request, source: ClusterSource, peers: PeerClient, timeout_s: float
+) -> Response:
+    """``request`` answered by the leader, reached with a client from ``peers``."""
     node, url = source.leader_api()
     local = f"this node's own copy is not the cluster's; send {LOCAL_HEADER}: 1 to read it"
     if url is None:
@@ -142,7 +151,7 @@ async def forward(request: Request, source: ClusterSource, timeout_s: float) -> 
         body = await request.body()
         headers["Content-Type"] = request.headers.get("content-type", "application/json")
     try:
-        async with httpx.AsyncClient(timeout=timeout_s) as client:
+        async with peers(timeout_s) as client:
             answer = await client.request(
                 request.method,
                 url + request.url.path,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -78,7 +79,11 @@ def _order(e: dict[str, Any]) -> tuple[datetime, str, int]:
 
 
 async def merged_events(
-    request: Request, source: EventsSource, most: int, timeout_s: float
+    request: Request,
+    source: EventsSource,
+    most: int,
+    peers: Callable[[float], httpx.AsyncClient],
+    timeout_s: float,
 ) -> Response | None:
     """The merged answer, or None where this node answers alone (no other member known)."""
     found = window(request, most)
@@ -89,7 +94,7 @@ async def merged_events(
     others = [m for m in report.members if m.node != report.node and m.api]
     if not others:
         return None
-    async with httpx.AsyncClient(timeout=timeout_s) as client:
+    async with peers(timeout_s) as client:
         answers = await asyncio.gather(*(_member(client, str(m.api), request) for m in others))
     events = [
         {**e.model_dump(mode="json"), "node": report.node} for e in source.events(since, limit)

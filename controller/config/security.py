@@ -31,6 +31,11 @@ class ApiTls(_Model):
         default=None,
         description="PEM CA bundle: when set, clients must present a certificate it signed",
     )
+    peer_ca: Path | None = Field(
+        default=None,
+        description="PEM CA bundle that signed the other nodes' API certificates (a follower "
+        "reads the leader's logs over HTTPS); default: the system's trust store",
+    )
 
 
 def is_loopback(host: str) -> bool:

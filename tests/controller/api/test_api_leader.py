@@ -117,11 +117,13 @@ async def _node(kit: Any, service: Any, cluster: _Cluster | None) -> httpx.Async
 
 
 @contextlib.asynccontextmanager
-async def _serving(app: Any) -> AsyncIterator[str]:
-    """``app`` served by uvicorn on a free loopback port, for the follower to reach over TCP."""
+async def _serving(app: Any, **tls: str) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free loopback port, for the follower to reach over TCP
+    (over TLS with ``ssl_certfile``/``ssl_keyfile``)."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **tls)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:
@@ -130,7 +132,7 @@ async def _serving(app: Any) -> AsyncIterator[str]:
     assert server.started
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
@@ -311,3 +313,36 @@ async def test_the_event_log_is_the_clusters_merged_by_time(kit):
         r = await c.get("/v1/events", headers=kit.auth(Role.VIEWER))
         assert r.status_code == 200 and r.headers["X-Hotline-Missing"] == "node-2"
         assert [e["kind"] for e in r.json()] == ["takeover", "switch"]
+
+
+async def test_a_follower_reads_the_leader_over_tls_with_the_peer_ca(kit, tmp_path):
+    """With ``api.tls`` the members' addresses are https; the follower's proxy must trust the
+    site's CA (``peer_ca``), not only the system's store, or every read it forwards is a 503."""
+    from controller.config.security import ApiTls
+    from tests.support.certs import TestCa
+
+    ca = TestCa(tmp_path / "pki")
+    server = ca.issue("leader")
+    leader_service = kit.fake()
+    leader_service.event_list = kit.events()[:1]
+    leader_app = create_app(
+        leader_service, kit.make_config(), cluster=_Cluster(kit, True, (None, None))
+    )
+    own = ca.issue("follower")
+    trusting = ApiTls(cert=own.cert, key=own.key, peer_ca=ca.pem)
+    default = ApiTls(cert=own.cert, key=own.key)
+    async with _serving(
+        leader_app, ssl_certfile=str(server.cert), ssl_keyfile=str(server.key)
+    ) as url:
+        assert url.startswith("https://")
+        where = _Cluster(kit, False, ("node-2", url))
+        for tls, code in ((trusting, 200), (default, 503)):
+            app = create_app(kit.fake(), kit.make_config(tls=tls), cluster=where)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                r = await c.get("/v1/events?limit=5", headers=kit.auth(Role.VIEWER))
+                assert r.status_code == code, r.text
+                if code == 200:
+                    assert r.headers["X-Hotline-Served-By"] == "node-2"
+                else:
+                    assert "did not answer: ConnectError" in r.json()["detail"]
