@@ -163,14 +163,19 @@ class Alerts:
         await self.send("drift", False, Severity.WARNING, f"{route} restored", reason, now, route)
         await self.route_changed(route, number, reason, now)
 
+    async def tell_manual(
+        self, route: Route, by: str, why: str, detail: str, now: datetime
+    ) -> None:
+        """A person moved the calls (an override, or a failback that ended one): a notice
+        naming who and why; every move is its own notice."""
+        self._active["manual"] = False
+        summary = f"{by} moved calls to {route}: {why}"
+        await self.send("manual", True, Severity.INFO, summary, detail, now, route, by=by, why=why)
+
     async def route_changed(self, route: Route, number: str, reason: str, now: datetime) -> None:
         d = self.decision
         if d is not None and d.cause is Cause.OVERRIDE and d.by:
-            self._active["manual"] = False  # every manual move is its own notice
-            summary = f"{d.by} moved calls to {route}: {d.why}"
-            await self.send(
-                "manual", True, Severity.INFO, summary, reason, now, route, by=d.by, why=d.why
-            )
+            await self.tell_manual(route, d.by, d.why, reason, now)
             if route is not Route.PRIMARY:
                 return  # not an outage: no page (an open outage stays open until primary)
         if route is Route.PRIMARY:

@@ -259,9 +259,15 @@ class ControllerServiceImpl:
         return result
 
     async def _do_failback(self, reason: str, who: str) -> ActionResult:
+        before = await self.loop.state.override()
         await self.loop.state.set_override(None)
         ev = self._audit("failback", f"failback (override cleared): {reason}", who, None, {})
-        return await self._await_route(None, ev.id)
+        result = await self._await_route(None, ev.id)
+        if before is not None and result.route is not None and result.route != before.target:
+            # the technician was told of the manual move; tell them of the move back too
+            detail = f"failback (override cleared): {reason}"
+            await self.loop.alerts.tell_manual(result.route, who, reason, detail, self.clock())
+        return result
 
     async def _do_pause(self, reason: str, who: str, ttl_s: float | None = None) -> ActionResult:
         f, now = self.cfg.failover, self.clock()

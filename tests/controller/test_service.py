@@ -18,6 +18,7 @@ from controller.coordination.local import LocalCoordinator
 from controller.loop.actuators.modem import ModemActuator
 from controller.loop.events import EventStore
 from controller.loop.reconcile import Reconciler
+from controller.notifier.signal import Signal
 from controller.service.impl import ControllerServiceImpl
 from health.model import Status
 from tests.controller.helpers import FakeHealth, MemoryForwarding, lab_config
@@ -37,9 +38,21 @@ class Running:
         self.coord = LocalCoordinator(tmp / "state.db", "svc-1")
         self.events = EventStore(tmp / "events.db")
         acts = [ModemActuator(ModemActuatorSettings(type="modem", retries=0), self.device)]
-        self.loop = Reconciler(self.cfg, self.health, self.coord, self.events, acts)  # type: ignore[arg-type]
+        self.signals: list[Signal] = []
+        self.loop = Reconciler(
+            self.cfg,
+            self.health,  # type: ignore[arg-type]
+            self.coord,
+            self.events,
+            acts,
+            sink=self,
+        )
         self.svc = ControllerServiceImpl(self.cfg, self.loop, self.health, self.coord, self.events)
         self.stop = asyncio.Event()
+
+    async def signal(self, s: Signal) -> None:
+        """The loop's alerts sink: what the notifier would be told."""
+        self.signals.append(s)
 
     async def __aenter__(self) -> Running:
         await self.coord.start()
@@ -78,6 +91,9 @@ async def test_manual_failover_and_failback_are_verified(running: Running) -> No
     assert back.accepted and back.verified and back.route is Route.PRIMARY
     manual = [e for e in svc.events(None, 100) if e.kind == "manual"]
     assert [e.details["action"] for e in manual] == ["failover", "failback"]
+    # the technician is told of both moves, each naming who and why (the move back was silent)
+    told = [(s.route, s.by, s.why) for s in running.signals if s.key == "manual" and s.active]
+    assert told == [("secondary", "ops", "carrier A maintenance"), ("primary", "ops", "done")]
     assert all(e.who == "ops" for e in manual)
 
 
