@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from lab import clock
 from lab.dialplan import DialPlan, SipLine
 from lab.sip import place_call
 
@@ -32,7 +33,7 @@ from lab.sip import place_call
 class Call:
     n: int
     caller: str
-    placed: float  # time.time() when the network routed it
+    placed: float  # clock.wall() when the network routed it
     ended: float
     rule: str  # the emulator's routing rule (unconditional, busy, ringing...)
     destination: str | None
@@ -95,7 +96,7 @@ class CallerGenerator:
         try:
             entry = control(self.control_port, {"cmd": "call", "caller": caller})["call"]
         except (OSError, ValueError, KeyError) as exc:
-            now = time.time()
+            now = clock.wall()
             self._add(Call(n, caller, now, now, "emulator-error", None, "nowhere", False, str(exc)))
             return
         destination = entry["destination"]
@@ -111,7 +112,7 @@ class CallerGenerator:
             detail = "answered" if reached else "handset off"
         else:
             reached, detail, kind = False, f"not forwarded ({entry['rule']})", "nowhere"
-        call = Call(n, caller, float(entry["t"]), time.time(), entry["rule"], destination, kind,
+        call = Call(n, caller, float(entry["t"]), clock.wall(), entry["rule"], destination, kind,
                     reached, detail)  # fmt: skip
         self._add(call)
 
@@ -119,7 +120,7 @@ class CallerGenerator:
         if self.post_event is None:
             return
         start = datetime.fromtimestamp(float(entry["t"]), UTC)
-        end = datetime.now(UTC)
+        end = clock.wall_dt()
         event = {
             "call_id": f"lab-{self.seed}-{entry['id']}",
             "caller": caller,

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from lab import clock
 from lab.callers import Call, CallerGenerator, control
 from lab.cluster import HANDSETS, PBX_TOKEN, LabCluster, Probing
 from lab.dialplan import DialPlan, Handsets, SipLine
@@ -187,18 +188,18 @@ class ChaosLab:
         inject = Injectors(self)
         played: list[dict[str, Any]] = []
         self.callers.start()
-        t0 = time.time()
+        t0 = clock.wall()
         m0 = time.monotonic()
         for fault in schedule:
             _sleep_until(m0 + fault.start)
-            entry: dict[str, Any] = {"kind": fault.kind, "start": time.time()}
+            entry: dict[str, Any] = {"kind": fault.kind, "start": clock.wall()}
             try:
                 inject.begin(fault.kind)
                 _sleep_until(m0 + fault.end)
                 inject.end(fault.kind)
             except Exception as exc:  # a fault that could not be played is reported, not fatal
                 inject.notes.append(f"{fault.kind}: {type(exc).__name__}: {exc}")
-            entry["end"] = time.time()
+            entry["end"] = clock.wall()
             played.append(entry)
             self._track_pids()
         _sleep_until(m0 + s_total(schedule, self.settings))
@@ -238,7 +239,7 @@ class _Stamped(list[dict[str, Any]]):
     """The local Twilio's request list, each request stamped with its arrival time."""
 
     def append(self, item: dict[str, Any]) -> None:
-        super().append(dict(item, t=time.time()))
+        super().append(dict(item, t=clock.wall()))
 
 
 def s_total(schedule: list[Fault], settings: LabSettings) -> float:

@@ -23,6 +23,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from kazoo.client import KazooClient
 
+from lab import clock
 from tests.ha.daemon_lab import TOKEN
 
 EPOCH_PATH = "/hotline/lab/epoch"
@@ -116,7 +117,7 @@ class Watch:
             self.latency.append(took)
             self.claims.append(
                 {
-                    "t": time.time(),
+                    "t": clock.wall(),
                     "node": node,
                     "may_actuate": bool(body.get("may_actuate")),
                     "route": active.get("route"),
@@ -130,7 +131,7 @@ class Watch:
                 stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 cpu = (int(stat[11]) + int(stat[12])) / CLK_TCK
                 rss = int(stat[21]) * PAGE
-                self.usage.setdefault(node, []).append((time.time(), cpu, rss))
+                self.usage.setdefault(node, []).append((clock.wall(), cpu, rss))
 
 
 class _Sink:
@@ -140,7 +141,7 @@ class _Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content)
         self.mails.append(
-            {"t": time.time(), "to": list(envelope.rcpt_tos), "subject": str(msg["Subject"])}
+            {"t": clock.wall(), "to": list(envelope.rcpt_tos), "subject": str(msg["Subject"])}
         )
         return "250 OK"
 

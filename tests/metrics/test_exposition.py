@@ -32,10 +32,12 @@ from modem.device import ModemDevice
 from modem.emulator import ModemEmulator
 from tests.controller.helpers import FakeHealth, MemoryForwarding, lab_config
 from tests.notifier.helpers import Clock, RecordingChannel, signal
+from tests.support.clocks import ticking_from
 from tests.support.memory_coordinator import MemoryCoordinator
 
 READER = {"Authorization": "Bearer lab-operator-token-001"}
 NAME = lab_config().node.name
+T0 = datetime(2026, 6, 17, 10, 0, tzinfo=UTC)
 
 
 class Node:
@@ -48,12 +50,17 @@ class Node:
             failover={"failback_hold_s": 0, "flap_max_switches": 20, "flap_window_s": 300},
         )
         self.device = MemoryForwarding()
-        self.health = FakeHealth(self.cfg, datetime.now(UTC) - timedelta(minutes=5))
+        self.clock = ticking_from(T0)  # one clock for the loop, the service and the tests
+        self.health = FakeHealth(self.cfg, self.clock() - timedelta(minutes=5))
         self.coord = coord or LocalCoordinator(tmp / "state.db", "svc-1")
         self.events = EventStore(tmp / "events.db")
         acts = [ModemActuator(ModemActuatorSettings(type="modem", retries=0), self.device)]
-        self.loop = Reconciler(self.cfg, self.health, self.coord, self.events, acts)  # type: ignore[arg-type]
-        self.svc = ControllerServiceImpl(self.cfg, self.loop, self.health, self.coord, self.events)
+        self.loop = Reconciler(
+            self.cfg, self.health, self.coord, self.events, acts, clock=self.clock
+        )  # type: ignore[arg-type]
+        self.svc = ControllerServiceImpl(
+            self.cfg, self.loop, self.health, self.coord, self.events, clock=self.clock
+        )
         self.stop = asyncio.Event()
 
     async def __aenter__(self) -> Node:
@@ -74,7 +81,8 @@ class Node:
         self.events.close()
 
     def text(self) -> str:
-        return render_text(StatusCollector(self.svc, self.cfg.node.name), *self.svc.collectors())
+        status = StatusCollector(self.svc, self.cfg.node.name, clock=self.clock)
+        return render_text(status, *self.svc.collectors())
 
 
 @pytest.fixture
@@ -156,7 +164,7 @@ async def test_route_mode_and_override_follow_the_service(node: Node) -> None:
 
 async def test_a_paused_controller_on_a_dead_route_says_so(node: Node) -> None:
     await node.svc.pause("PBX upgrade", "admin")
-    node.health.set("trunk-a", Status.DOWN, datetime.now(UTC))
+    node.health.set("trunk-a", Status.DOWN, node.clock())
     for _ in range(3):
         await node.loop.next_tick()
     text = node.text()
@@ -173,7 +181,7 @@ async def test_a_paused_controller_on_a_dead_route_says_so(node: Node) -> None:
 
 
 async def test_components_report_samples_age_and_interval(node: Node) -> None:
-    now = datetime.now(UTC)
+    now = node.clock()
     node.health.states["trunk-b"] = ComponentState(
         "trunk-b", Status.UP, now - timedelta(minutes=5), latency_ms=12.5, samples=42,
         last_at=now - timedelta(seconds=90),

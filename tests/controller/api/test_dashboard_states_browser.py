@@ -40,6 +40,7 @@ from controller.service.contract import (
     StatusReport,
 )
 from tests.support.browser import DESKTOP, PHONE, Cdp, Served, chromium, serve
+from tests.support.clocks import ticking_from
 
 pytestmark = pytest.mark.slow
 
@@ -161,9 +162,12 @@ def lab(kit, tmp_path: Path) -> Iterator[Lab]:
     cfg = kit.make_config()
     state_dir = tmp_path / "state"
     state_dir.mkdir()
-    notifier = build_notifier(cfg, modem=None, state_dir=state_dir)
-    calls = build_call_log(cfg.notifier.calls, cfg.schedule.timezone, state_dir, notifier)
-    now = datetime.now(UTC)  # pinned by tests/conftest.py
+    clock = ticking_from(T0 + timedelta(minutes=30))  # the incident opens half an hour in
+    notifier = build_notifier(cfg, modem=None, state_dir=state_dir, clock=clock)
+    calls = build_call_log(
+        cfg.notifier.calls, cfg.schedule.timezone, state_dir, notifier, clock=clock
+    )
+    now = clock()
     signal = Signal(key="route", active=True, severity=Severity.CRITICAL, at=now,
                     summary="primary down; calls go to secondary", detail="trunk-a",
                     route="secondary")  # fmt: skip
